@@ -1,0 +1,45 @@
+// swift-tools-version: 6.0
+// kgb: a streaming gateway for LLM APIs. Swift over libuv (event loop) and llhttp (HTTP/1.1 parsing).
+import PackageDescription
+
+let optimise: [SwiftSetting] = [
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "kgb",
+    products: [
+        .executable(name: "kgb", targets: ["kgb"]),
+        .executable(name: "kgb-mock-upstream", targets: ["MockUpstream"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C modules: module maps and the llhttp sources Debian ships (symlinks, see README).
+        .systemLibrary(name: "CLibUV", path: "CModules/CLibUV", pkgConfig: "libuv",
+                       providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CZlib", path: "CModules/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "CLLHTTP", path: "CModules/CLLHTTP",
+                cSettings: [.unsafeFlags(["-O2"])]),
+
+        // The hot path: no Foundation below this line.
+        .target(name: "UV", dependencies: ["CLibUV"], swiftSettings: optimise),
+        .target(name: "HTTP1", dependencies: ["CLLHTTP"], swiftSettings: optimise),
+        .target(name: "Gateway", dependencies: ["UV", "HTTP1"], swiftSettings: optimise),
+
+        // Executables.
+        .executableTarget(name: "kgb", dependencies: [
+            "Gateway", "UV",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: optimise),
+        .executableTarget(name: "MockUpstream", dependencies: [
+            "UV", "HTTP1", "CZlib",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: optimise),
+
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "HTTP1"]),
+    ]
+)

@@ -1,0 +1,33 @@
+// The seam where the exchange log attaches: every phase of every exchange passes through exactly one call
+// here, on the loop thread, in the order it happens. Implementations must not block or hold the bytes.
+import HTTP1
+
+public protocol ExchangeObserver: AnyObject {
+    func exchangeStarted(_ id: UInt64, client: String, request: HTTPHead)
+    func requestBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer)
+    func responseHead(_ id: UInt64, _ head: HTTPHead)
+    func responseBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer)
+    /// Called exactly once per started exchange, whatever its outcome.
+    func exchangeEnded(_ id: UInt64, outcome: Outcome, error: String?, timing: ExchangeTiming)
+}
+
+public struct ExchangeTiming: Sendable {
+    /// Monotonic nanoseconds (uv_hrtime); zero when the phase was never reached.
+    public var started: UInt64 = 0
+    public var upstreamConnected: UInt64 = 0
+    public var responseHead: UInt64 = 0
+    public var firstBodyByte: UInt64 = 0
+    public var ended: UInt64 = 0
+    public var requestBodyBytes: UInt64 = 0
+    public var responseBodyBytes: UInt64 = 0
+}
+
+/// Logs nothing (the default until a log store is configured).
+public final class NoExchangeLog: ExchangeObserver {
+    public init() {}
+    public func exchangeStarted(_ id: UInt64, client: String, request: HTTPHead) {}
+    public func requestBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) {}
+    public func responseHead(_ id: UInt64, _ head: HTTPHead) {}
+    public func responseBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) {}
+    public func exchangeEnded(_ id: UInt64, outcome: Outcome, error: String?, timing: ExchangeTiming) {}
+}

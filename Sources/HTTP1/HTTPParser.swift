@@ -1,0 +1,233 @@
+// An incremental HTTP/1.x parser over llhttp, strict mode. It assembles the head from span callbacks and hands
+// body fragments, chunk boundaries and message ends to its delegate as they are parsed, without buffering.
+import CLLHTTP
+
+public enum HeadVerdict {
+    case proceed
+    /// The message has no body whatever its headers say (a response to HEAD, say).
+    case skipBody
+}
+
+public protocol HTTPParserDelegate: AnyObject {
+    func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict
+    /// A fragment of the (de-chunked) body; valid only during the call.
+    func parserBody(_ parser: HTTPParser, _ bytes: UnsafeRawBufferPointer)
+    /// A chunk of `size` bytes starts (0: the last chunk).
+    func parserChunkHeader(_ parser: HTTPParser, size: UInt64)
+    func parserChunkComplete(_ parser: HTTPParser)
+    /// The message ended. Return true to pause the parser here (the bytes after it are left unparsed).
+    func parserMessageComplete(_ parser: HTTPParser) -> Bool
+}
+
+public struct ParseError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable { case malformed, headTooLarge }
+    public let kind: Kind
+    public let reason: String
+    public var description: String { reason }
+}
+
+public enum ParseOutcome {
+    /// Every byte was consumed.
+    case consumed
+    /// The parser paused after `consumed` bytes (a message ended and the delegate asked to pause).
+    case paused(consumed: Int)
+    case failed(ParseError)
+}
+
+public enum ParserKind { case request, response }
+
+/// Owned by one connection, on its loop thread. `delegate` is unowned: the owner outlives its parser.
+public final class HTTPParser {
+    private var state = llhttp_t()
+    public unowned(unsafe) var delegate: HTTPParserDelegate
+    public private(set) var head = HTTPHead()
+    /// The largest head accepted; larger heads fail with `.headTooLarge` (431 for requests).
+    public var maxHeadBytes: Int
+
+    private var spanStart = 0
+    private var headBytesSeen = 0
+    private var inTrailers = false
+    private var headTooLarge = false
+    public private(set) var isPaused = false
+    /// True between the first byte of a message and its end.
+    public private(set) var isInMessage = false
+
+    public init(kind: ParserKind, delegate: HTTPParserDelegate, maxHeadBytes: Int = 64 * 1024) {
+        self.delegate = delegate
+        self.maxHeadBytes = maxHeadBytes
+        withUnsafeMutablePointer(to: &state) { parser in
+            llhttp_init(parser, kind == .request ? HTTP_REQUEST : HTTP_RESPONSE, &parserSettings)
+        }
+    }
+
+    @inline(__always)
+    fileprivate static func from(_ parser: UnsafeMutablePointer<llhttp_t>?) -> HTTPParser {
+        Unmanaged<HTTPParser>.fromOpaque(parser!.pointee.data).takeUnretainedValue()
+    }
+
+    /// Parses `bytes`. After `.paused`, call `resume()` before feeding the unconsumed rest.
+    public func execute(_ bytes: UnsafeRawBufferPointer) -> ParseOutcome {
+        precondition(!isPaused, "execute while paused")
+        return withUnsafeMutablePointer(to: &state) { parser -> ParseOutcome in
+            parser.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+            let start = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
+            let status = llhttp_execute(parser, start, bytes.count)
+            switch status {
+            case HPE_OK:
+                return .consumed
+            case HPE_PAUSED:
+                isPaused = true
+                let stop = UnsafeRawPointer(llhttp_get_error_pos(parser)!)
+                return .paused(consumed: stop - UnsafeRawPointer(start!))
+            default:
+                return .failed(error(parser, status))
+            }
+        }
+    }
+
+    public func resume() {
+        guard isPaused else { return }
+        isPaused = false
+        withUnsafeMutablePointer(to: &state) { llhttp_resume($0) }
+    }
+
+    /// Tells the parser the peer closed the connection. A close-delimited body ends here; anything else
+    /// unfinished is an error (a truncated message).
+    public func finish() -> ParseOutcome {
+        withUnsafeMutablePointer(to: &state) { parser -> ParseOutcome in
+            parser.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+            let status = llhttp_finish(parser)
+            return status == HPE_OK ? .consumed : .failed(error(parser, status))
+        }
+    }
+
+    /// Forgets any partial message (used when a connection is reused after an aborted exchange).
+    public func reset() {
+        withUnsafeMutablePointer(to: &state) { llhttp_reset($0) }
+        isPaused = false
+        isInMessage = false
+        head.reset()
+    }
+
+    /// llhttp's reading of the current message: keep the connection after it?
+    public var shouldKeepAlive: Bool {
+        withUnsafeMutablePointer(to: &state) { llhttp_should_keep_alive($0) != 0 }
+    }
+
+    /// True when the message's body runs until the connection closes (a response with neither framing).
+    public var needsEOF: Bool {
+        withUnsafeMutablePointer(to: &state) { llhttp_message_needs_eof($0) != 0 }
+    }
+
+    private func error(_ parser: UnsafeMutablePointer<llhttp_t>, _ status: llhttp_errno_t) -> ParseError {
+        if headTooLarge { return ParseError(kind: .headTooLarge, reason: "header block larger than \(maxHeadBytes) bytes") }
+        let name = String(cString: llhttp_errno_name(status))
+        let reason = llhttp_get_error_reason(parser).map { String(cString: $0) } ?? "parse error"
+        return ParseError(kind: .malformed, reason: "\(reason) (\(name))")
+    }
+
+    // MARK: Callback bodies
+
+    fileprivate func messageBegin() -> Int32 {
+        head.reset()
+        spanStart = 0
+        headBytesSeen = 0
+        inTrailers = false
+        headTooLarge = false
+        isInMessage = true
+        return 0
+    }
+
+    /// Appends a span of the head, enforcing the size limit inside the callback (before buffering).
+    @inline(__always)
+    fileprivate func appendSpan(_ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
+        headBytesSeen += length
+        if headBytesSeen > maxHeadBytes {
+            headTooLarge = true
+            return -1
+        }
+        if !inTrailers {
+            head.bytes.append(contentsOf: UnsafeRawBufferPointer(start: at, count: length))
+        }
+        return 0
+    }
+
+    fileprivate func targetComplete() -> Int32 {
+        head.target = spanStart..<head.bytes.count
+        spanStart = head.bytes.count
+        return 0
+    }
+
+    private var pendingName: Range<Int> = 0..<0
+
+    fileprivate func fieldComplete() -> Int32 {
+        pendingName = spanStart..<head.bytes.count
+        spanStart = head.bytes.count
+        headBytesSeen += 4  // ": " and CRLF count towards the limit, as on the wire
+        return 0
+    }
+
+    fileprivate func valueComplete() -> Int32 {
+        if !inTrailers {
+            head.fields.append(HeaderField(name: pendingName, value: spanStart..<head.bytes.count))
+        }
+        spanStart = head.bytes.count
+        return 0
+    }
+
+    fileprivate func headersComplete(_ parser: UnsafeMutablePointer<llhttp_t>) -> Int32 {
+        head.versionMajor = Int(parser.pointee.http_major)
+        head.versionMinor = Int(parser.pointee.http_minor)
+        head.method = HTTPMethod(raw: parser.pointee.method)
+        head.status = Int(parser.pointee.status_code)
+        head.keepAlive = llhttp_should_keep_alive(parser) != 0
+        head.isChunked = (parser.pointee.flags & UInt16(F_CHUNKED.rawValue)) != 0
+        if (parser.pointee.flags & UInt16(F_CONTENT_LENGTH.rawValue)) != 0 {
+            head.contentLength = parser.pointee.content_length
+        }
+        inTrailers = true
+        switch delegate.parserHeadComplete(self) {
+        case .proceed: return 0
+        case .skipBody: return 1
+        }
+    }
+
+    fileprivate func messageComplete() -> Int32 {
+        isInMessage = false
+        return delegate.parserMessageComplete(self) ? Int32(HPE_PAUSED.rawValue) : 0
+    }
+}
+
+// MARK: - The one settings table shared by every parser (llhttp requires it to outlive them).
+
+private nonisolated(unsafe) var parserSettings: llhttp_settings_t = {
+    var settings = llhttp_settings_t()
+    llhttp_settings_init(&settings)
+    settings.on_message_begin = { HTTPParser.from($0).messageBegin() }
+    settings.on_url = { HTTPParser.from($0).appendSpan($1, $2) }
+    settings.on_status = { HTTPParser.from($0).appendSpan($1, $2) }
+    settings.on_url_complete = { HTTPParser.from($0).targetComplete() }
+    settings.on_status_complete = { HTTPParser.from($0).targetComplete() }
+    settings.on_header_field = { HTTPParser.from($0).appendSpan($1, $2) }
+    settings.on_header_value = { HTTPParser.from($0).appendSpan($1, $2) }
+    settings.on_header_field_complete = { HTTPParser.from($0).fieldComplete() }
+    settings.on_header_value_complete = { HTTPParser.from($0).valueComplete() }
+    settings.on_headers_complete = { parser in HTTPParser.from(parser).headersComplete(parser!) }
+    settings.on_body = { parser, at, length in
+        let owner = HTTPParser.from(parser)
+        owner.delegate.parserBody(owner, UnsafeRawBufferPointer(start: at, count: length))
+        return 0
+    }
+    settings.on_chunk_header = { parser in
+        let owner = HTTPParser.from(parser)
+        owner.delegate.parserChunkHeader(owner, size: parser!.pointee.content_length)
+        return 0
+    }
+    settings.on_chunk_complete = { parser in
+        let owner = HTTPParser.from(parser)
+        owner.delegate.parserChunkComplete(owner)
+        return 0
+    }
+    settings.on_message_complete = { HTTPParser.from($0).messageComplete() }
+    return settings
+}()

@@ -1,0 +1,45 @@
+// The event loop: one per worker thread. It owns the libuv loop and the one read buffer all its streams share.
+import CLibUV
+
+/// A libuv loop. Every handle created on it, and every object that owns one, belongs to the thread that
+/// calls `run()`; none of them may be touched from another thread.
+public final class EventLoop {
+    public let raw: UnsafeMutablePointer<uv_loop_t>
+
+    /// The single read buffer shared by every stream of this loop. libuv calls alloc → read → read callback
+    /// synchronously for one stream at a time, and read callbacks consume (or copy) their bytes before
+    /// returning, so one buffer suffices: an idle connection holds no read memory at all.
+    let readBuffer: UnsafeMutableRawBufferPointer
+    public static let readBufferSize = 64 * 1024
+
+    public init() {
+        raw = .allocate(capacity: 1)
+        let status = uv_loop_init(raw)
+        precondition(status == 0, "uv_loop_init failed: \(status)")
+        readBuffer = .allocate(byteCount: EventLoop.readBufferSize, alignment: 16)
+    }
+
+    deinit {
+        uv_loop_close(raw)
+        raw.deallocate()
+        readBuffer.deallocate()
+    }
+
+    /// Runs until no active handle is left or `stop()` is called.
+    public func run() {
+        uv_run(raw, UV_RUN_DEFAULT)
+    }
+
+    /// Runs one iteration without blocking; for tests.
+    public func runOnce() {
+        uv_run(raw, UV_RUN_NOWAIT)
+    }
+
+    public func stop() { uv_stop(raw) }
+
+    /// The loop's cached clock in milliseconds (updated once per iteration; no syscall).
+    @inline(__always) public var now: UInt64 { uv_now(raw) }
+
+    /// A monotonic clock in nanoseconds (a syscall-free vDSO read), for timing an exchange.
+    @inline(__always) public static func hrtime() -> UInt64 { uv_hrtime() }
+}

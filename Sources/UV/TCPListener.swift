@@ -1,0 +1,68 @@
+// A listening TCP socket that hands each accepted connection to its owner as a TCPStream.
+import CLibUV
+
+public final class TCPListener {
+    public let loop: EventLoop
+    private let handle: UnsafeMutablePointer<uv_tcp_t>
+    private let onAccept: (TCPStream) -> Void
+    private var isOpen = true
+
+    /// Binds and listens. `reusePort` lets several loops listen on one port (SO_REUSEPORT).
+    public init(loop: EventLoop, address: SocketAddress, backlog: Int32 = 1024, reusePort: Bool = false,
+                onAccept: @escaping (TCPStream) -> Void) throws(UVError) {
+        self.loop = loop
+        self.onAccept = onAccept
+        handle = .allocate(capacity: 1)
+        uv_tcp_init_ex(loop.raw, handle, UInt32(address.isIPv6 ? AF_INET6 : AF_INET))
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        do {
+            if reusePort {
+                var fd: uv_os_fd_t = -1
+                uv_fileno(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), &fd)
+                var one: Int32 = 1
+                setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
+            }
+            try check(address.withSockaddr { uv_tcp_bind(handle, $0, 0) }, "bind")
+            try check(uv_listen(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self), backlog, onConnection), "listen")
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    /// The bound address (useful with port 0).
+    public var localAddress: SocketAddress? {
+        var storage = sockaddr_storage()
+        var length = Int32(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &storage) { ptr in
+            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getsockname(handle, $0, &length) == 0 }
+        }
+        guard ok else { return nil }
+        return withUnsafePointer(to: storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress(copying: $0) } }
+    }
+
+    /// Stops accepting; connections already accepted are unaffected.
+    public func close() {
+        guard isOpen else { return }
+        isOpen = false
+        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { handle in
+            let unmanaged = Unmanaged<TCPListener>.fromOpaque(handle!.pointee.data)
+            unmanaged.takeUnretainedValue().handle.deallocate()
+            unmanaged.release()
+        }
+    }
+
+    fileprivate func accept() {
+        let stream = TCPStream(loop: loop)
+        if uv_accept(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self), stream.streamHandle) == 0 {
+            onAccept(stream)
+        } else {
+            stream.close()
+        }
+    }
+}
+
+private func onConnection(_ server: UnsafeMutablePointer<uv_stream_t>?, _ status: Int32) {
+    guard status >= 0 else { return }  // EMFILE and friends: the next connection will try again.
+    Unmanaged<TCPListener>.fromOpaque(server!.pointee.data).takeUnretainedValue().accept()
+}

@@ -1,0 +1,313 @@
+// A TCP connection on the loop: reads into the loop's shared buffer, writes with gather-then-flush, and tells
+// its delegate when its outbound queue drains, so the owner can apply backpressure to the other side.
+import CLibUV
+
+public protocol TCPStreamDelegate: AnyObject {
+    /// Bytes read. They live in the loop's shared buffer: use or copy them before returning.
+    func streamRead(_ stream: TCPStream, _ bytes: UnsafeRawBufferPointer)
+    /// The peer closed its side (`error == nil`) or the read failed.
+    func streamEnded(_ stream: TCPStream, _ error: UVError?)
+    /// An outgoing connect finished (`error == nil` on success).
+    func streamConnected(_ stream: TCPStream, _ error: UVError?)
+    /// A queued write failed; the connection is unusable.
+    func streamWriteFailed(_ stream: TCPStream, _ error: UVError)
+    /// The outbound queue fell to the low watermark after having passed the high one.
+    func streamDrained(_ stream: TCPStream)
+}
+
+/// Ownership: the libuv handle keeps this object alive (a retained `Unmanaged` in `handle.data`) from `init`
+/// until libuv's close callback; the handle and its requests are freed there and nowhere else.
+/// The delegate is held strongly while open and dropped by `close()`, which breaks the owner ↔ stream cycle.
+public final class TCPStream {
+    public enum State { case open, closing, closed }
+
+    public let loop: EventLoop
+    public private(set) var state = State.open
+    public var delegate: (any TCPStreamDelegate)?
+
+    let handle: UnsafeMutablePointer<uv_tcp_t>
+    private let writeRequest: UnsafeMutablePointer<uv_write_t>
+    private let connectRequest: UnsafeMutablePointer<uv_connect_t>
+
+    /// Borrowed buffers gathered since the last flush (zero-copy), plus scratch for small framing bytes.
+    private let gather: UnsafeMutablePointer<uv_buf_t>
+    private var gatherCount: Int32 = 0
+    private let scratch: UnsafeMutableRawPointer
+    private var scratchUsed = 0
+    static let gatherCapacity = 32
+    static let scratchCapacity = 1024
+
+    /// Bytes the kernel did not take yet: `inFlight` is owned by a running uv_write; `staged` waits behind it.
+    private var inFlight = ByteBuffer()
+    private var staged = ByteBuffer()
+    private var isWriting = false
+    private var closeWhenFlushed = false
+
+    public var highWatermark = 256 * 1024
+    public var lowWatermark = 64 * 1024
+    private var passedHighWatermark = false
+
+    public private(set) var isReading = false
+
+    public init(loop: EventLoop) {
+        self.loop = loop
+        handle = .allocate(capacity: 1)
+        writeRequest = .allocate(capacity: 1)
+        connectRequest = .allocate(capacity: 1)
+        gather = .allocate(capacity: TCPStream.gatherCapacity)
+        scratch = .allocate(byteCount: TCPStream.scratchCapacity, alignment: 8)
+        uv_tcp_init(loop.raw, handle)
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+    }
+
+    @inline(__always)
+    static func from(_ handle: UnsafeMutableRawPointer?) -> TCPStream {
+        Unmanaged<TCPStream>.fromOpaque(handle!.assumingMemoryBound(to: uv_handle_t.self).pointee.data)
+            .takeUnretainedValue()
+    }
+
+    var streamHandle: UnsafeMutablePointer<uv_stream_t> { UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self) }
+
+    // MARK: Options and addresses
+
+    /// Disables Nagle: an SSE event must leave in the same turn it arrived.
+    public func setNoDelay() { uv_tcp_nodelay(handle, 1) }
+
+    public var peerAddress: SocketAddress? {
+        var storage = sockaddr_storage()
+        var length = Int32(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &storage) { ptr in
+            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getpeername(handle, $0, &length) == 0 }
+        }
+        guard ok else { return nil }
+        return withUnsafePointer(to: storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress(copying: $0) } }
+    }
+
+    // MARK: Connecting
+
+    public func connect(to address: SocketAddress) {
+        let status = address.withSockaddr { uv_tcp_connect(connectRequest, handle, $0, onConnect) }
+        if status < 0 {
+            // Report asynchronously-shaped: the caller's state machine expects one path for failures.
+            delegate?.streamConnected(self, UVError(status, "uv_tcp_connect"))
+        }
+    }
+
+    // MARK: Reading
+
+    public func startReading() {
+        guard state == .open, !isReading else { return }
+        if uv_read_start(streamHandle, onAlloc, onRead) == 0 { isReading = true }
+    }
+
+    public func stopReading() {
+        guard state == .open, isReading else { return }
+        uv_read_stop(streamHandle)
+        isReading = false
+    }
+
+    // MARK: Writing
+
+    /// Queues bytes without copying them. They must stay valid until the next `flush()`.
+    public func write(borrowing bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0, state == .open else { return }
+        if gatherCount == Int32(TCPStream.gatherCapacity) { flush() }
+        gather[Int(gatherCount)] = uv_buf_init(UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: CChar.self)), UInt32(bytes.count))
+        gatherCount += 1
+    }
+
+    /// Queues a small piece of framing (a chunk-size line, CRLF) by copying it into the stream's scratch.
+    public func write(copying bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0, state == .open else { return }
+        if bytes.count > TCPStream.scratchCapacity {
+            flush()
+            enqueueUnsent(bytes)
+            return
+        }
+        if scratchUsed + bytes.count > TCPStream.scratchCapacity || gatherCount == Int32(TCPStream.gatherCapacity) { flush() }
+        let dst = scratch + scratchUsed
+        dst.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        scratchUsed += bytes.count
+        write(borrowing: UnsafeRawBufferPointer(start: dst, count: bytes.count))
+    }
+
+    public func write(copying bytes: [UInt8]) {
+        bytes.withUnsafeBytes { write(copying: $0) }
+    }
+
+    /// Sends what was gathered: straight to the kernel when nothing is queued (one writev, no copy); whatever
+    /// the kernel does not take is copied into the outbound queue and written by libuv.
+    public func flush() {
+        guard gatherCount > 0 else { return }
+        defer { gatherCount = 0; scratchUsed = 0 }
+        guard state == .open else { return }
+        var index = 0
+        if !isWriting && staged.isEmpty {
+            let written = uv_try_write(streamHandle, gather, UInt32(gatherCount))
+            if written == UV_EAGAIN.rawValue || written == UV_ENOSYS.rawValue {
+                // Nothing taken; everything goes to the queue below.
+            } else if written < 0 {
+                failWrite(UVError(written, "uv_try_write"))
+                return
+            } else {
+                var remaining = Int(written)
+                while index < Int(gatherCount) && remaining >= Int(gather[index].len) {
+                    remaining -= Int(gather[index].len)
+                    index += 1
+                }
+                if index < Int(gatherCount) && remaining > 0 {
+                    let buf = gather[index]
+                    staged.append(UnsafeRawBufferPointer(start: UnsafeRawPointer(buf.base!) + remaining, count: Int(buf.len) - remaining))
+                    index += 1
+                }
+            }
+        }
+        while index < Int(gatherCount) {
+            let buf = gather[index]
+            staged.append(UnsafeRawBufferPointer(start: buf.base, count: Int(buf.len)))
+            index += 1
+        }
+        startQueuedWrite()
+    }
+
+    private func enqueueUnsent(_ bytes: UnsafeRawBufferPointer) {
+        if !isWriting && staged.isEmpty {
+            let written = bytes.withMemoryRebound(to: CChar.self) { chars -> Int32 in
+                var buf = uv_buf_init(UnsafeMutablePointer(mutating: chars.baseAddress!), UInt32(chars.count))
+                return uv_try_write(streamHandle, &buf, 1)
+            }
+            if written >= 0 {
+                staged.append(UnsafeRawBufferPointer(rebasing: bytes[Int(written)...]))
+            } else if written == UV_EAGAIN.rawValue {
+                staged.append(bytes)
+            } else {
+                failWrite(UVError(written, "uv_try_write"))
+                return
+            }
+        } else {
+            staged.append(bytes)
+        }
+        startQueuedWrite()
+    }
+
+    /// Bytes accepted but not yet handed to the kernel.
+    public var pendingBytes: Int { inFlight.count + staged.count }
+
+    /// True once the queue has passed the high watermark, until it falls back to the low one.
+    public var isCongested: Bool {
+        if !passedHighWatermark && pendingBytes > highWatermark { passedHighWatermark = true }
+        return passedHighWatermark
+    }
+
+    private func startQueuedWrite() {
+        guard !isWriting, !staged.isEmpty, state == .open else {
+            if !isWriting && staged.isEmpty && closeWhenFlushed { close() }
+            return
+        }
+        swap(&inFlight, &staged)
+        var buf = uv_buf_init(inFlight.base!.assumingMemoryBound(to: CChar.self), UInt32(inFlight.count))
+        let status = uv_write(writeRequest, streamHandle, &buf, 1, onWrite)
+        if status < 0 {
+            failWrite(UVError(status, "uv_write"))
+            return
+        }
+        isWriting = true
+        _ = isCongested
+    }
+
+    fileprivate func writeCompleted(_ status: Int32) {
+        isWriting = false
+        inFlight.clear()
+        guard state == .open else { return }
+        if status < 0 {
+            failWrite(UVError(status, "uv_write"))
+            return
+        }
+        startQueuedWrite()
+        if passedHighWatermark && pendingBytes <= lowWatermark {
+            passedHighWatermark = false
+            delegate?.streamDrained(self)
+        }
+    }
+
+    private func failWrite(_ error: UVError) {
+        delegate?.streamWriteFailed(self, error)
+    }
+
+    // MARK: Closing
+
+    /// Closes once every queued byte has been handed to the kernel.
+    public func closeWhenWritten() {
+        flush()
+        guard state == .open else { return }
+        if !isWriting && staged.isEmpty { close() } else { closeWhenFlushed = true }
+    }
+
+    /// Closes now; queued bytes are dropped. Safe to call more than once.
+    public func close() {
+        guard state == .open else { return }
+        state = .closing
+        isReading = false
+        delegate = nil
+        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), onClose)
+    }
+
+    /// Closes with a TCP reset, so the peer sees the exchange aborted rather than finished.
+    public func reset() {
+        guard state == .open else { return }
+        state = .closing
+        isReading = false
+        delegate = nil
+        if uv_tcp_close_reset(handle, onClose) != 0 {
+            uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), onClose)
+        }
+    }
+
+    fileprivate func closed() {
+        state = .closed
+        inFlight.release()
+        staged.release()
+        writeRequest.deallocate()
+        connectRequest.deallocate()
+        gather.deallocate()
+        scratch.deallocate()
+        handle.deallocate()
+    }
+}
+
+// MARK: - libuv callbacks (non-capturing; `self` comes back through handle.data)
+
+private func onAlloc(_ handle: UnsafeMutablePointer<uv_handle_t>?, _ suggested: Int, _ buf: UnsafeMutablePointer<uv_buf_t>?) {
+    let stream = TCPStream.from(UnsafeMutableRawPointer(handle))
+    let shared = stream.loop.readBuffer
+    buf!.pointee = uv_buf_init(shared.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(shared.count))
+}
+
+private func onRead(_ handle: UnsafeMutablePointer<uv_stream_t>?, _ nread: Int, _ buf: UnsafePointer<uv_buf_t>?) {
+    let stream = TCPStream.from(UnsafeMutableRawPointer(handle))
+    guard stream.state == .open, let delegate = stream.delegate else { return }
+    if nread > 0 {
+        delegate.streamRead(stream, UnsafeRawBufferPointer(start: buf!.pointee.base, count: nread))
+    } else if nread < 0 {
+        stream.stopReading()
+        delegate.streamEnded(stream, nread == Int(UV_EOF.rawValue) ? nil : UVError(Int32(nread), "uv_read"))
+    }
+    // nread == 0 is EAGAIN, not EOF: nothing to do.
+}
+
+private func onWrite(_ request: UnsafeMutablePointer<uv_write_t>?, _ status: Int32) {
+    let stream = TCPStream.from(UnsafeMutableRawPointer(request!.pointee.handle))
+    stream.writeCompleted(status)
+}
+
+private func onConnect(_ request: UnsafeMutablePointer<uv_connect_t>?, _ status: Int32) {
+    let stream = TCPStream.from(UnsafeMutableRawPointer(request!.pointee.handle))
+    guard stream.state == .open else { return }
+    stream.delegate?.streamConnected(stream, status < 0 ? UVError(status, "connect") : nil)
+}
+
+private func onClose(_ handle: UnsafeMutablePointer<uv_handle_t>?) {
+    let unmanaged = Unmanaged<TCPStream>.fromOpaque(handle!.pointee.data)
+    unmanaged.takeUnretainedValue().closed()
+    unmanaged.release()
+}
