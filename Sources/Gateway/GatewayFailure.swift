@@ -10,8 +10,8 @@ public enum Outcome: String, Sendable {
     case rejected
 }
 
-public struct GatewayFailure: Error, CustomStringConvertible {
-    public enum Cause {
+public struct GatewayFailure: Error, CustomStringConvertible, Sendable {
+    public enum Cause: Sendable {
         /// The request could not be parsed or broke a protocol rule.
         case badRequest
         case headTooLarge

@@ -6,6 +6,8 @@ public enum HeadVerdict {
     case proceed
     /// The message has no body whatever its headers say (a response to HEAD, say).
     case skipBody
+    /// Stop: `execute` fails (the delegate keeps the reason).
+    case reject
 }
 
 public protocol HTTPParserDelegate: AnyObject {
@@ -97,7 +99,14 @@ public final class HTTPParser {
         withUnsafeMutablePointer(to: &state) { parser -> ParseOutcome in
             parser.pointee.data = Unmanaged.passUnretained(self).toOpaque()
             let status = llhttp_finish(parser)
-            return status == HPE_OK ? .consumed : .failed(error(parser, status))
+            switch status {
+            case HPE_OK: return .consumed
+            case HPE_PAUSED:
+                // The close ended a message whose delegate asked to pause.
+                llhttp_resume(parser)
+                return .paused(consumed: 0)
+            default: return .failed(error(parser, status))
+            }
         }
     }
 
@@ -189,6 +198,7 @@ public final class HTTPParser {
         switch delegate.parserHeadComplete(self) {
         case .proceed: return 0
         case .skipBody: return 1
+        case .reject: return -1
         }
     }
 

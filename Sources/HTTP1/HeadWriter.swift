@@ -15,10 +15,11 @@ public enum HeadWriter {
     /// X-Forwarded-For extended with the client address, X-Forwarded-Proto set, Expect handled here (not
     /// forwarded), framing from `framing`.
     public static func upstreamRequest(_ head: HTTPHead, target: Range<Int>, connectionOptions: ConnectionOptions,
-                                       host: [UInt8], clientIP: [UInt8], forwardedProto: StaticString,
+                                       targetPrefix: [UInt8] = [], host: [UInt8], clientIP: [UInt8], forwardedProto: StaticString,
                                        framing: BodyFraming, into out: inout [UInt8]) {
         out.append(contentsOf: head.method.name)
         out.append(0x20)
+        out.append(contentsOf: targetPrefix)
         if target.isEmpty { out.append(UInt8(ascii: "/")) } else { out.append(contentsOf: head.bytes[target]) }
         append(&out, " HTTP/1.1\r\nHost: ")
         out.append(contentsOf: host)

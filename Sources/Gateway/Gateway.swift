@@ -1,0 +1,95 @@
+// The gateway on one event loop: the listener, the client connections it accepted, the upstream pool, and
+// the drain on shutdown.
+import HTTP1
+import UV
+
+/// Loop-owned: create, `start()` and `run()` on one thread.
+public final class Gateway {
+    public let loop: EventLoop
+    public let config: GatewayConfig
+    public var observer: any ExchangeObserver
+    let pool: UpstreamPool
+    let upstreamAuthority: [UInt8]
+    let upstreamBasePath: [UInt8]
+
+    private var listener: TCPListener?
+    private var clients: [ClientConnection] = []
+    private var exchangeCounter: UInt64 = 0
+    public private(set) var isDraining = false
+    private var drainTimer: Timer?
+    private var onStopped: (() -> Void)?
+
+    public init(loop: EventLoop, config: GatewayConfig, observer: any ExchangeObserver = NoExchangeLog()) {
+        self.loop = loop
+        self.config = config
+        self.observer = observer
+        pool = UpstreamPool(loop: loop, config: config)
+        upstreamAuthority = Array(config.upstream.authority.utf8)
+        upstreamBasePath = Array(config.upstream.basePath.utf8)
+    }
+
+    /// Binds the listening socket. Throws the bind/listen error (port in use, permission).
+    public func start() throws(UVError) {
+        listener = try TCPListener(loop: loop, address: config.listen) { [unowned self] stream in
+            self.accept(stream)
+        }
+    }
+
+    /// The address actually bound (tells the port when listening on port 0).
+    public var boundAddress: SocketAddress? { listener?.localAddress }
+
+    public var connectionCount: Int { clients.count }
+
+    private func accept(_ stream: TCPStream) {
+        guard !isDraining else { stream.close(); return }
+        let client = ClientConnection(gateway: self, stream: stream)
+        client.slot = clients.count
+        clients.append(client)
+    }
+
+    func remove(_ client: ClientConnection) {
+        let slot = client.slot
+        guard slot >= 0, slot < clients.count, clients[slot] === client else { return }
+        clients.swapAt(slot, clients.count - 1)
+        clients[slot].slot = slot
+        clients.removeLast()
+        client.slot = -1
+        if isDraining && clients.isEmpty { stopped() }
+    }
+
+    @inline(__always)
+    func nextExchangeID() -> UInt64 {
+        exchangeCounter &+= 1
+        return exchangeCounter
+    }
+
+    /// Stops accepting, closes idle connections, lets in-flight exchanges finish (each connection closes
+    /// after its current exchange), and calls `completion` when none is left or `drainTimeout` passes.
+    public func drain(_ completion: @escaping () -> Void) {
+        guard !isDraining else { return }
+        isDraining = true
+        onStopped = completion
+        listener?.close()
+        listener = nil
+        for client in clients where client.isIdle { client.closeWhenIdle() }
+        if clients.isEmpty { stopped(); return }
+        let timer = Timer(loop: loop) { [unowned self] in
+            for client in self.clients { client.abort() }
+            self.stopped()
+        }
+        timer.start(milliseconds: config.drainTimeout)
+        drainTimer = timer
+    }
+
+    /// Number of exchanges in flight (for drain progress messages).
+    public var activeExchanges: Int { clients.filter { !$0.isIdle }.count }
+
+    private func stopped() {
+        drainTimer?.close()
+        drainTimer = nil
+        pool.close()
+        let completion = onStopped
+        onStopped = nil
+        completion?()
+    }
+}

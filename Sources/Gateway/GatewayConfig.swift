@@ -1,0 +1,29 @@
+// Everything the gateway needs to run, already validated (the CLI turns flags and environment into this).
+import UV
+
+public struct GatewayConfig: Sendable {
+    public var listen: SocketAddress
+    public var upstream: UpstreamURL
+
+    /// Milliseconds. No response head within `upstreamTimeout` → 504; also the longest silence allowed
+    /// between two reads of a response body.
+    public var upstreamTimeout: UInt64 = 600_000
+    public var connectTimeout: UInt64 = 10_000
+    /// The whole request head must arrive within this (slow-loris guard).
+    public var headerTimeout: UInt64 = 30_000
+    /// An idle keep-alive client connection is closed after this.
+    public var idleTimeout: UInt64 = 75_000
+    /// On SIGTERM, in-flight exchanges get this long to finish.
+    public var drainTimeout: UInt64 = 30_000
+
+    public var maxHeadBytes = 64 * 1024
+    /// Idle upstream connections kept per origin, and for how long (shorter than typical upstream
+    /// keep-alive timeouts, so the gateway closes first rather than racing the upstream's close).
+    public var poolMaxIdle = 256
+    public var poolIdleTimeout: UInt64 = 30_000
+
+    public init(listen: SocketAddress, upstream: UpstreamURL) {
+        self.listen = listen
+        self.upstream = upstream
+    }
+}

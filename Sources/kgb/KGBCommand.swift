@@ -1,0 +1,102 @@
+// The kgb command line: flags (and their KGB_* variables) → a validated GatewayConfig.
+import ArgumentParser
+import Gateway
+import UV
+
+struct KGBCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kgb",
+        abstract: "A streaming gateway for LLM APIs: forwards each request upstream and streams the answer back as it arrives.",
+        discussion: """
+        Every flag can also be set through the environment as KGB_<FLAG>, e.g. KGB_LISTEN=0.0.0.0:8080 or
+        KGB_UPSTREAM_TIMEOUT=120; a flag on the command line wins. Durations are in seconds (fractions allowed).
+        Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when the gateway cannot start (port in use),
+        2 for a bad flag or value.
+        """)
+
+    @Option(help: ArgumentHelp("Address to listen on, HOST:PORT ([::1]:PORT for IPv6).", valueName: "host:port"))
+    var listen = "127.0.0.1:8080"
+
+    @Option(help: ArgumentHelp("Upstream origin, http://HOST[:PORT][/BASE-PATH]. Required.", valueName: "url"))
+    var upstream: String?
+
+    @Option(help: ArgumentHelp("Seconds to wait for the upstream's response head (then 504), and the longest silence allowed between reads of a response body.", valueName: "seconds"))
+    var upstreamTimeout: Double = 600
+
+    @Option(help: ArgumentHelp("Seconds to wait for a TCP connection to the upstream (then 504).", valueName: "seconds"))
+    var connectTimeout: Double = 10
+
+    @Option(help: ArgumentHelp("Seconds a client has to send a complete request head (then 408 and close).", valueName: "seconds"))
+    var headerTimeout: Double = 30
+
+    @Option(help: ArgumentHelp("Seconds an idle keep-alive client connection is kept open.", valueName: "seconds"))
+    var idleTimeout: Double = 75
+
+    @Option(help: ArgumentHelp("Seconds in-flight exchanges get to finish after SIGTERM/SIGINT.", valueName: "seconds"))
+    var drainTimeout: Double = 30
+
+    @Option(help: ArgumentHelp("Largest request head accepted, in bytes (larger: 431).", valueName: "bytes"))
+    var maxHeaderBytes: Int = 64 * 1024
+
+    @Option(help: ArgumentHelp("Idle upstream keep-alive connections kept open.", valueName: "count"))
+    var poolMaxIdle: Int = 256
+
+    @Option(help: ArgumentHelp("Seconds an idle upstream connection is kept before the gateway closes it.", valueName: "seconds"))
+    var poolIdleTimeout: Double = 30
+
+    static let flagNames = ["listen", "upstream", "upstream-timeout", "connect-timeout", "header-timeout",
+                            "idle-timeout", "drain-timeout", "max-header-bytes", "pool-max-idle", "pool-idle-timeout"]
+
+    func gatewayConfig() throws -> GatewayConfig {
+        guard let upstreamText = upstream else {
+            throw ValidationError("--upstream is required (or KGB_UPSTREAM), e.g. --upstream http://127.0.0.1:9000")
+        }
+        let upstreamURL: UpstreamURL
+        do { upstreamURL = try UpstreamURL(upstreamText) } catch {
+            throw ValidationError("--upstream: \(error)")
+        }
+        if upstreamURL.scheme == .https {
+            throw ValidationError("--upstream: \(upstreamText) is https, and this build of kgb does not speak TLS to upstreams yet; use an http:// upstream")
+        }
+        var config = GatewayConfig(listen: try Self.listenAddress(listen), upstream: upstreamURL)
+        config.upstreamTimeout = try Self.milliseconds(upstreamTimeout, flag: "--upstream-timeout")
+        config.connectTimeout = try Self.milliseconds(connectTimeout, flag: "--connect-timeout")
+        config.headerTimeout = try Self.milliseconds(headerTimeout, flag: "--header-timeout")
+        config.idleTimeout = try Self.milliseconds(idleTimeout, flag: "--idle-timeout")
+        config.drainTimeout = try Self.milliseconds(drainTimeout, flag: "--drain-timeout")
+        config.poolIdleTimeout = try Self.milliseconds(poolIdleTimeout, flag: "--pool-idle-timeout")
+        guard (1024...(16 << 20)).contains(maxHeaderBytes) else {
+            throw ValidationError("--max-header-bytes must be between 1024 and 16777216 (got \(maxHeaderBytes))")
+        }
+        config.maxHeadBytes = maxHeaderBytes
+        guard poolMaxIdle >= 0 else { throw ValidationError("--pool-max-idle must not be negative") }
+        config.poolMaxIdle = poolMaxIdle
+        return config
+    }
+
+    static func milliseconds(_ seconds: Double, flag: String) throws -> UInt64 {
+        guard seconds.isFinite, seconds > 0, seconds <= 86_400 else {
+            throw ValidationError("\(flag) must be a number of seconds above 0 and at most 86400 (got \(seconds))")
+        }
+        return UInt64((seconds * 1000).rounded(.up))
+    }
+
+    static func listenAddress(_ text: String) throws -> SocketAddress {
+        var host = ""
+        var portText = ""
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = String(text[text.index(after: text.startIndex)..<close])
+            portText = String(text[close...].dropFirst().drop(while: { $0 == ":" }))
+        } else if let colon = text.lastIndex(of: ":") {
+            host = String(text[..<colon])
+            portText = String(text[text.index(after: colon)...])
+        }
+        if host == "localhost" { host = "127.0.0.1" }
+        if host.isEmpty { host = "0.0.0.0" }
+        guard let port = Int(portText), (0...65535).contains(port),
+              let address = SocketAddress(ip: host, port: port) else {
+            throw ValidationError("--listen must be HOST:PORT with a numeric address, e.g. 127.0.0.1:8080 or [::1]:8080 (got '\(text)')")
+        }
+        return address
+    }
+}
