@@ -22,7 +22,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "CModules/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CLLHTTP", path: "CModules/CLLHTTP",
-                cSettings: [.unsafeFlags(["-O2"])]),
+                cSettings: [
+                    // Strict: no lenient parsing of what clients or upstreams send (spaces in names, obs-fold).
+                    .define("LLHTTP_STRICT_MODE", to: "1"),
+                    .unsafeFlags(["-O2"]),
+                ]),
 
         // The hot path: no Foundation below this line.
         .target(name: "UV", dependencies: ["CLibUV"], swiftSettings: optimise),

@@ -1,7 +1,7 @@
 // Which header fields an intermediary must not forward (RFC 9110 §7.6.1) and which the gateway sets itself.
 
 /// What a field name means to the gateway. Classified once per field from its bytes.
-public enum FieldRole: Equatable {
+public enum FieldRole: Equatable, Sendable {
     /// Connection-specific: Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-*.
     case hopByHop
     case host

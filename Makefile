@@ -1,0 +1,48 @@
+# kgb: `make run` starts the gateway, `make test` runs every test. Both do all set-up on a fresh Debian 12
+# machine (as root): missing apt packages are installed, then the package is built.
+SHELL := /bin/bash
+LISTEN ?= 127.0.0.1:8080
+MOCK_LISTEN ?= 127.0.0.1:9100
+UPSTREAM ?=
+VENV := .build/venv
+RELEASE := .build/release
+
+.PHONY: run test deps build unit-tests integration-tests bench python-deps clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	swift build -c release
+
+# With no UPSTREAM, the mock upstream is started beside the gateway so a stream goes through with no network.
+run: build
+	@if [ -z "$(UPSTREAM)" ]; then \
+	  $(RELEASE)/kgb-mock-upstream --listen $(MOCK_LISTEN) & mock=$$!; \
+	  trap "kill $$mock 2>/dev/null" EXIT; \
+	  echo "kgb: no UPSTREAM given; using the mock upstream on $(MOCK_LISTEN)"; \
+	  echo "try: curl -N http://$(LISTEN)/v1/messages -H 'content-type: application/json' -d '{\"model\":\"m\",\"max_tokens\":9,\"stream\":true,\"messages\":[]}'"; \
+	  $(RELEASE)/kgb --listen $(LISTEN) --upstream http://$(MOCK_LISTEN); \
+	else \
+	  exec $(RELEASE)/kgb --listen $(LISTEN) --upstream $(UPSTREAM); \
+	fi
+
+python-deps: deps
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c 'import pytest, anthropic, openai' 2>/dev/null || \
+	  $(VENV)/bin/pip install --quiet pytest anthropic openai
+
+unit-tests: deps
+	swift build --build-tests
+	swift test --skip-build
+
+integration-tests: build python-deps
+	cd Tests/integration && KGB_BIN_DIR=$(CURDIR)/$(RELEASE) ../../$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+test: unit-tests integration-tests
+
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf .build

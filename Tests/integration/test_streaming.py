@@ -1,0 +1,117 @@
+"""Responses stream through kgb as they arrive: byte-exact bodies, the upstream's chunk boundaries, gzip
+untouched, each SSE event delivered in the turn it was read."""
+import gzip
+import json
+import time
+import zlib
+
+from httpraw import Conn, exchange, request
+
+MESSAGES = json.dumps({"model": "claude-test", "max_tokens": 64, "stream": True,
+                       "messages": [{"role": "user", "content": "hi"}]})
+CHAT = json.dumps({"model": "gpt-test", "stream": True, "stream_options": {"include_usage": True},
+                   "messages": [{"role": "user", "content": "hi"}]})
+
+
+def both(mock, gateway, method, target, body=b"", headers=None):
+    headers = [("Content-Type", "application/json")] + (headers or [])
+    direct = exchange(mock.port, method, target, headers, body)
+    through = exchange(gateway.port, method, target, headers, body)
+    return direct, through
+
+
+def test_sse_is_byte_exact_with_the_upstreams_chunk_boundaries(mock, gateway):
+    for target, body in (("/v1/messages?events=25", MESSAGES), ("/v1/chat/completions?events=25", CHAT)):
+        direct, through = both(mock, gateway, "POST", target, body)
+        assert direct.status == through.status == 200
+        assert through.framing == "chunked"
+        assert through.body == direct.body, target
+        assert through.chunks == direct.chunks, "chunk boundaries must be the upstream's"
+        assert len(through.chunks) >= 25
+        assert through.header("content-type") == "text/event-stream"
+
+
+def test_chunk_boundaries_of_arbitrary_sizes_are_kept(mock, gateway):
+    sizes = [1, 2, 3, 100, 65536, 70000, 5, 1]
+    direct, through = both(mock, gateway, "GET", "/chunks?sizes=" + ",".join(map(str, sizes)))
+    assert direct.chunks == sizes
+    assert through.chunks == sizes
+    assert through.body == direct.body
+
+
+def test_content_length_response_keeps_its_length(mock, gateway):
+    direct, through = both(mock, gateway, "GET", "/bytes?n=1000000")
+    assert through.framing == "length"
+    assert through.header("content-length") == "1000000"
+    assert through.body == direct.body == bytes(i % 251 for i in range(1000000))
+
+
+def test_json_message_is_passed_through(mock, gateway):
+    body = json.dumps({"model": "claude-test", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]})
+    direct, through = both(mock, gateway, "POST", "/v1/messages", body)
+    assert through.status == 200
+    assert through.body == direct.body
+    assert json.loads(through.body)["usage"]["output_tokens"] > 0
+
+
+def test_gzip_bytes_reach_the_client_as_sent(mock, gateway):
+    direct, through = both(mock, gateway, "POST", "/v1/messages?gzip=1&events=10", MESSAGES,
+                           headers=[("Accept-Encoding", "gzip")])
+    assert through.header("content-encoding") == "gzip"
+    assert through.body == direct.body, "compressed bytes must be untouched"
+    assert through.chunks == direct.chunks
+    text = gzip.decompress(through.body).decode()
+    assert "message_stop" in text
+    # Each chunk is decodable as it arrives (the upstream flushed per event): decode incrementally.
+    inflater = zlib.decompressobj(31)
+    offset = 0
+    for size in through.chunks[:3]:
+        piece = inflater.decompress(through.body[offset:offset + size])
+        offset += size
+        assert piece.startswith(b"event: ")
+
+
+def test_close_delimited_response_becomes_chunked_for_http11(mock, gateway):
+    direct, through = both(mock, gateway, "POST", "/v1/messages?fault=close-delimited&events=5", MESSAGES)
+    assert direct.framing == "close"
+    assert through.framing == "chunked"
+    assert through.body == direct.body
+
+
+def test_each_sse_event_arrives_as_it_is_sent(mock, gateway):
+    """The mock stamps each event with CLOCK_MONOTONIC; so does this client on arrival. With 200 ms between
+    events, anything that buffered would show hundreds of milliseconds of delay."""
+    conn = Conn(gateway.port)
+    try:
+        conn.send(request(gateway.port, "POST", "/v1/messages?events=5&interval_ms=200&timestamps=1",
+                          [("Content-Type", "application/json")], MESSAGES))
+        response = conn.read_response("POST")
+    finally:
+        conn.close()
+    delays = []
+    offset = 0
+    for size, arrived in zip(response.chunks, response.chunk_times):
+        event = response.body[offset:offset + size].decode()
+        offset += size
+        data = json.loads(event.split("data: ", 1)[1])
+        delays.append((arrived - data["mock_t_ns"]) / 1e6)
+    assert len(delays) >= 5
+    # Generous bound for a loaded CI machine; bench/ measures the real figure (well under a millisecond).
+    assert max(delays) < 100, delays
+
+
+def test_head_204_and_304_have_no_body_and_keep_the_connection(gateway):
+    conn = Conn(gateway.port)
+    try:
+        conn.send(request(gateway.port, "HEAD", "/bytes?n=1234"))
+        head = conn.read_response("HEAD")
+        assert head.status == 200 and head.header("content-length") == "1234"
+        conn.send(request(gateway.port, "GET", "/status/204"))
+        assert conn.read_response().status == 204
+        conn.send(request(gateway.port, "GET", "/status/304"))
+        assert conn.read_response().status == 304
+        conn.send(request(gateway.port, "GET", "/bytes?n=10"))
+        last = conn.read_response()
+        assert last.status == 200 and last.body == bytes(range(10)), "no stray body bytes on the connection"
+    finally:
+        conn.close()

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what kgb needs to build and test on Debian 12, only when missing (so repeated runs are instant).
+# llhttp-dev installs llhttp's C sources under /usr/share/llhttp; CModules/CLLHTTP links to them.
+set -euo pipefail
+packages=(libuv1-dev llhttp-dev zlib1g-dev pkg-config python3-venv)
+missing=()
+for package in "${packages[@]}"; do
+  # llhttp-dev is a virtual package (provided by node-llhttp): check for the files it provides.
+  if [ "$package" = llhttp-dev ]; then
+    [ -f /usr/share/llhttp/llhttp.c ] && [ -f /usr/share/include/llhttp/llhttp.h ] || missing+=("$package")
+  elif ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then echo "need root to install ${missing[*]}" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "swift is not on PATH (expected the Swift 6 toolchain)" >&2; exit 1; }
