@@ -6,7 +6,7 @@ import UV
 
 /// Loop-owned (the gateway's loop thread). Kept alive by the gateway's connection list until closed.
 final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
-    enum TimerPhase { case none, header, idle }
+    enum TimerPhase { case none, header, idle, linger }
 
     unowned let gateway: Gateway
     let stream: TCPStream
@@ -100,12 +100,13 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
                                 closeAfter: !head.keepAlive || gateway.isDraining)
         exchange.timing.started = EventLoop.hrtime()
         gateway.observer.exchangeStarted(exchange.id, client: clientAddress, request: head)
+        self.exchange = exchange
 
         // Phase 2: an upstream connection (pooled or new), and the rewritten head towards it.
         let upstream = gateway.pool.acquire(for: self)
-        exchange.upstream = upstream
-        self.exchange = exchange
-        guard upstream.owner === self else { return .proceed }  // resolution or connect failed at once
+        // A connect that fails at once has already answered the client and finished the exchange.
+        guard self.exchange != nil, upstream.owner === self else { return .proceed }
+        self.exchange!.upstream = upstream
         requestOptions.collect(from: head)
         requestHeadOut.removeAll(keepingCapacity: true)
         HeadWriter.upstreamRequest(head, target: originFormTarget(head), connectionOptions: requestOptions,
@@ -371,6 +372,8 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         let close = exchange.closeAfter || !exchange.requestDone
         self.exchange!.closeAfter = close
         stream.write(copying: failure.response(close: close))
+        // Failures can come from a timer or a connect callback, outside any read: send the error now.
+        stream.flush()
         finishExchange(outcome, error: failure.message, upstreamReusable: false)
     }
 
@@ -421,6 +424,11 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         switch timerPhase {
         case .none: return
         case .idle: close(flushingFirst: false)
+        case .linger:
+            // The client never read the end of its last response: stop waiting.
+            stream.close()
+            timer.close()
+            lingering = nil
         case .header:
             if parser.isInMessage || !pendingInput.isEmpty {
                 requestFailed(GatewayFailure(.headerTimeout, "request head not received within \(gateway.config.headerTimeout) ms"))
@@ -440,11 +448,25 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
 
     func close(flushingFirst: Bool) {
         guard slot >= 0 else { return }
-        timerPhase = .none
-        timer.close()
-        if flushingFirst { stream.closeWhenWritten() } else { stream.close() }
         gateway.remove(self)
+        if flushingFirst { stream.flush() }
+        if !flushingFirst || stream.pendingBytes == 0 {
+            timerPhase = .none
+            timer.close()
+            stream.close()
+            return
+        }
+        // Bytes are still queued for a slow reader: close once they are written, but not wait forever.
+        // The connection keeps itself alive until the timer has fired (the stream lets go of it on close).
+        stream.closeWhenWritten()
+        lingering = self
+        timerPhase = .linger
+        timer.unref()
+        timer.start(milliseconds: ClientConnection.lingerTimeout)
     }
+
+    private var lingering: ClientConnection?
+    static let lingerTimeout: UInt64 = 10_000
 
     /// Force-closes everything (drain deadline passed).
     func abort() {

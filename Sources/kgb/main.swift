@@ -52,10 +52,16 @@ for signalNumber in [SIGTERM, SIGINT] {
         }
         say("draining: \(gateway.activeExchanges) exchange(s) in flight, up to \(config.drainTimeout) ms")
         gateway.drain {
+            // Let the last responses' queued bytes reach their clients: the loop ends once every handle
+            // has closed. A fallback timer (not keeping the loop alive itself) bounds that wait.
             say("stopped")
-            exit(0)
+            for watcher in signalWatchers { watcher.close() }
+            let fallback = Timer(loop: loop) { exit(0) }
+            fallback.unref()
+            fallback.start(milliseconds: 2_000)
         }
     })
 }
 
 loop.run()
+exit(0)
