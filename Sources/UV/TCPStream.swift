@@ -193,13 +193,17 @@ public final class TCPStream {
     /// Bytes accepted but not yet handed to the kernel.
     public var pendingBytes: Int { inFlight.count + staged.count }
 
-    /// True once the queue has passed the high watermark, until it falls back to the low one.
-    public var isCongested: Bool {
+    /// True once the queue has passed the high watermark, until it falls back to the low one
+    /// (then `streamDrained` is called).
+    public var isCongested: Bool { passedHighWatermark }
+
+    @inline(__always)
+    private func noteQueued() {
         if !passedHighWatermark && pendingBytes > highWatermark { passedHighWatermark = true }
-        return passedHighWatermark
     }
 
     private func startQueuedWrite() {
+        noteQueued()
         guard !isWriting, !staged.isEmpty, state == .open else {
             if !isWriting && staged.isEmpty && closeWhenFlushed { close() }
             return
@@ -212,7 +216,6 @@ public final class TCPStream {
             return
         }
         isWriting = true
-        _ = isCongested
     }
 
     fileprivate func writeCompleted(_ status: Int32) {

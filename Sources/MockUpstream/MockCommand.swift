@@ -1,0 +1,54 @@
+// The mock's command line: where to listen and the defaults for the per-request knobs.
+import ArgumentParser
+import UV
+
+struct MockCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kgb-mock-upstream",
+        abstract: "A mock Anthropic/OpenAI upstream for testing kgb: SSE and JSON answers, byte patterns, echo, and faults on request.",
+        discussion: """
+        Per request, as a query parameter or a header (the query wins): events / x-mock-events, interval_ms / \
+        x-mock-interval-ms, gzip / x-mock-gzip, fault / x-mock-fault (reset, stall, close-delimited, no-response, \
+        close-before-head, truncate), fault_after / x-mock-fault-after, timestamps / x-mock-timestamps.
+
+        Exit codes: 0 on SIGTERM/SIGINT, 1 when it cannot listen, 2 for a bad flag or value.
+        """)
+
+    @Option(help: ArgumentHelp("Address to listen on, HOST:PORT ([::1]:PORT for IPv6); port 0 picks a free one.", valueName: "host:port"))
+    var listen: String
+
+    @Option(help: ArgumentHelp("Default number of text deltas in a response.", valueName: "count"))
+    var events: Int = 20
+
+    @Option(name: .customLong("interval-ms"), help: ArgumentHelp("Default delay between SSE events, in milliseconds.", valueName: "ms"))
+    var intervalMs: Int = 0
+
+    func validate() throws {
+        _ = try Self.listenAddress(listen)
+        guard events >= 0 else { throw ValidationError("--events must not be negative (got \(events))") }
+        guard (0...3_600_000).contains(intervalMs) else {
+            throw ValidationError("--interval-ms must be between 0 and 3600000 (got \(intervalMs))")
+        }
+    }
+
+    var defaults: Defaults { Defaults(events: events, intervalMs: UInt64(intervalMs)) }
+
+    static func listenAddress(_ text: String) throws -> SocketAddress {
+        var host = ""
+        var portText = ""
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = String(text[text.index(after: text.startIndex)..<close])
+            portText = String(text[close...].dropFirst().drop(while: { $0 == ":" }))
+        } else if let colon = text.lastIndex(of: ":") {
+            host = String(text[..<colon])
+            portText = String(text[text.index(after: colon)...])
+        }
+        if host == "localhost" { host = "127.0.0.1" }
+        if host.isEmpty { host = "0.0.0.0" }
+        guard let port = Int(portText), (0...65535).contains(port),
+              let address = SocketAddress(ip: host, port: port) else {
+            throw ValidationError("--listen must be HOST:PORT with a numeric address, e.g. 127.0.0.1:9000 or [::1]:9000 (got '\(text)')")
+        }
+        return address
+    }
+}
