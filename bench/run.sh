@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Gateway benchmark: hey against the mock upstream directly, through kgb and through nginx, in one run.
 # Reports requests/s and each proxy's CPU time per request (utime+stime from /proc/PID/stat).
+# Each proxy is pinned to CPU 1 and the load generator and mock upstream to CPU 0, so the proxies compete for
+# nothing but their own core; each figure is the median of ROUNDS runs, the proxies alternating.
 # Loads 127.0.0.1 only; every process it starts is stopped on exit. Usage: bash bench/run.sh [REQUESTS] [CONCURRENCY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUESTS=${1:-20000}
 CONCURRENCY=${2:-50}
+ROUNDS=${ROUNDS:-3}
+PROXY_CPU=1 LOAD_CPU=0
 OUT=bench/out
 mkdir -p "$OUT"
 command -v hey >/dev/null && command -v nginx >/dev/null || {
@@ -20,13 +24,13 @@ trap cleanup EXIT
 
 wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
 
-$BIN/kgb-mock-upstream --listen 127.0.0.1:$MOCK_PORT 2>"$OUT/mock.log" & pids+=($!)
+taskset -c $LOAD_CPU $BIN/kgb-mock-upstream --listen 127.0.0.1:$MOCK_PORT 2>"$OUT/mock.log" & pids+=($!)
 wait_port $MOCK_PORT
-$BIN/kgb --listen 127.0.0.1:$KGB_PORT --upstream http://127.0.0.1:$MOCK_PORT 2>"$OUT/kgb.log" & pids+=($!)
+taskset -c $PROXY_CPU $BIN/kgb --listen 127.0.0.1:$KGB_PORT --upstream http://127.0.0.1:$MOCK_PORT 2>"$OUT/kgb.log" & pids+=($!)
 KGB_PID=$!
 NGINX_DIR=$(mktemp -d /tmp/kgb-bench-nginx.XXXX)
 sed -e "s#@PORT@#$NGINX_PORT#; s#@UPSTREAM@#127.0.0.1:$MOCK_PORT#; s#@DIR@#$NGINX_DIR#g" bench/nginx.conf.in > "$NGINX_DIR/nginx.conf"
-nginx -c "$NGINX_DIR/nginx.conf" -e "$NGINX_DIR/nginx-error.log" & pids+=($!)
+taskset -c $PROXY_CPU nginx -c "$NGINX_DIR/nginx.conf" -e "$NGINX_DIR/nginx-error.log" & pids+=($!)
 wait_port $KGB_PORT; wait_port $NGINX_PORT
 NGINX_WORKER=$(pgrep -P "$(cat "$NGINX_DIR/nginx.pid")" | head -1)
 
@@ -40,11 +44,11 @@ results="$OUT/results.tsv"
 printf 'scenario\ttarget\treq_per_s\tcpu_us_per_req\n' > "$results"
 run() {  # scenario target port pid body path
   local scenario=$1 target=$2 port=$3 pid=$4 body=$5 path=$6
-  hey -n 500 -c "$CONCURRENCY" -m POST -T application/json -d "$body" "http://127.0.0.1:$port$path" >/dev/null  # warm-up
+  taskset -c $LOAD_CPU hey -n 500 -c "$CONCURRENCY" -m POST -T application/json -d "$body" "http://127.0.0.1:$port$path" >/dev/null  # warm-up
   local before=0 after=0
   [ "$pid" != - ] && before=$(cpu_ticks "$pid")
   local rps
-  rps=$(hey -n "$REQUESTS" -c "$CONCURRENCY" -m POST -T application/json -d "$body" "http://127.0.0.1:$port$path" \
+  rps=$(taskset -c $LOAD_CPU hey -n "$REQUESTS" -c "$CONCURRENCY" -m POST -T application/json -d "$body" "http://127.0.0.1:$port$path" \
         | tee "$OUT/hey-$scenario-$target.txt" | awk '/Requests\/sec/ {print $2}')
   local cpu=-
   if [ "$pid" != - ]; then after=$(cpu_ticks "$pid"); cpu=$(( (after - before) * TICK_US / REQUESTS )); fi
@@ -56,9 +60,18 @@ for scenario in json sse; do
   body=$JSON_BODY; path=/v1/messages
   [ $scenario = sse ] && { body=$SSE_BODY; path="/v1/messages?events=20"; }
   run $scenario direct $MOCK_PORT - "$body" "$path"
-  run $scenario kgb $KGB_PORT $KGB_PID "$body" "$path"
-  run $scenario nginx $NGINX_PORT $NGINX_WORKER "$body" "$path"
+  for round in $(seq "$ROUNDS"); do
+    run $scenario kgb $KGB_PORT $KGB_PID "$body" "$path"
+    run $scenario nginx $NGINX_PORT $NGINX_WORKER "$body" "$path"
+  done
 done
 
-python3 bench/report.py "$results" "$REQUESTS" "$CONCURRENCY" > bench/RESULTS.md
+# Per-event latency: 100 concurrent streams, 20 events 50 ms apart, through each target.
+latency="$OUT/latency.tsv"
+printf 'target\tp50_us\tp99_us\tmax_us\tevents\n' > "$latency"
+for pair in direct:$MOCK_PORT kgb:$KGB_PORT nginx:$NGINX_PORT; do
+  printf '%s\t%s\n' "${pair%%:*}" "$(taskset -c $LOAD_CPU python3 bench/latency.py "${pair##*:}" 100 20 50)" | tee -a "$latency"
+done
+
+python3 bench/report.py "$results" "$REQUESTS" "$CONCURRENCY" "$latency" "$ROUNDS" > bench/RESULTS.md
 cat bench/RESULTS.md

@@ -8,7 +8,8 @@ import UV
 final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     enum TimerPhase { case none, header, idle, linger }
 
-    unowned let gateway: Gateway
+    /// The gateway outlives every connection it accepted (unsafe-unowned: no reference counting per access).
+    unowned(unsafe) let gateway: Gateway
     let stream: TCPStream
     private var parser: HTTPParser!
     let clientAddress: String
@@ -28,7 +29,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     static let pendingInputLimit = 64 * 1024
     private var readsPausedByUpstream = false
 
-    private var timer: Timer!
+    private var timer: DeadlineTimer!
     private var timerPhase = TimerPhase.none
     /// The client vanished mid-exchange: nothing more is written to it.
     private var clientIsGone = false
@@ -40,7 +41,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         clientAddress = peer?.description ?? "unknown"
         clientIP = Array((peer?.ip ?? "unknown").utf8)
         parser = HTTPParser(kind: .request, delegate: self, maxHeadBytes: gateway.config.maxHeadBytes)
-        timer = Timer(loop: gateway.loop) { [unowned self] in self.timerFired() }
+        timer = DeadlineTimer(loop: gateway.loop) { [unowned self] in self.timerFired() }
         stream.delegate = self
         stream.setNoDelay()
         stream.startReading()
@@ -265,10 +266,11 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     // MARK: Phase 5: response body, written in the turn it was read
 
     func responseBody(_ bytes: UnsafeRawBufferPointer) {
-        guard let exchange else { return }
-        if exchange.timing.firstBodyByte == 0 { self.exchange!.timing.firstBodyByte = EventLoop.hrtime() }
-        self.exchange!.timing.responseBodyBytes &+= UInt64(bytes.count)
-        if exchange.responseFraming == .chunked && !exchange.relayChunks {
+        // Per-fragment path: fields are read in place (no copy of the exchange, no reference counting).
+        guard exchange != nil else { return }
+        if exchange!.timing.firstBodyByte == 0 { exchange!.timing.firstBodyByte = EventLoop.hrtime() }
+        exchange!.timing.responseBodyBytes &+= UInt64(bytes.count)
+        if exchange!.responseFraming == .chunked && !exchange!.relayChunks {
             // A close-delimited upstream body: each read becomes one chunk.
             writeChunkSizeLine(UInt64(bytes.count))
             stream.write(borrowing: bytes)
@@ -276,18 +278,18 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         } else {
             stream.write(borrowing: bytes)
         }
-        gateway.observer.responseBody(exchange.id, bytes)
+        gateway.observer.responseBody(exchange!.id, bytes)
     }
 
     func responseChunkHeader(size: UInt64) {
-        guard let exchange, exchange.relayChunks else { return }
-        guard size > 0 else { self.exchange!.responseInLastChunk = true; return }
+        guard exchange?.relayChunks == true else { return }
+        guard size > 0 else { exchange!.responseInLastChunk = true; return }
         writeChunkSizeLine(size)
     }
 
     func responseChunkComplete() {
         // The last chunk's end is written with the terminator in responseComplete.
-        guard let exchange, exchange.relayChunks, !exchange.responseInLastChunk else { return }
+        guard exchange?.relayChunks == true, exchange?.responseInLastChunk == false else { return }
         stream.write(copying: ChunkFraming.chunkEnd.bytes)
     }
 
@@ -412,12 +414,12 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
 
     private func arm(_ phase: TimerPhase) {
         timerPhase = phase
-        timer.start(milliseconds: phase == .header ? gateway.config.headerTimeout : gateway.config.idleTimeout)
+        timer.expire(in: phase == .header ? gateway.config.headerTimeout : gateway.config.idleTimeout)
     }
 
     private func disarm() {
         timerPhase = .none
-        timer.stop()
+        timer.clear()
     }
 
     private func timerFired() {
@@ -462,7 +464,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         lingering = self
         timerPhase = .linger
         timer.unref()
-        timer.start(milliseconds: ClientConnection.lingerTimeout)
+        timer.expire(in: ClientConnection.lingerTimeout)
     }
 
     private var lingering: ClientConnection?

@@ -9,7 +9,8 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate {
     enum State { case resolving, connecting, ready, closed }
     enum TimerPhase { case none, connect, awaitingHead, body, pooled }
 
-    unowned let pool: UpstreamPool
+    /// The pool lives as long as the gateway, longer than any of its connections.
+    unowned(unsafe) let pool: UpstreamPool
     let loop: EventLoop
     private(set) var state = State.resolving
     private(set) var stream: TCPStream?
@@ -25,7 +26,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate {
     private var addressIndex = 0
     /// Bytes sent before the connection is established (bounded by the owner's backpressure).
     private var preconnect: [UInt8] = []
-    private var timer: Timer!
+    private var timer: DeadlineTimer!
     private var timerPhase = TimerPhase.none
     private var lastActivity: UInt64 = 0
     /// The response head, rewritten for the client; kept here until it is flushed.
@@ -35,7 +36,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate {
         self.pool = pool
         self.loop = pool.loop
         parser = HTTPParser(kind: .response, delegate: self, maxHeadBytes: pool.config.maxHeadBytes)
-        timer = Timer(loop: loop) { [unowned self] in self.timerFired() }
+        timer = DeadlineTimer(loop: loop) { [unowned self] in self.timerFired() }
     }
 
     // MARK: Connecting
@@ -189,17 +190,17 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate {
 
     // MARK: Timers
 
-    /// One timer per connection, its meaning set by the phase. Body reads do not re-arm it (that would be a
-    /// heap operation per read); they stamp `lastActivity`, and the timer re-arms itself for the remainder.
+    /// One deadline per connection, its meaning set by the phase. Body reads do not move it (that would be
+    /// work per read); they stamp `lastActivity`, and an expiry re-arms itself for the remainder.
     private func arm(_ phase: TimerPhase, _ milliseconds: UInt64) {
         timerPhase = phase
         lastActivity = loop.now
-        timer.start(milliseconds: milliseconds)
+        timer.expire(in: milliseconds)
     }
 
     private func disarm() {
         timerPhase = .none
-        timer.stop()
+        timer.clear()
     }
 
     func enterPool() {
@@ -218,7 +219,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate {
         case .body:
             let idle = loop.now - lastActivity
             if idle < pool.config.upstreamTimeout {
-                timer.start(milliseconds: pool.config.upstreamTimeout - idle)
+                timer.expire(in: pool.config.upstreamTimeout - idle)
             } else {
                 owner?.upstreamFailed(GatewayFailure(.upstreamTimeout, "upstream sent nothing for \(pool.config.upstreamTimeout) ms mid-response"))
                 owner?.flushToClient()

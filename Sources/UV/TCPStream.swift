@@ -34,8 +34,12 @@ public final class TCPStream {
     private var gatherCount: Int32 = 0
     private let scratch: UnsafeMutableRawPointer
     private var scratchUsed = 0
-    static let gatherCapacity = 32
-    static let scratchCapacity = 1024
+    static let gatherCapacity = 64
+    static let scratchCapacity = 16 * 1024
+    /// Pieces up to this size are copied into the scratch and coalesced with their neighbours: for small SSE
+    /// events a memcpy is cheaper than one more iovec in the kernel, and a whole read's worth of events
+    /// (size line, data, CRLF, ...) leaves as one contiguous buffer.
+    static let coalesceLimit = 2048
 
     /// Bytes the kernel did not take yet: `inFlight` is owned by a running uv_write; `staged` waits behind it.
     private var inFlight = ByteBuffer()
@@ -111,6 +115,14 @@ public final class TCPStream {
     /// Queues bytes without copying them. They must stay valid until the next `flush()`.
     public func write(borrowing bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0, state == .open else { return }
+        if bytes.count <= TCPStream.coalesceLimit {
+            write(copying: bytes)
+            return
+        }
+        appendGather(bytes)
+    }
+
+    private func appendGather(_ bytes: UnsafeRawBufferPointer) {
         if gatherCount == Int32(TCPStream.gatherCapacity) { flush() }
         gather[Int(gatherCount)] = uv_buf_init(UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: CChar.self)), UInt32(bytes.count))
         gatherCount += 1
@@ -128,7 +140,15 @@ public final class TCPStream {
         let dst = scratch + scratchUsed
         dst.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
         scratchUsed += bytes.count
-        write(borrowing: UnsafeRawBufferPointer(start: dst, count: bytes.count))
+        // Extend the previous iovec when it ends exactly where this copy starts.
+        if gatherCount > 0 {
+            let last = gather[Int(gatherCount) - 1]
+            if UnsafeMutableRawPointer(last.base!) + Int(last.len) == dst {
+                gather[Int(gatherCount) - 1].len += numericCast(bytes.count)
+                return
+            }
+        }
+        appendGather(UnsafeRawBufferPointer(start: dst, count: bytes.count))
     }
 
     public func write(copying bytes: [UInt8]) {
