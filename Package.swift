@@ -23,6 +23,8 @@ let package = Package(
                        providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CZlib", path: "CModules/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "CModules/COpenSSL", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
         .target(name: "CLLHTTP", path: "CModules/CLLHTTP",
                 cSettings: [
                     // Strict: no lenient parsing of what clients or upstreams send (spaces in names, obs-fold).
@@ -33,11 +35,16 @@ let package = Package(
         // The hot path: no Foundation below this line.
         .target(name: "UV", dependencies: ["CLibUV"], swiftSettings: optimise),
         .target(name: "HTTP1", dependencies: ["CLLHTTP"], swiftSettings: optimise),
-        .target(name: "Gateway", dependencies: ["UV", "HTTP1"], swiftSettings: optimise),
+        .target(name: "Gateway", dependencies: ["UV", "HTTP1", "LogRing"], swiftSettings: optimise),
+        .target(name: "LogRing", swiftSettings: optimise),
+
+        // The logger thread's side: Foundation allowed (never on the event loop).
+        .target(name: "ExchangeLog", dependencies: ["CZlib", "COpenSSL", "CSQLite", "HTTP1", "LogRing"], path: "Sources/ExchangeLog"),
+        .systemLibrary(name: "CSQLite", path: "CModules/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // Executables.
         .executableTarget(name: "kgb", dependencies: [
-            "Gateway", "UV",
+            "Gateway", "UV", "ExchangeLog", "LogRing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimise),
         .executableTarget(name: "MockUpstream", dependencies: [
@@ -47,5 +54,8 @@ let package = Package(
 
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "HTTP1"]),
+        .testTarget(name: "LogRingTests", dependencies: ["LogRing"]),
+        // CZlib: the inflate tests make their gzip and deflate input with zlib itself.
+        .testTarget(name: "ExchangeLogTests", dependencies: ["ExchangeLog", "CZlib"]),
     ]
 )

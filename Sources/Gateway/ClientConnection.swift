@@ -5,7 +5,7 @@ import HTTP1
 import UV
 
 /// Loop-owned (the gateway's loop thread). Kept alive by the gateway's connection list until closed.
-final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
+final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate, LogRoomWaiter {
     enum TimerPhase { case none, header, idle, linger }
 
     /// The gateway outlives every connection it accepted (unsafe-unowned: no reference counting per access).
@@ -28,6 +28,9 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     private var replayInput: [UInt8] = []
     static let pendingInputLimit = 64 * 1024
     private var readsPausedByUpstream = false
+    /// The log could not take a body fragment (pause policy): this side waits for `logHasRoom`.
+    private var requestPausedByLog = false
+    private var responsePausedByLog = false
 
     private var timer: DeadlineTimer!
     private var timerPhase = TimerPhase.none
@@ -162,7 +165,11 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         guard let exchange, let upstream = exchange.upstream else { return }
         upstream.send(borrowing: bytes)
         self.exchange!.timing.requestBodyBytes &+= UInt64(bytes.count)
-        gateway.observer.requestBody(exchange.id, bytes)
+        if !gateway.observer.requestBody(exchange.id, bytes) && !requestPausedByLog {
+            requestPausedByLog = true
+            stream.stopReading()
+            gateway.observer.notifyWhenRoom(self)
+        }
     }
 
     func parserChunkHeader(_ parser: HTTPParser, size: UInt64) {
@@ -278,7 +285,22 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         } else {
             stream.write(borrowing: bytes)
         }
-        gateway.observer.responseBody(exchange!.id, bytes)
+        if !gateway.observer.responseBody(exchange!.id, bytes) && !responsePausedByLog {
+            responsePausedByLog = true
+            exchange!.upstream?.pauseReading()
+            gateway.observer.notifyWhenRoom(self)
+        }
+    }
+
+    func logHasRoom() {
+        if requestPausedByLog {
+            requestPausedByLog = false
+            if !readsPausedByUpstream && slot >= 0 { stream.startReading() }
+        }
+        if responsePausedByLog {
+            responsePausedByLog = false
+            if !stream.isCongested { exchange?.upstream?.resumeReading() }
+        }
     }
 
     func responseChunkHeader(size: UInt64) {
@@ -338,6 +360,8 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
             return
         }
         readsPausedByUpstream = false
+        requestPausedByLog = false
+        responsePausedByLog = false
         arm(.idle)
         parser.resume()
         stream.startReading()
@@ -382,11 +406,11 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     func upstreamDrained() {
         guard readsPausedByUpstream else { return }
         readsPausedByUpstream = false
-        stream.startReading()
+        if !requestPausedByLog { stream.startReading() }
     }
 
     func streamDrained(_ stream: TCPStream) {
-        exchange?.upstream?.resumeReading()
+        if !responsePausedByLog { exchange?.upstream?.resumeReading() }
     }
 
     func streamEnded(_ stream: TCPStream, _ error: UVError?) {

@@ -4,11 +4,18 @@ import HTTP1
 
 public protocol ExchangeObserver: AnyObject {
     func exchangeStarted(_ id: UInt64, client: String, request: HTTPHead)
-    func requestBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer)
+    /// Returns false when the log cannot take more now (pause policy): the caller stops reading that side
+    /// and waits for `logHasRoom` on the waiter it registers with `notifyWhenRoom`.
+    func requestBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool
     func responseHead(_ id: UInt64, _ head: HTTPHead)
-    func responseBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer)
+    func responseBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool
     /// Called exactly once per started exchange, whatever its outcome.
     func exchangeEnded(_ id: UInt64, outcome: Outcome, error: String?, timing: ExchangeTiming)
+    func notifyWhenRoom(_ waiter: LogRoomWaiter)
+}
+
+public protocol LogRoomWaiter: AnyObject {
+    func logHasRoom()
 }
 
 public struct ExchangeTiming: Sendable {
@@ -22,12 +29,13 @@ public struct ExchangeTiming: Sendable {
     public var responseBodyBytes: UInt64 = 0
 }
 
-/// Logs nothing (the default until a log store is configured).
+/// Logs nothing (`--log none`).
 public final class NoExchangeLog: ExchangeObserver {
     public init() {}
     public func exchangeStarted(_ id: UInt64, client: String, request: HTTPHead) {}
-    public func requestBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) {}
+    public func requestBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool { true }
     public func responseHead(_ id: UInt64, _ head: HTTPHead) {}
-    public func responseBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) {}
+    public func responseBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool { true }
     public func exchangeEnded(_ id: UInt64, outcome: Outcome, error: String?, timing: ExchangeTiming) {}
+    public func notifyWhenRoom(_ waiter: LogRoomWaiter) { waiter.logHasRoom() }
 }

@@ -1,5 +1,6 @@
 // The kgb command line: flags (and their KGB_* variables) → a validated GatewayConfig.
 import ArgumentParser
+import ExchangeLog
 import Gateway
 import UV
 
@@ -44,8 +45,45 @@ struct KGBCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds an idle upstream connection is kept before the gateway closes it.", valueName: "seconds"))
     var poolIdleTimeout: Double = 30
 
+    @Option(help: ArgumentHelp("Where exchange records go; repeatable: jsonl:PATH, sqlite:PATH, stdout, none. Default: jsonl:./kgb-logs/exchanges.jsonl.", valueName: "spec"))
+    var log: [String] = []
+
+    @Option(help: ArgumentHelp("Bytes of the lock-free log ring between the event loop and the logger thread (a power of two).", valueName: "bytes"))
+    var logRingBytes: Int = 64 << 20
+
+    @Option(help: ArgumentHelp("When the log ring is full: pause (stop reading that upstream until the logger catches up; nothing lost) or drop (keep streaming, mark the record truncated).", valueName: "policy"))
+    var logOverflow: String = "pause"
+
+    @Option(help: ArgumentHelp("Largest body kept per request or response in a record; longer ones are cut and marked truncated.", valueName: "bytes"))
+    var logBodyMax: Int = 16 << 20
+
     static let flagNames = ["listen", "upstream", "upstream-timeout", "connect-timeout", "header-timeout",
-                            "idle-timeout", "drain-timeout", "max-header-bytes", "pool-max-idle", "pool-idle-timeout"]
+                            "idle-timeout", "drain-timeout", "max-header-bytes", "pool-max-idle", "pool-idle-timeout",
+                            "log", "log-ring-bytes", "log-overflow", "log-body-max"]
+
+    struct LogSettings {
+        var specs: [LogSpec]
+        var ringBytes: Int
+        var overflow: LogOverflowPolicy
+        var bodyMax: Int
+    }
+
+    func logSettings() throws -> LogSettings {
+        var specs: [LogSpec] = []
+        for text in log {
+            do { specs.append(try LogSpec(parsing: text)) } catch { throw ValidationError("--log: \(error)") }
+        }
+        if specs.isEmpty { specs = [LogSpec.defaultSpec] }
+        if specs.contains(.none) && specs.count > 1 { throw ValidationError("--log none cannot be combined with other destinations") }
+        guard logRingBytes >= 1 << 16, logRingBytes <= 1 << 32, logRingBytes & (logRingBytes - 1) == 0 else {
+            throw ValidationError("--log-ring-bytes must be a power of two between 65536 and 4294967296 (got \(logRingBytes))")
+        }
+        guard let overflow = LogOverflowPolicy(rawValue: logOverflow) else {
+            throw ValidationError("--log-overflow must be pause or drop (got '\(logOverflow)')")
+        }
+        guard logBodyMax >= 0 else { throw ValidationError("--log-body-max must not be negative") }
+        return LogSettings(specs: specs, ringBytes: logRingBytes, overflow: overflow, bodyMax: logBodyMax)
+    }
 
     func gatewayConfig() throws -> GatewayConfig {
         guard let upstreamText = upstream else {

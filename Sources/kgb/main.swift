@@ -1,8 +1,10 @@
-// kgb's entry point: parse the command line, start the gateway on this thread's event loop, drain on
-// SIGTERM/SIGINT and exit 0.
+// kgb's entry point: parse the command line, start the logger thread and the gateway on this thread's event
+// loop, drain on SIGTERM/SIGINT (every finished exchange's record written) and exit 0.
 import ArgumentParser
+import ExchangeLog
 import Foundation
 import Gateway
+import LogRing
 import UV
 
 func fail(_ message: String, code: Int32) -> Never {
@@ -17,11 +19,13 @@ func say(_ message: String) {
 let arguments = EnvironmentFlags.merge(Array(CommandLine.arguments.dropFirst()), flags: KGBCommand.flagNames,
                                        environment: ProcessInfo.processInfo.environment)
 let config: GatewayConfig
+let logSettings: KGBCommand.LogSettings
 do {
     let command = try KGBCommand.parse(arguments)
     config = try command.gatewayConfig()
+    logSettings = try command.logSettings()
 } catch {
-    // --help and --version exit 0; any parse or validation error exits 2 (the usual usage-error code).
+    // --help exits 0; any parse or validation error exits 2 (the usual usage-error code).
     let code = KGBCommand.exitCode(for: error)
     let message = KGBCommand.fullMessage(for: error)
     if code == .success {
@@ -35,19 +39,59 @@ do {
 signal(SIGPIPE, SIG_IGN)
 
 let loop = EventLoop()
-let gateway = Gateway(loop: loop, config: config)
+
+// The log: sinks opened before serving, so a bad path fails at start-up rather than silently later.
+var sinks: [LogSink] = []
+for spec in logSettings.specs {
+    do {
+        switch spec {
+        case .jsonLines(let path): sinks.append(try JSONLinesSink(path: path))
+        case .standardOutput: sinks.append(StandardOutputSink())
+        case .sqlite(let path): sinks.append(try SQLiteSink(path: path))
+        case .none: break
+        }
+    } catch {
+        fail("--log \(spec): \(error)", code: 2)
+    }
+}
+let redactionKey: [UInt8] = {
+    if let key = ProcessInfo.processInfo.environment["KGB_REDACTION_KEY"], !key.isEmpty { return Array(key.utf8) }
+    return (0..<32).map { _ in UInt8.random(in: 0...255) }
+}()
+let (recorder, logger): (ExchangeRecorder?, ExchangeLogger?) = {
+    guard !sinks.isEmpty else { return (nil, nil) }
+    let ring = LogRing(capacity: logSettings.ringBytes)
+    let wakeup = LogWakeup()
+    let recorder = ExchangeRecorder(loop: loop, ring: ring, wakeup: wakeup, policy: logSettings.overflow,
+                                    upstream: config.upstream.description)
+    var options = LoggerOptions(redactionKey: redactionKey, instance: UInt16.random(in: 0...UInt16.max))
+    options.bodyMax = logSettings.bodyMax
+    let logger = ExchangeLogger(ring: ring, wakeup: wakeup, sinks: sinks, options: options)
+    logger.start()
+    return (recorder, logger)
+}()
+
+let gateway = Gateway(loop: loop, config: config, observer: recorder ?? NoExchangeLog())
 do {
     try gateway.start()
 } catch {
     fail("cannot listen on \(config.listen): \(error.message)", code: 1)
 }
-say("listening on \(gateway.boundAddress?.description ?? "\(config.listen)") → upstream \(config.upstream)")
+say("listening on \(gateway.boundAddress?.description ?? "\(config.listen)") → upstream \(config.upstream); "
+    + "log: \(logSettings.specs.map(\.description).joined(separator: ", ")) (overflow: \(logSettings.overflow.rawValue))")
+
+/// Every finished exchange's record reaches the sinks before the process exits.
+func finishLogging() {
+    recorder?.flushAll()
+    logger?.stop()
+}
 
 var signalWatchers: [SignalWatcher] = []
 for signalNumber in [SIGTERM, SIGINT] {
     signalWatchers.append(SignalWatcher(loop: loop, signal: signalNumber) {
         if gateway.isDraining {
             say("second signal: exiting now")
+            finishLogging()
             exit(0)
         }
         say("draining: \(gateway.activeExchanges) exchange(s) in flight, up to \(config.drainTimeout) ms")
@@ -56,12 +100,18 @@ for signalNumber in [SIGTERM, SIGINT] {
             // has closed. A fallback timer (not keeping the loop alive itself) bounds that wait.
             say("stopped")
             for watcher in signalWatchers { watcher.close() }
-            let fallback = Timer(loop: loop) { exit(0) }
+            let fallback = Timer(loop: loop) {
+                finishLogging()
+                exit(0)
+            }
             fallback.unref()
             fallback.start(milliseconds: 2_000)
         }
     })
 }
+// logrotate: SIGHUP reopens the log files.
+signalWatchers.append(SignalWatcher(loop: loop, signal: SIGHUP) { logger?.requestReopen() })
 
 loop.run()
+finishLogging()
 exit(0)

@@ -1,7 +1,9 @@
 """Fixtures that start the real binaries (kgb, kgb-mock-upstream) on ephemeral 127.0.0.1 ports, wait for
 them to listen, and always stop them."""
+import json
 import os
 import re
+import tempfile
 import signal
 import socket
 import subprocess
@@ -79,9 +81,30 @@ def start_mock(host="127.0.0.1"):
 
 
 def start_kgb(upstream, *extra, port=None, env=None):
+    """Starts kgb; unless the test names its own --log, records go to a fresh JSONL file (process.log_path)."""
     port = port or free_port()
+    log_path = None
+    if "--log" not in extra:
+        log_path = os.path.join(tempfile.mkdtemp(prefix="kgb-test-log-"), "exchanges.jsonl")
+        extra = (*extra, "--log", f"jsonl:{log_path}")
     args = [os.path.join(BIN, "kgb"), "--listen", f"127.0.0.1:{port}", "--upstream", upstream, *extra]
-    return Process(args, port, env=env)
+    process = Process(args, port, env=env)
+    process.log_path = log_path
+    return process
+
+
+def read_records(path, count=None, timeout=5.0):
+    """The JSON records in a JSONL file, waiting up to `timeout` for at least `count` of them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        records = []
+        if os.path.exists(path):
+            with open(path) as f:
+                # A line still being written has no newline yet: only complete lines count.
+                records = [json.loads(line) for line in f if line.endswith("\n")]
+        if count is None or len(records) >= count or time.monotonic() > deadline:
+            return records
+        time.sleep(0.02)
 
 
 @pytest.fixture(scope="session")

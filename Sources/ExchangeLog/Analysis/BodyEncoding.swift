@@ -1,0 +1,23 @@
+// How a request or response body goes into a JSON log record without losing a byte: as a string when it is
+// text, as base64 when it is not.
+import Foundation
+
+public enum BodyEncoding {
+    /// Writes `body` as one JSON value:
+    /// - valid UTF-8 (JSON, SSE, any text): a JSON string, byte for byte;
+    /// - anything else (an undecodable encoding, binary, text cut mid-character): the object
+    ///   `{"base64": "<standard base64 with padding, RFC 4648 §4>"}`.
+    /// A reader tells them apart by type: a string is the body itself, an object with the single key "base64"
+    /// is the body encoded. The check is exact (Swift's UTF-8 validation rejects overlongs, surrogates and
+    /// truncated sequences), so a string never stands for bytes that were not sent.
+    public static func encode(_ body: [UInt8], into writer: inout JSONWriter) {
+        if let text = String(validating: body, as: UTF8.self) {
+            writer.string(text)
+        } else {
+            writer.beginObject()
+            writer.key("base64")
+            writer.string(Data(body).base64EncodedString())
+            writer.endObject()
+        }
+    }
+}

@@ -1,0 +1,197 @@
+// Reads a text/event-stream body (already inflated) as the client's SDK would, in whatever pieces TCP delivered
+// it, and keeps what the log wants: the event count, the answer's text and the usage the upstream reported.
+
+/// Event splitting follows the WHATWG "server-sent events" parsing rules (html.spec.whatwg.org, §9.2.6);
+/// each event's data is then read as Anthropic Messages or OpenAI Chat Completions JSON.
+/// Owned by the logger thread, one per streamed response.
+public struct SSEAnalyzer: Sendable {
+    /// Dispatched events (comment lines are not events; neither is a block of only `event:`/`id:` lines).
+    public private(set) var events = 0
+    /// The answer as the SDK would accumulate it: text deltas, plus tool-input JSON fragments.
+    public private(set) var text = ""
+    public private(set) var usage = Usage()
+
+    /// An event larger than this is counted but not read: its data is dropped as it arrives, so one endless
+    /// line from an upstream cannot grow the logger's memory without bound.
+    public static let maxEventBytes = 16 << 20
+
+    // The line being assembled (without its line end) and the event's fields so far.
+    private var line: [UInt8] = []
+    private var data: [UInt8] = []
+    private var hasData = false
+    private var eventName: [UInt8] = []
+    /// The last piece ended in CR: an LF opening the next piece belongs to the same line end.
+    private var afterCR = false
+    /// A leading U+FEFF is stripped from the stream, not the first line of every piece.
+    private var atStreamStart = true
+    /// Bytes of the current line were dropped (event too large); the line is ignored at its end.
+    private var lineDropped = false
+    private var oversized = false
+
+    public init() {}
+
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+        let count = bytes.count
+        guard count > 0 else { return }
+        var start = 0
+        if afterCR {
+            afterCR = false
+            if bytes[0] == .lf { start = 1 }
+        }
+        while start < count {
+            var end = start
+            while end < count, bytes[end] != .lf, bytes[end] != .cr { end += 1 }
+            appendToLine(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+            if end == count { break }
+            // A line end: LF, CR, or CR LF, which may straddle two pieces.
+            if bytes[end] == .cr {
+                if end + 1 < count {
+                    if bytes[end + 1] == .lf { end += 1 }
+                } else {
+                    afterCR = true
+                }
+            }
+            endLine()
+            start = end + 1
+        }
+    }
+
+    public mutating func feed(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { feed($0) }
+    }
+
+    /// The body ended. The spec discards an event without its closing blank line; a stream cut by a proxy or a
+    /// client going away often ends right there, so the last event is kept when its data is complete JSON
+    /// (or `[DONE]`) and only a truly cut-off one is dropped.
+    public mutating func finish() {
+        if !line.isEmpty || lineDropped { processLine() }
+        if hasData || oversized { dispatch(requireComplete: true) }
+        line.removeAll()
+        afterCR = false
+    }
+
+    // MARK: Lines and fields
+
+    private mutating func appendToLine(_ piece: UnsafeRawBufferPointer) {
+        guard !piece.isEmpty else { return }
+        if oversized || line.count + data.count + piece.count > Self.maxEventBytes {
+            oversized = true
+            lineDropped = true
+            return
+        }
+        line.append(contentsOf: piece)
+    }
+
+    private mutating func endLine() {
+        if line.isEmpty && !lineDropped {
+            atStreamStart = false
+            dispatch(requireComplete: false)
+        } else {
+            processLine()
+        }
+        line.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func processLine() {
+        defer { atStreamStart = false }
+        if lineDropped {
+            lineDropped = false
+            return
+        }
+        var fieldStart = 0
+        if atStreamStart, line.starts(with: [0xEF, 0xBB, 0xBF]) { fieldStart = 3 }
+        guard fieldStart < line.count, line[fieldStart] != .colon else { return }  // comment (or a bare BOM)
+        let colon = line[fieldStart...].firstIndex(of: .colon) ?? line.count
+        var valueStart = min(colon + 1, line.count)
+        if valueStart < line.count, line[valueStart] == .space { valueStart += 1 }
+        let name = line[fieldStart..<colon]
+        let value = line[valueStart...]
+        if name.elementsEqual("data".utf8) {
+            // Data lines are joined with LF; the trailing one is dropped at dispatch.
+            data.append(contentsOf: value)
+            data.append(.lf)
+            hasData = true
+        } else if name.elementsEqual("event".utf8) {
+            eventName.removeAll(keepingCapacity: true)
+            eventName.append(contentsOf: value)
+        }
+        // `id` and `retry` steer reconnection, which says nothing about usage; other fields are ignored by spec.
+    }
+
+    // MARK: Events
+
+    private mutating func dispatch(requireComplete: Bool) {
+        defer {
+            data.removeAll(keepingCapacity: true)
+            eventName.removeAll(keepingCapacity: true)
+            hasData = false
+            oversized = false
+        }
+        if oversized {
+            events += 1
+            return
+        }
+        // No data, no event (spec): a block of only comments or `event:` lines dispatches nothing.
+        guard hasData else { return }
+        data.removeLast()
+        if data.elementsEqual("[DONE]".utf8) {
+            // OpenAI's end marker: an event, but not JSON.
+            events += 1
+            return
+        }
+        let object = APIShapes.object(data)
+        if requireComplete && object == nil { return }
+        events += 1
+        guard let object else { return }  // malformed JSON spoils this event only
+        read(object, eventName: String(decoding: eventName, as: UTF8.self))
+    }
+
+    /// Anthropic events carry their name again as "type"; trust the JSON, fall back to the `event:` field.
+    private mutating func read(_ object: [String: Any], eventName: String) {
+        let type = (object["type"] as? String) ?? eventName
+        switch type {
+        case "message_start":
+            if let message = object["message"] as? [String: Any] {
+                APIShapes.anthropicMessage(message, into: &usage)
+            }
+        case "content_block_delta":
+            guard let delta = object["delta"] as? [String: Any] else { return }
+            switch delta["type"] as? String {
+            case "text_delta": text += (delta["text"] as? String) ?? ""
+            case "input_json_delta": text += (delta["partial_json"] as? String) ?? ""
+            default: break  // thinking and signature deltas are not the answer
+            }
+        case "message_delta":
+            if let delta = object["delta"] as? [String: Any], let reason = APIShapes.string(delta["stop_reason"]) {
+                usage.stopReason = reason
+            }
+            APIShapes.anthropicUsage(object["usage"] as? [String: Any], into: &usage)
+        default:
+            if APIShapes.isOpenAIChat(object) { readOpenAIChunk(object) }
+        }
+    }
+
+    private mutating func readOpenAIChunk(_ chunk: [String: Any]) {
+        if let model = APIShapes.string(chunk["model"]) { usage.model = model }
+        if let choice = APIShapes.firstChoice(chunk) {
+            if let delta = choice["delta"] as? [String: Any] {
+                text += (delta["content"] as? String) ?? ""
+                // Tool-call arguments stream as JSON fragments, like Anthropic's input_json_delta.
+                if let calls = delta["tool_calls"] as? [Any] {
+                    for case let call as [String: Any] in calls {
+                        text += ((call["function"] as? [String: Any])?["arguments"] as? String) ?? ""
+                    }
+                }
+            }
+            if let reason = APIShapes.string(choice["finish_reason"]) { usage.stopReason = reason }
+        }
+        APIShapes.openAIUsage(chunk["usage"] as? [String: Any], into: &usage)
+    }
+}
+
+fileprivate extension UInt8 {
+    static let lf = UInt8(ascii: "\n")
+    static let cr = UInt8(ascii: "\r")
+    static let colon = UInt8(ascii: ":")
+    static let space = UInt8(ascii: " ")
+}

@@ -1,0 +1,109 @@
+// The logger thread: the only consumer of one worker's ring. It sleeps on the doorbell, drains every record,
+// assembles finished exchanges and hands each batch of lines to every sink. A failing sink is reported on
+// stderr at most once a minute and counted; the gateway is never told to wait.
+import Foundation
+import LogRing
+import Synchronization
+
+public struct LoggerOptions: Sendable {
+    public var bodyMax = 16 << 20
+    /// Key for secret fingerprints; the same key gives the same fingerprint on every instance.
+    public var redactionKey: [UInt8]
+    public var instance: UInt16
+    public init(redactionKey: [UInt8], instance: UInt16) {
+        self.redactionKey = redactionKey
+        self.instance = instance
+    }
+}
+
+public final class ExchangeLogger: @unchecked Sendable {
+    private let ring: LogRing
+    private let wakeup: LogWakeup
+    private let sinks: [LogSink]
+    private let assembler: RecordAssembler
+    private let stopping = Atomic<Bool>(false)
+    private let reopenRequested = Atomic<Bool>(false)
+    private let written = Atomic<Int>(0)
+    private let failures = Atomic<Int>(0)
+    private var lastReport: [ObjectIdentifier: Date] = [:]
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+
+    public init(ring: LogRing, wakeup: LogWakeup, sinks: [LogSink], options: LoggerOptions) {
+        self.ring = ring
+        self.wakeup = wakeup
+        self.sinks = sinks
+        assembler = RecordAssembler(bodyMax: options.bodyMax, fingerprint: Fingerprint(key: options.redactionKey),
+                                    instance: options.instance)
+    }
+
+    /// Records written to the sinks so far, and sink failures (for metrics and tests).
+    public var recordsWritten: Int { written.load(ordering: .relaxed) }
+    public var sinkFailures: Int { failures.load(ordering: .relaxed) }
+
+    public func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "kgb-logger"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Asks every file sink to reopen (SIGHUP, after logrotate moved the files). Any thread.
+    public func requestReopen() {
+        reopenRequested.store(true, ordering: .releasing)
+        wakeup.ring()
+    }
+
+    /// Writes everything already in the ring, closes the sinks, and returns when done. Call after the
+    /// producer has stopped producing.
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+        wakeup.ring()
+        finished.wait()
+    }
+
+    private func run() {
+        var batch: [UInt8] = []
+        while true {
+            // 100 ms bounds the delay of a record whose doorbell raced with the sleep.
+            _ = wakeup.wait(timeoutMilliseconds: 100)
+            if reopenRequested.exchange(false, ordering: .acquiring) {
+                for sink in sinks { report(sink) { try sink.reopen() } }
+            }
+            let stop = stopping.load(ordering: .acquiring)
+            var count = 0
+            repeat {
+                count = ring.consume { record in
+                    if let line = assembler.apply(record) {
+                        batch.append(contentsOf: line)
+                        written.add(1, ordering: .relaxed)
+                    }
+                }
+                if batch.count > 1 << 20 { flush(&batch) }
+            } while count > 0
+            flush(&batch)
+            if stop { break }
+        }
+        for sink in sinks { sink.close() }
+        finished.signal()
+    }
+
+    private func flush(_ batch: inout [UInt8]) {
+        guard !batch.isEmpty else { return }
+        for sink in sinks { report(sink) { try sink.write(batch) } }
+        batch.removeAll(keepingCapacity: true)
+    }
+
+    private func report(_ sink: LogSink, _ work: () throws -> Void) {
+        do {
+            try work()
+        } catch {
+            failures.add(1, ordering: .relaxed)
+            let now = Date()
+            let key = ObjectIdentifier(sink)
+            if let last = lastReport[key], now.timeIntervalSince(last) < 60 { return }
+            lastReport[key] = now
+            FileHandle.standardError.write(Data("kgb: log sink \(sink.name) failed: \(error) (reported at most once a minute; the gateway keeps serving)\n".utf8))
+        }
+    }
+}

@@ -1,0 +1,247 @@
+// Turns the ring's records (start, heads, body fragments, end) into one finished JSON line per exchange:
+// inflates compressed answers, follows SSE streams for usage and text, and redacts secrets. Logger thread only.
+import Foundation
+import LogRing
+
+final class RecordAssembler {
+    private var open: [UInt64: ExchangeRecord] = [:]
+    let bodyMax: Int
+    let fingerprint: Fingerprint
+    /// Distinguishes ids minted by different kgb processes writing to one store.
+    let instance: UInt16
+    private var sequence: UInt32 = 0
+
+    init(bodyMax: Int, fingerprint: Fingerprint, instance: UInt16) {
+        self.bodyMax = bodyMax
+        self.fingerprint = fingerprint
+        self.instance = instance
+    }
+
+    var openExchanges: Int { open.count }
+
+    /// Applies one ring record; returns the finished JSON line (with "\n") when the record was an end.
+    func apply(_ record: LogRecord) -> [UInt8]? {
+        switch record.kind {
+        case .padding: return nil
+        case .start: start(record)
+        case .requestHead: break
+        case .requestBody:
+            open[record.exchange]?.appendRequest(record.payload, cap: bodyMax)
+        case .responseHead: responseHead(record)
+        case .responseBody:
+            open[record.exchange]?.appendResponse(record.payload, cap: bodyMax)
+        case .end:
+            guard var exchange = open.removeValue(forKey: record.exchange) else { return nil }
+            exchange.end(record.payload)
+            return encode(&exchange)
+        }
+        return nil
+    }
+
+    private func start(_ record: LogRecord) {
+        var exchange = ExchangeRecord(exchange: record.exchange)
+        let lines = PayloadText.lines(record.payload)
+        guard lines.count >= 4 else { return }
+        exchange.startedWallMicros = UInt64(lines[0]) ?? 0
+        exchange.client = String(lines[1])
+        exchange.upstream = String(lines[2])
+        let requestLine = lines[3].split(separator: " ", maxSplits: 2)
+        if requestLine.count == 3 {
+            exchange.method = String(requestLine[0])
+            exchange.path = String(requestLine[1])
+            exchange.version = String(requestLine[2])
+        }
+        exchange.requestHeaders = lines.dropFirst(4).compactMap(PayloadText.header)
+        open[record.exchange] = exchange
+    }
+
+    private func responseHead(_ record: LogRecord) {
+        guard var exchange = open[record.exchange] else { return }
+        let lines = PayloadText.lines(record.payload)
+        exchange.status = lines.first.flatMap { Int($0.split(separator: " ", maxSplits: 1).first ?? "") }
+        exchange.responseHeaders = lines.dropFirst().compactMap(PayloadText.header)
+        for (name, value) in exchange.responseHeaders {
+            switch name.lowercased() {
+            case "content-encoding":
+                exchange.contentEncoding = value
+                exchange.inflater = Inflater(contentEncoding: value.lowercased())
+            case "content-type":
+                let type = value.lowercased()
+                exchange.isEventStream = type.hasPrefix("text/event-stream")
+                exchange.isJSON = type.contains("json")
+            default: break
+            }
+        }
+        if exchange.isEventStream { exchange.sse = SSEAnalyzer() }
+        open[record.exchange] = exchange
+    }
+
+    private func nextID(_ startedMicros: UInt64) -> String {
+        sequence &+= 1
+        // Time first (sortable as text), then the process, then a counter: unique across instances.
+        return String(startedMicros, radix: 16).leftPadded(to: 14) + String(instance, radix: 16).leftPadded(to: 4)
+            + String(sequence, radix: 16).leftPadded(to: 8)
+    }
+
+    private func encode(_ exchange: inout ExchangeRecord) -> [UInt8] {
+        exchange.sse?.finish()
+        var usage = exchange.sse?.usage
+        var text: String? = exchange.sse?.text
+        if exchange.sse == nil, exchange.isJSON, !exchange.responseTruncated, !exchange.responseBody.isEmpty {
+            let analysed = JSONBodyUsage.analyze(exchange.responseBody)
+            usage = analysed.usage
+            text = nil
+        }
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("id"); json.string(nextID(exchange.startedWallMicros))
+        json.key("started_at"); json.string(RFC3339.micros(exchange.startedWallMicros))
+        json.key("client"); json.string(exchange.client)
+        json.key("method"); json.string(exchange.method)
+        json.key("path"); json.string(exchange.path)
+        json.key("upstream"); json.string(exchange.upstream)
+
+        json.key("request"); json.beginObject()
+        json.key("headers"); headers(exchange.requestHeaders, into: &json)
+        json.key("body"); BodyEncoding.encode(exchange.requestBody, into: &json)
+        // Byte counts are the gateway's (what crossed the wire), not what the log managed to keep.
+        json.key("body_bytes"); json.int(exchange.timing["request_bytes"].map { Int($0) } ?? exchange.requestBytes)
+        json.key("truncated"); json.bool(exchange.requestTruncated)
+        json.endObject()
+
+        json.key("response")
+        if let status = exchange.status {
+            json.beginObject()
+            json.key("status"); json.int(status)
+            json.key("headers"); headers(exchange.responseHeaders, into: &json)
+            json.key("body"); BodyEncoding.encode(exchange.responseBody, into: &json)
+            json.key("body_bytes"); json.int(exchange.timing["response_bytes"].map { Int($0) } ?? exchange.responseBytes)
+            json.key("truncated"); json.bool(exchange.responseTruncated)
+            json.key("content_encoding")
+            if let encoding = exchange.contentEncoding { json.string(encoding) } else { json.null() }
+            json.endObject()
+        } else {
+            json.null()
+        }
+
+        json.key("timing"); json.beginObject()
+        for (key, name) in [("upstream_connect_ms", "connect_ns"), ("ttfb_ms", "head_ns"),
+                            ("first_token_ms", "first_byte_ns"), ("total_ms", "total_ns")] {
+            json.key(key)
+            if let ns = exchange.timing[name], ns > 0 { json.double(Double(ns) / 1e6) } else { json.null() }
+        }
+        json.endObject()
+
+        json.key("outcome"); json.string(exchange.outcome)
+        json.key("error")
+        if let error = exchange.error { json.string(error) } else { json.null() }
+        if let usage, usage != Usage() {
+            json.key("usage"); json.beginObject()
+            json.key("model"); optional(usage.model, &json)
+            json.key("input_tokens"); optional(usage.inputTokens, &json)
+            json.key("output_tokens"); optional(usage.outputTokens, &json)
+            json.key("cache_read_input_tokens"); optional(usage.cacheReadInputTokens, &json)
+            json.key("cache_creation_input_tokens"); optional(usage.cacheCreationInputTokens, &json)
+            json.key("stop_reason"); optional(usage.stopReason, &json)
+            json.endObject()
+        }
+        if let sse = exchange.sse {
+            json.key("sse"); json.beginObject()
+            json.key("events"); json.int(sse.events)
+            json.key("text"); json.string(text ?? "")
+            json.endObject()
+        }
+        json.endObject()
+        var line = json.bytes
+        line.append(0x0a)
+        return line
+    }
+
+    /// Headers as an object; secrets replaced by their fingerprint, repeated names joined with ", ".
+    private func headers(_ pairs: [(String, String)], into json: inout JSONWriter) {
+        var merged: [(String, String)] = []
+        for (name, value) in pairs {
+            let shown = Fingerprint.isSecret(headerName: name) ? fingerprint.of(Array(value.utf8)) : value
+            if let index = merged.firstIndex(where: { $0.0.lowercased() == name.lowercased() }) {
+                merged[index].1 += ", " + shown
+            } else {
+                merged.append((name, shown))
+            }
+        }
+        json.beginObject()
+        for (name, value) in merged {
+            json.key(name.lowercased())
+            json.string(value)
+        }
+        json.endObject()
+    }
+
+    private func optional(_ value: String?, _ json: inout JSONWriter) {
+        if let value { json.string(value) } else { json.null() }
+    }
+
+    private func optional(_ value: Int?, _ json: inout JSONWriter) {
+        if let value { json.int(value) } else { json.null() }
+    }
+}
+
+extension ExchangeRecord {
+    mutating func appendRequest(_ bytes: UnsafeRawBufferPointer, cap: Int) {
+        requestBytes += bytes.count
+        let room = max(0, cap - requestBody.count)
+        if bytes.count > room { requestTruncated = true }
+        requestBody.append(contentsOf: bytes.prefix(room))
+    }
+
+    mutating func appendResponse(_ bytes: UnsafeRawBufferPointer, cap: Int) {
+        responseBytes += bytes.count
+        var decoded: [UInt8]
+        if let inflater, !inflateFailed {
+            decoded = []
+            if !inflater.inflate(bytes, into: &decoded) { inflateFailed = true }
+        } else if inflater != nil {
+            return  // a corrupt compressed stream: keep what was decoded before it
+        } else {
+            decoded = Array(bytes)
+        }
+        // The analyser sees the whole stream (usage comes at its end); the stored copy stops at the cap.
+        decoded.withUnsafeBytes { sse?.feed($0) }
+        let room = max(0, cap - responseBody.count)
+        if decoded.count > room { responseTruncated = true }
+        responseBody.append(contentsOf: decoded.prefix(room))
+    }
+
+    mutating func end(_ payload: UnsafeRawBufferPointer) {
+        for line in PayloadText.lines(payload) {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            let key = String(line[..<equals])
+            let value = String(line[line.index(after: equals)...])
+            switch key {
+            case "outcome": outcome = value
+            case "error": error = value
+            case "dropped_bytes":
+                responseTruncated = true
+                timing[key] = UInt64(value)
+            default: timing[key] = UInt64(value)
+            }
+        }
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+enum RFC3339 {
+    /// `2026-11-25T12:34:56.123456Z` from microseconds since the epoch.
+    static func micros(_ value: UInt64) -> String {
+        var seconds = time_t(value / 1_000_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let micros = String(value % 1_000_000).leftPadded(to: 6)
+        func two(_ n: Int32) -> String { String(n).leftPadded(to: 2) }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(micros)Z"
+    }
+}

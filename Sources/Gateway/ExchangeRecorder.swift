@@ -1,0 +1,250 @@
+// The loop side of the exchange log: copies each phase of each exchange into the lock-free ring the logger
+// thread drains, rings the logger's doorbell at most once per loop iteration, and applies the overflow
+// policy when the ring is full. Nothing here blocks, and nothing allocates unless the ring overflows.
+import HTTP1
+import LogRing
+import UV
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum LogOverflowPolicy: String, Sendable, CaseIterable {
+    /// Stop reading the side whose bytes do not fit until the logger catches up: nothing is lost.
+    case pause
+    /// Keep streaming; the bytes that do not fit are not logged, and the record says so.
+    case drop
+}
+
+/// Counters an operator wants to see (exposed as metrics later).
+public struct LogCounters: Sendable {
+    public var droppedBytes: UInt64 = 0
+    public var pauses: UInt64 = 0
+    public var lostRecords: UInt64 = 0
+}
+
+/// Loop-owned: every method runs on the gateway's loop thread (`@unchecked Sendable` only so the process
+/// entry point can hold it; it is never touched from another thread).
+public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
+    public let ring: LogRing
+    public let wakeup: LogWakeup
+    public let policy: LogOverflowPolicy
+    public private(set) var counters = LogCounters()
+
+    private let upstream: [UInt8]
+    private var check: LoopCheck?
+    /// While records wait for room, the loop must keep turning even if no socket is active (the paused
+    /// readers are exactly what would have woken it): this timer retries every millisecond until they are in.
+    private var retry: Timer?
+    private var retrying = false
+    private var producedThisIteration = false
+    /// Records that did not fit, oldest first. While it is non-empty every new record queues behind it, so
+    /// each exchange's records stay in order. Bounded: past `pendingLimit` control records are counted lost.
+    private var pending: [(kind: LogRecordKind, id: UInt64, bytes: [UInt8])] = []
+    private var pendingBytes = 0
+    static let pendingLimit = 16 << 20
+    private var waiters: [LogRoomWaiter] = []
+    private var droppedByExchange: [UInt64: UInt64] = [:]
+    private var scratch: [UInt8] = []
+
+    public init(loop: EventLoop, ring: LogRing, wakeup: LogWakeup, policy: LogOverflowPolicy, upstream: String) {
+        self.ring = ring
+        self.wakeup = wakeup
+        self.policy = policy
+        self.upstream = Array(upstream.utf8)
+        scratch.reserveCapacity(4096)
+        check = LoopCheck(loop: loop) { [unowned self] in self.endOfIteration() }
+        retry = Timer(loop: loop) { [unowned self] in self.endOfIteration() }
+    }
+
+    public func close() {
+        endOfIteration()
+        check?.close()
+        check = nil
+        retry?.close()
+        retry = nil
+    }
+
+    /// Shutdown only (the loop has stopped serving): waits until every queued record is in the ring, so the
+    /// logger can write them all. Bounded: gives up after five seconds and counts what is left as lost.
+    public func flushAll() {
+        var waited = 0
+        endOfIteration()
+        while !pending.isEmpty && waited < 5_000 {
+            usleep(1_000)
+            waited += 1
+            endOfIteration()
+        }
+        counters.lostRecords &+= UInt64(pending.count)
+        pending.removeAll()
+        wakeup.ring()
+    }
+
+    // MARK: ExchangeObserver
+
+    public func exchangeStarted(_ id: UInt64, client: String, request: HTTPHead) {
+        // start: "wall-clock µs\nclient\nupstream\nMETHOD TARGET HTTP/x.y\nName: value\n..."
+        scratch.removeAll(keepingCapacity: true)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        HeadWriter.appendDecimal(UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1000), into: &scratch)
+        scratch.append(0x0a)
+        scratch.append(contentsOf: client.utf8)
+        scratch.append(0x0a)
+        scratch.append(contentsOf: upstream)
+        scratch.append(0x0a)
+        scratch.append(contentsOf: request.method.name)
+        scratch.append(0x20)
+        scratch.append(contentsOf: request.bytes[request.target])
+        HeadWriter.append(&scratch, " HTTP/")
+        HeadWriter.appendDecimal(UInt64(request.versionMajor), into: &scratch)
+        scratch.append(UInt8(ascii: "."))
+        HeadWriter.appendDecimal(UInt64(request.versionMinor), into: &scratch)
+        scratch.append(0x0a)
+        appendFields(request)
+        writeControl(.start, id)
+    }
+
+    public func requestBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        writeBody(.requestBody, id, bytes)
+    }
+
+    public func responseHead(_ id: UInt64, _ head: HTTPHead) {
+        scratch.removeAll(keepingCapacity: true)
+        HeadWriter.appendDecimal(UInt64(head.status), into: &scratch)
+        scratch.append(0x20)
+        scratch.append(contentsOf: head.bytes[head.target])
+        scratch.append(0x0a)
+        appendFields(head)
+        writeControl(.responseHead, id)
+    }
+
+    public func responseBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        writeBody(.responseBody, id, bytes)
+    }
+
+    public func exchangeEnded(_ id: UInt64, outcome: Outcome, error: String?, timing: ExchangeTiming) {
+        // end: "key=value\n" lines; times are nanoseconds relative to the start.
+        scratch.removeAll(keepingCapacity: true)
+        line("outcome", outcome.rawValue)
+        if let error { line("error", error) }
+        func relative(_ at: UInt64) -> UInt64 { at == 0 ? 0 : at &- timing.started }
+        number("connect_ns", relative(timing.upstreamConnected))
+        number("head_ns", relative(timing.responseHead))
+        number("first_byte_ns", relative(timing.firstBodyByte))
+        number("total_ns", relative(timing.ended))
+        number("request_bytes", timing.requestBodyBytes)
+        number("response_bytes", timing.responseBodyBytes)
+        if let dropped = droppedByExchange.removeValue(forKey: id) { number("dropped_bytes", dropped) }
+        writeControl(.end, id)
+    }
+
+    public func notifyWhenRoom(_ waiter: LogRoomWaiter) {
+        waiters.append(waiter)
+    }
+
+    // MARK: Writing records
+
+    private func appendFields(_ head: HTTPHead) {
+        head.bytes.withUnsafeBytes { all in
+            for field in head.fields {
+                scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[field.name]))
+                HeadWriter.append(&scratch, ": ")
+                scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[field.value]))
+                scratch.append(0x0a)
+            }
+        }
+    }
+
+    private func line(_ key: StaticString, _ value: String) {
+        HeadWriter.append(&scratch, key)
+        scratch.append(UInt8(ascii: "="))
+        for byte in value.utf8 { scratch.append(byte == 0x0a ? 0x20 : byte) }
+        scratch.append(0x0a)
+    }
+
+    private func number(_ key: StaticString, _ value: UInt64) {
+        HeadWriter.append(&scratch, key)
+        scratch.append(UInt8(ascii: "="))
+        HeadWriter.appendDecimal(value, into: &scratch)
+        scratch.append(0x0a)
+    }
+
+    /// Start, heads and end must reach the logger whatever the ring's fill: they queue when it is full.
+    private func writeControl(_ kind: LogRecordKind, _ id: UInt64) {
+        let written = scratch.withUnsafeBytes { bytes -> Bool in
+            guard pending.isEmpty, bytes.count <= LogRing.maxPayload else { return false }
+            return ring.tryWrite(kind: kind, exchange: id, payload: bytes)
+        }
+        if written {
+            producedThisIteration = true
+        } else if pendingBytes + scratch.count <= ExchangeRecorder.pendingLimit {
+            pending.append((kind, id, Array(scratch.prefix(LogRing.maxPayload))))
+            pendingBytes += scratch.count
+        } else {
+            counters.lostRecords &+= 1
+        }
+    }
+
+    /// Body fragments go in pieces of at most `maxPayload`. Returns false when the caller must pause.
+    private func writeBody(_ kind: LogRecordKind, _ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let piece = UnsafeRawBufferPointer(rebasing: bytes[offset..<min(bytes.count, offset + LogRing.maxPayload)])
+            if pending.isEmpty && ring.tryWrite(kind: kind, exchange: id, payload: piece) {
+                producedThisIteration = true
+                offset += piece.count
+                continue
+            }
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            switch policy {
+            case .drop:
+                counters.droppedBytes &+= UInt64(rest.count)
+                droppedByExchange[id, default: 0] &+= UInt64(rest.count)
+                return true
+            case .pause:
+                // Keep this fragment (at most one read per paused connection) and stop its reader.
+                var start = 0
+                while start < rest.count {
+                    let end = min(rest.count, start + LogRing.maxPayload)
+                    pending.append((kind, id, Array(UnsafeRawBufferPointer(rebasing: rest[start..<end]))))
+                    start = end
+                }
+                pendingBytes += rest.count
+                counters.pauses &+= 1
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Once per loop iteration: move queued records into the ring, wake paused readers when everything
+    /// queued has gone, and ring the logger's doorbell once for all records of the iteration.
+    private func endOfIteration() {
+        if !pending.isEmpty {
+            var moved = 0
+            for record in pending {
+                let ok = record.bytes.withUnsafeBytes { ring.tryWrite(kind: record.kind, exchange: record.id, payload: $0) }
+                guard ok else { break }
+                moved += 1
+                pendingBytes -= record.bytes.count
+            }
+            if moved > 0 {
+                pending.removeFirst(moved)
+                producedThisIteration = true
+            }
+        }
+        if pending.isEmpty == retrying {
+            retrying = !pending.isEmpty
+            if retrying { retry?.start(repeatingEvery: 1) } else { retry?.stop() }
+        }
+        if pending.isEmpty && !waiters.isEmpty {
+            let resumed = waiters
+            waiters.removeAll()
+            for waiter in resumed { waiter.logHasRoom() }
+        }
+        if producedThisIteration {
+            producedThisIteration = false
+            wakeup.ring()
+        }
+    }
+}

@@ -1,0 +1,48 @@
+// Usage from whole (non-streamed) answers of both APIs, and from bodies that are no answer at all.
+import ExchangeLog
+import Testing
+
+@Test func anthropicMessage() {
+    let body = #"""
+    {"id":"msg_013Zva2CMHLNnXjNJJKqJ2EF","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",
+     "content":[{"type":"text","text":"Hi! "},{"type":"tool_use","id":"toolu_1","name":"f","input":{"a":1}},
+                {"type":"text","text":"My name is Claude."}],
+     "stop_reason":"end_turn","stop_sequence":null,
+     "usage":{"input_tokens":2095,"cache_creation_input_tokens":0,"cache_read_input_tokens":1800,"output_tokens":503}}
+    """#
+    let result = JSONBodyUsage.analyze(Array(body.utf8))
+    #expect(result.usage == Usage(model: "claude-sonnet-4-5-20250929", inputTokens: 2095, outputTokens: 503,
+                                  cacheReadInputTokens: 1800, cacheCreationInputTokens: 0, stopReason: "end_turn"))
+    #expect(result.text == "Hi! My name is Claude.")
+}
+
+@Test func openAIChatCompletion() {
+    let body = #"""
+    {"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","object":"chat.completion","created":1741569952,
+     "model":"gpt-4.1-2025-04-14","choices":[{"index":0,"message":{"role":"assistant",
+     "content":"Hello! How can I assist you today?","refusal":null,"annotations":[]},"logprobs":null,
+     "finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":10,"total_tokens":29,
+     "prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}},
+     "service_tier":"default"}
+    """#
+    let result = JSONBodyUsage.analyze(Array(body.utf8))
+    #expect(result.usage == Usage(model: "gpt-4.1-2025-04-14", inputTokens: 19, outputTokens: 10,
+                                  cacheReadInputTokens: 0, stopReason: "stop"))
+    #expect(result.text == "Hello! How can I assist you today?")
+}
+
+@Test func openAIToolCallHasNoText() {
+    let body = #"{"object":"chat.completion","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":5,"completion_tokens":6}}"#
+    let result = JSONBodyUsage.analyze(Array(body.utf8))
+    #expect(result.usage == Usage(model: "gpt-4o", inputTokens: 5, outputTokens: 6, stopReason: "tool_calls"))
+    #expect(result.text == nil)
+}
+
+@Test func notAnAnswer() {
+    let error = #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#
+    #expect(JSONBodyUsage.analyze(Array(error.utf8)).usage == Usage())
+    #expect(JSONBodyUsage.analyze(Array(error.utf8)).text == nil)
+    #expect(JSONBodyUsage.analyze(Array("{\"model\":".utf8)).usage == Usage())
+    #expect(JSONBodyUsage.analyze([0xFF]).text == nil)
+    #expect(JSONBodyUsage.analyze([]).text == nil)
+}
