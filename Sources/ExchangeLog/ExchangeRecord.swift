@@ -5,6 +5,9 @@ import Foundation
 struct ExchangeRecord {
     let exchange: UInt64
     var startedWallMicros: UInt64 = 0
+    var startedMonotonic: UInt64 = 0
+    /// Monotonic time of the fragment that carried the first answer text.
+    var firstTokenAt: UInt64?
     var client = ""
     var upstream = ""
     var method = ""

@@ -26,10 +26,11 @@ final class RecordAssembler {
         case .start: start(record)
         case .requestHead: break
         case .requestBody:
-            open[record.exchange]?.appendRequest(record.payload, cap: bodyMax)
+            open[record.exchange]?.appendRequest(BodyRecord(record.payload).bytes, cap: bodyMax)
         case .responseHead: responseHead(record)
         case .responseBody:
-            open[record.exchange]?.appendResponse(record.payload, cap: bodyMax)
+            let body = BodyRecord(record.payload)
+            open[record.exchange]?.appendResponse(body.bytes, at: body.readAt, cap: bodyMax)
         case .end:
             guard var exchange = open.removeValue(forKey: record.exchange) else { return nil }
             exchange.end(record.payload)
@@ -41,17 +42,18 @@ final class RecordAssembler {
     private func start(_ record: LogRecord) {
         var exchange = ExchangeRecord(exchange: record.exchange)
         let lines = PayloadText.lines(record.payload)
-        guard lines.count >= 4 else { return }
+        guard lines.count >= 5 else { return }
         exchange.startedWallMicros = UInt64(lines[0]) ?? 0
-        exchange.client = String(lines[1])
-        exchange.upstream = String(lines[2])
-        let requestLine = lines[3].split(separator: " ", maxSplits: 2)
+        exchange.startedMonotonic = UInt64(lines[1]) ?? 0
+        exchange.client = String(lines[2])
+        exchange.upstream = String(lines[3])
+        let requestLine = lines[4].split(separator: " ", maxSplits: 2)
         if requestLine.count == 3 {
             exchange.method = String(requestLine[0])
             exchange.path = String(requestLine[1])
             exchange.version = String(requestLine[2])
         }
-        exchange.requestHeaders = lines.dropFirst(4).compactMap(PayloadText.header)
+        exchange.requestHeaders = lines.dropFirst(5).compactMap(PayloadText.header)
         open[record.exchange] = exchange
     }
 
@@ -125,8 +127,11 @@ final class RecordAssembler {
         }
 
         json.key("timing"); json.beginObject()
+        if let firstToken = exchange.firstTokenAt, firstToken > exchange.startedMonotonic {
+            exchange.timing["first_token_ns"] = firstToken - exchange.startedMonotonic
+        }
         for (key, name) in [("upstream_connect_ms", "connect_ns"), ("ttfb_ms", "head_ns"),
-                            ("first_token_ms", "first_byte_ns"), ("total_ms", "total_ns")] {
+                            ("first_token_ms", "first_token_ns"), ("total_ms", "total_ns")] {
             json.key(key)
             if let ns = exchange.timing[name], ns > 0 { json.double(Double(ns) / 1e6) } else { json.null() }
         }
@@ -193,7 +198,7 @@ extension ExchangeRecord {
         requestBody.append(contentsOf: bytes.prefix(room))
     }
 
-    mutating func appendResponse(_ bytes: UnsafeRawBufferPointer, cap: Int) {
+    mutating func appendResponse(_ bytes: UnsafeRawBufferPointer, at readAt: UInt64, cap: Int) {
         responseBytes += bytes.count
         var decoded: [UInt8]
         if let inflater, !inflateFailed {
@@ -206,6 +211,8 @@ extension ExchangeRecord {
         }
         // The analyser sees the whole stream (usage comes at its end); the stored copy stops at the cap.
         decoded.withUnsafeBytes { sse?.feed($0) }
+        // First token: the first fragment that added answer text (a stream), or the first body byte.
+        if firstTokenAt == nil && (sse == nil ? !decoded.isEmpty : sse?.text.isEmpty == false) { firstTokenAt = readAt }
         let room = max(0, cap - responseBody.count)
         if decoded.count > room { responseTruncated = true }
         responseBody.append(contentsOf: decoded.prefix(room))
@@ -243,5 +250,16 @@ enum RFC3339 {
         let micros = String(value % 1_000_000).leftPadded(to: 6)
         func two(_ n: Int32) -> String { String(n).leftPadded(to: 2) }
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(micros)Z"
+    }
+}
+
+/// A body record's payload: the 8-byte monotonic time the fragment was read, then the bytes.
+struct BodyRecord {
+    let readAt: UInt64
+    let bytes: UnsafeRawBufferPointer
+    init(_ payload: UnsafeRawBufferPointer) {
+        guard payload.count >= 8 else { readAt = 0; bytes = payload; return }
+        readAt = payload.loadUnaligned(as: UInt64.self)
+        bytes = UnsafeRawBufferPointer(rebasing: payload[8...])
     }
 }

@@ -82,11 +82,13 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     // MARK: ExchangeObserver
 
     public func exchangeStarted(_ id: UInt64, client: String, request: HTTPHead) {
-        // start: "wall-clock µs\nclient\nupstream\nMETHOD TARGET HTTP/x.y\nName: value\n..."
+        // start: "wall-clock µs\nmonotonic ns\nclient\nupstream\nMETHOD TARGET HTTP/x.y\nName: value\n..."
         scratch.removeAll(keepingCapacity: true)
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         HeadWriter.appendDecimal(UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1000), into: &scratch)
+        scratch.append(0x0a)
+        HeadWriter.appendDecimal(EventLoop.hrtime(), into: &scratch)
         scratch.append(0x0a)
         scratch.append(contentsOf: client.utf8)
         scratch.append(0x0a)
@@ -185,12 +187,18 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
         }
     }
 
-    /// Body fragments go in pieces of at most `maxPayload`. Returns false when the caller must pause.
+    /// Body fragments go in pieces of at most `maxPayload`, each after the 8-byte monotonic time it was read
+    /// (so the logger can tell when the first token arrived). Returns false when the caller must pause.
     private func writeBody(_ kind: LogRecordKind, _ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var stamp = EventLoop.hrtime()
+        let maxPiece = LogRing.maxPayload - 8
         var offset = 0
         while offset < bytes.count {
-            let piece = UnsafeRawBufferPointer(rebasing: bytes[offset..<min(bytes.count, offset + LogRing.maxPayload)])
-            if pending.isEmpty && ring.tryWrite(kind: kind, exchange: id, payload: piece) {
+            let piece = UnsafeRawBufferPointer(rebasing: bytes[offset..<min(bytes.count, offset + maxPiece)])
+            // Behind queued records nothing may overtake them: each exchange's records stay in order.
+            let written = pending.isEmpty
+                && withUnsafeBytes(of: &stamp) { ring.tryWrite(kind: kind, exchange: id, payloads: $0, piece) }
+            if written {
                 producedThisIteration = true
                 offset += piece.count
                 continue
@@ -205,8 +213,10 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
                 // Keep this fragment (at most one read per paused connection) and stop its reader.
                 var start = 0
                 while start < rest.count {
-                    let end = min(rest.count, start + LogRing.maxPayload)
-                    pending.append((kind, id, Array(UnsafeRawBufferPointer(rebasing: rest[start..<end]))))
+                    let end = min(rest.count, start + maxPiece)
+                    var record = withUnsafeBytes(of: &stamp) { Array($0) }
+                    record.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[start..<end]))
+                    pending.append((kind, id, record))
                     start = end
                 }
                 pendingBytes += rest.count

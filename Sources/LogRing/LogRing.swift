@@ -129,7 +129,7 @@ public final class LogRing: @unchecked Sendable {
         if second.count > 0 { (payload + first.count).copyMemory(from: second.baseAddress!, byteCount: second.count) }
         // Release: every byte written above (padding header, record header, payload) becomes visible to the
         // consumer no later than the new head does; it loads head with acquire before reading them.
-        self.head.store(start &+ LogRing.recordBytes(payload: length), ordering: .relaxed)
+        self.head.store(start &+ LogRing.recordBytes(payload: length), ordering: .releasing)
         return true
     }
 
