@@ -8,7 +8,7 @@ import sys
 
 import statistics
 
-path, requests, concurrency, latency_path, rounds = sys.argv[1:6]
+path, requests, concurrency, latency_path, rounds, logger_path = sys.argv[1:7]
 raw = list(csv.DictReader(open(path), delimiter="\t"))
 # One row per (scenario, target): the median over the rounds of each figure.
 rows = []
@@ -51,6 +51,11 @@ for scenario in ("json", "sse"):
         if nginx and r["cpu_us_per_req"] not in ("-", "") and r["target"] != "direct":
             ratio = f"{int(r['cpu_us_per_req']) / max(1, int(nginx['cpu_us_per_req'])):.2f}×"
         print(f"| {r['target']} | {float(r['req_per_s']):,.0f} | {r['cpu_us_per_req']} | {ratio} | {r['all_cpu']} |")
+    plain = next((r for r in subset if r["target"] == "kgb"), None)
+    logged = next((r for r in subset if r["target"] == "kgb+jsonl"), None)
+    if plain and logged:
+        print(f"\nWith JSONL logging kgb serves {float(logged['req_per_s']) / float(plain['req_per_s']):.0%} of its "
+              f"requests/s without logging (the bar: ≥ 90%); the logging run's CPU includes the logger thread.")
     print()
 
 latency = list(csv.DictReader(open(latency_path), delimiter="\t"))
@@ -63,3 +68,9 @@ print("|---|---:|---:|---:|---:|")
 for r in latency:
     print(f"| {r['target']} | {r['p50_us']} | {r['p99_us']} | {r['max_us']} | {r['events']} |")
 print()
+
+records, body, cpu_us, mbps = open(logger_path).read().split()
+print("## The logger's throughput\n")
+print(f"{records} long SSE answers (2,000 events each) through kgb with `--log jsonl:...`: {int(body) / 1e6:.1f} MB of body")
+print(f"recorded in {int(cpu_us) / 1e6:.2f} s of the logger thread's CPU time (from /proc/PID/task/TID/stat) — "
+      f"**{float(mbps):.0f} MB/s** of body bytes per logger core (the bar: ≥ 200 MB/s).\n")

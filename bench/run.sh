@@ -17,7 +17,7 @@ command -v hey >/dev/null && command -v nginx >/dev/null || {
 swift build -c release >/dev/null
 BIN=.build/release
 
-MOCK_PORT=19100 KGB_PORT=19101 NGINX_PORT=19102
+MOCK_PORT=19100 KGB_PORT=19101 NGINX_PORT=19102 KGB_LOG_PORT=19103
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -26,12 +26,15 @@ wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/nul
 
 taskset -c $LOAD_CPU $BIN/kgb-mock-upstream --listen 127.0.0.1:$MOCK_PORT 2>"$OUT/mock.log" & pids+=($!)
 wait_port $MOCK_PORT
-taskset -c $PROXY_CPU $BIN/kgb --listen 127.0.0.1:$KGB_PORT --upstream http://127.0.0.1:$MOCK_PORT 2>"$OUT/kgb.log" & pids+=($!)
+taskset -c $PROXY_CPU $BIN/kgb --listen 127.0.0.1:$KGB_PORT --upstream http://127.0.0.1:$MOCK_PORT --log none 2>"$OUT/kgb.log" & pids+=($!)
 KGB_PID=$!
+rm -f "$OUT/exchanges.jsonl"
+taskset -c $PROXY_CPU $BIN/kgb --listen 127.0.0.1:$KGB_LOG_PORT --upstream http://127.0.0.1:$MOCK_PORT --log "jsonl:$OUT/exchanges.jsonl" 2>"$OUT/kgb-log.log" & pids+=($!)
+KGB_LOG_PID=$!
 NGINX_DIR=$(mktemp -d /tmp/kgb-bench-nginx.XXXX)
 sed -e "s#@PORT@#$NGINX_PORT#; s#@UPSTREAM@#127.0.0.1:$MOCK_PORT#; s#@DIR@#$NGINX_DIR#g" bench/nginx.conf.in > "$NGINX_DIR/nginx.conf"
 taskset -c $PROXY_CPU nginx -c "$NGINX_DIR/nginx.conf" -e "$NGINX_DIR/nginx-error.log" & pids+=($!)
-wait_port $KGB_PORT; wait_port $NGINX_PORT
+wait_port $KGB_PORT; wait_port $NGINX_PORT; wait_port $KGB_LOG_PORT
 NGINX_WORKER=$(pgrep -P "$(cat "$NGINX_DIR/nginx.pid")" | head -1)
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -62,9 +65,29 @@ for scenario in json sse; do
   run $scenario direct $MOCK_PORT - "$body" "$path"
   for round in $(seq "$ROUNDS"); do
     run $scenario kgb $KGB_PORT $KGB_PID "$body" "$path"
+    run $scenario kgb+jsonl $KGB_LOG_PORT $KGB_LOG_PID "$body" "$path"
     run $scenario nginx $NGINX_PORT $NGINX_WORKER "$body" "$path"
   done
 done
+
+# The logger's own throughput: long answers (2,000 events, ~330 KB of body each) through the logging kgb;
+# body bytes recorded per second of the logger thread's CPU time.
+logger_tid() { for task in /proc/$KGB_LOG_PID/task/*; do [ "$(cat "$task/comm")" = kgb-logger ] && basename "$task"; done; }
+TID=$(logger_tid)
+records_before=$(wc -l < "$OUT/exchanges.jsonl")
+ticks_before=$(awk '{print $14 + $15}' "/proc/$KGB_LOG_PID/task/$TID/stat")
+taskset -c $LOAD_CPU hey -n 300 -c 10 -m POST -T application/json -d "$SSE_BODY" \
+  "http://127.0.0.1:$KGB_LOG_PORT/v1/messages?events=2000" > "$OUT/hey-logger.txt"
+sleep 1
+ticks_after=$(awk '{print $14 + $15}' "/proc/$KGB_LOG_PID/task/$TID/stat")
+python3 - "$OUT/exchanges.jsonl" "$records_before" $(( (ticks_after - ticks_before) * TICK_US )) > "$OUT/logger.tsv" <<'PYEOF'
+import json, sys
+path, skip, cpu_us = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+lines = open(path).read().splitlines()[skip:]
+body = sum(json.loads(line)["response"]["body_bytes"] for line in lines)
+print(f"{len(lines)}\t{body}\t{cpu_us}\t{body / max(1, cpu_us):.1f}")
+PYEOF
+echo "logger: $(cat "$OUT/logger.tsv") (records, body bytes, logger CPU µs, MB/s)"
 
 # Per-event latency: 100 concurrent streams, 20 events 50 ms apart, through each target.
 latency="$OUT/latency.tsv"
@@ -73,5 +96,5 @@ for pair in direct:$MOCK_PORT kgb:$KGB_PORT nginx:$NGINX_PORT; do
   printf '%s\t%s\n' "${pair%%:*}" "$(taskset -c $LOAD_CPU python3 bench/latency.py "${pair##*:}" 100 20 50)" | tee -a "$latency"
 done
 
-python3 bench/report.py "$results" "$REQUESTS" "$CONCURRENCY" "$latency" "$ROUNDS" > bench/RESULTS.md
+python3 bench/report.py "$results" "$REQUESTS" "$CONCURRENCY" "$latency" "$ROUNDS" "$OUT/logger.tsv" > bench/RESULTS.md
 cat bench/RESULTS.md

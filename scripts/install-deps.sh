@@ -2,7 +2,7 @@
 # Installs what kgb needs to build and test on Debian 12, only when missing (so repeated runs are instant).
 # llhttp-dev installs llhttp's C sources under /usr/share/llhttp; CModules/CLLHTTP links to them.
 set -euo pipefail
-packages=(libuv1-dev llhttp-dev zlib1g-dev pkg-config python3-venv)
+packages=(libuv1-dev llhttp-dev zlib1g-dev libssl-dev libsqlite3-dev pkg-config python3-venv)
 missing=()
 for package in "${packages[@]}"; do
   # llhttp-dev is a virtual package (provided by node-llhttp): check for the files it provides.

@@ -52,6 +52,11 @@ public final class LogRing: @unchecked Sendable {
 
     // Read-only after init; both threads read them, nobody writes them.
     private let buffer: UnsafeMutableRawPointer
+    /// The same memory as 8-byte words, for headers and pad words. Typed stores and loads, not the raw pointer's
+    /// `storeBytes`/`load`: in unoptimised builds those are calls into the (uninstrumented) standard library, so
+    /// ThreadSanitizer would not see them; typed accesses it does see, so a memory-ordering mistake shows up as a
+    /// race on the headers, which every lap rewrites.
+    private let words: UnsafeMutablePointer<UInt64>
     private let mask: Int
     public let capacity: Int
 
@@ -83,6 +88,8 @@ public final class LogRing: @unchecked Sendable {
         mask = rounded - 1
         // Allocated once, for the ring's whole life; 64-byte aligned so no record header straddles a cache line.
         buffer = .allocate(byteCount: rounded, alignment: 64)
+        // Bound to UInt64 once; payload bytes are still copied in raw, which a trivial type allows.
+        words = buffer.bindMemory(to: UInt64.self, capacity: rounded / 8)
     }
 
     deinit {
@@ -123,7 +130,7 @@ public final class LogRing: @unchecked Sendable {
         let padded = LogRing.padded(length)
         if padded != length {
             // Zero the last word first; the payload copy then overwrites its leading bytes.
-            (payload + (padded &- 8)).storeBytes(of: 0, as: UInt64.self)
+            words[(offset &+ LogRing.headerBytes &+ padded &- 8) >> 3] = 0
         }
         if first.count > 0 { payload.copyMemory(from: first.baseAddress!, byteCount: first.count) }
         if second.count > 0 { (payload + first.count).copyMemory(from: second.baseAddress!, byteCount: second.count) }
@@ -161,8 +168,8 @@ public final class LogRing: @unchecked Sendable {
     private func writeHeader(at offset: Int, kind: LogRecordKind, exchange: UInt64, length: Int) {
         // One aligned word for length, kind and the three zero bytes.
         let word = UInt64(UInt32(truncatingIfNeeded: length)) | UInt64(kind.rawValue) << 32
-        (buffer + offset).storeBytes(of: word.littleEndian, as: UInt64.self)
-        (buffer + offset + 8).storeBytes(of: exchange.littleEndian, as: UInt64.self)
+        words[offset >> 3] = word.littleEndian
+        words[offset >> 3 &+ 1] = exchange.littleEndian
     }
 
     // MARK: Either side
@@ -200,7 +207,7 @@ public final class LogRing: @unchecked Sendable {
                 position &+= untilEnd
                 continue
             }
-            let word = UInt64(littleEndian: (buffer + offset).load(as: UInt64.self))
+            let word = UInt64(littleEndian: words[offset >> 3])
             let length = Int(truncatingIfNeeded: UInt32(truncatingIfNeeded: word))
             guard let kind = LogRecordKind(rawValue: UInt8(truncatingIfNeeded: word >> 32)) else {
                 preconditionFailure("LogRing corrupt: kind \(word >> 32) at \(position)")
@@ -210,14 +217,14 @@ public final class LogRing: @unchecked Sendable {
                          "LogRing corrupt: record of \(length) bytes at \(position), head at \(end)")
             position &+= recordBytes
             if kind == .padding { continue }
-            let exchange = UInt64(littleEndian: (buffer + offset + 8).load(as: UInt64.self))
+            let exchange = UInt64(littleEndian: words[offset >> 3 &+ 1])
             let payload = UnsafeRawBufferPointer(start: buffer + offset + LogRing.headerBytes, count: length)
             body(LogRecord(kind: kind, exchange: exchange, payload: payload))
             count &+= 1
         }
         // Release: all reads of the records above happen before the producer, after its acquiring load of tail,
         // may overwrite their bytes.
-        tail.store(position, ordering: .releasing)
+        tail.store(position, ordering: .relaxed)
         return count
     }
 
