@@ -35,6 +35,9 @@ python-deps: deps
 unit-tests: deps
 	swift build --build-tests
 	swift test --skip-build
+	# The log ring's two-thread stress test again under ThreadSanitizer (its own build folder).
+	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
+	swift test --sanitize=thread --skip-build --scratch-path .build-tsan --filter LogRingTests
 
 integration-tests: build python-deps
 	cd Tests/integration && KGB_BIN_DIR=$(CURDIR)/$(RELEASE) ../../$(VENV)/bin/python -m pytest -q -p no:cacheprovider

@@ -86,7 +86,7 @@ public final class LogRing: @unchecked Sendable {
         let rounded = 1 << (Int.bitWidth - (wanted - 1).leadingZeroBitCount)
         self.capacity = rounded
         mask = rounded - 1
-        // Allocated once, for the ring's whole life; 64-byte aligned so no record header straddles a cache line.
+        // Allocated once, for the ring's whole life; cache-line aligned, so the 8-aligned header words never split.
         buffer = .allocate(byteCount: rounded, alignment: 64)
         // Bound to UInt64 once; payload bytes are still copied in raw, which a trivial type allows.
         words = buffer.bindMemory(to: UInt64.self, capacity: rounded / 8)
@@ -224,7 +224,7 @@ public final class LogRing: @unchecked Sendable {
         }
         // Release: all reads of the records above happen before the producer, after its acquiring load of tail,
         // may overwrite their bytes.
-        tail.store(position, ordering: .relaxed)
+        tail.store(position, ordering: .releasing)
         return count
     }
 

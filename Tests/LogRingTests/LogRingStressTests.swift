@@ -1,5 +1,5 @@
 // The ring across two threads: hundreds of megabytes through a 1 MiB ring, every record checked on the way out.
-// Run it under ThreadSanitizer too: `make test` does (swift test --sanitize=thread).
+// Meant to run under ThreadSanitizer too (swift test --sanitize=thread, scratch path .build-tsan).
 import Foundation
 import LogRing
 import Testing

@@ -179,14 +179,14 @@ import Testing
     _ = drain(ring)
     for _ in 0..<500 { #expect(write(ring, Sent(.requestBody, 1, record))) }
     let (head, tail) = (1500 * 24, 1000 * 24)  // values no other field holds
-    // Object header, three read-only words, then padding, head, one word, padding, tail: 320 bytes at least.
+    // Object header, four read-only words, padding, head, one word, padding, tail, padding: 456 bytes at least.
     let object = UnsafeRawPointer(Unmanaged.passUnretained(ring).toOpaque())
-    let words = (0..<40).map { object.load(fromByteOffset: $0 * 8, as: Int.self) }
+    let words = (0..<48).map { object.load(fromByteOffset: $0 * 8, as: Int.self) }
     #expect(words.filter { $0 == head }.count == 1 && words.filter { $0 == tail }.count == 1)
     let headOffset = try #require(words.firstIndex(of: head)) * 8
     let tailOffset = try #require(words.firstIndex(of: tail)) * 8
     #expect(tailOffset - headOffset >= 128)
-    #expect(headOffset >= 16 + 3 * 8 + 128, "head is 128 bytes past the header and read-only fields")
+    #expect(headOffset >= 16 + 4 * 8 + 128, "head is 128 bytes past the header and read-only fields")
     withExtendedLifetime(ring) {}
 }
 
