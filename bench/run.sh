@@ -72,8 +72,9 @@ done
 
 # The logger's own throughput: long answers (2,000 events, ~330 KB of body each) through the logging kgb;
 # body bytes recorded per second of the logger thread's CPU time.
-logger_tid() { for task in /proc/$KGB_LOG_PID/task/*; do [ "$(cat "$task/comm")" = kgb-logger ] && basename "$task"; done; }
+logger_tid() { for task in /proc/$KGB_LOG_PID/task/*; do if [ "$(cat "$task/comm")" = kgb-logger ]; then basename "$task"; fi; done; }
 TID=$(logger_tid)
+[ -n "$TID" ] || { echo "no kgb-logger thread in process $KGB_LOG_PID" >&2; exit 1; }
 records_before=$(wc -l < "$OUT/exchanges.jsonl")
 ticks_before=$(awk '{print $14 + $15}' "/proc/$KGB_LOG_PID/task/$TID/stat")
 taskset -c $LOAD_CPU hey -n 300 -c 10 -m POST -T application/json -d "$SSE_BODY" \

@@ -43,15 +43,15 @@ final class RecordAssembler {
         var exchange = ExchangeRecord(exchange: record.exchange)
         let lines = PayloadText.lines(record.payload)
         guard lines.count >= 5 else { return }
-        exchange.startedWallMicros = UInt64(lines[0]) ?? 0
-        exchange.startedMonotonic = UInt64(lines[1]) ?? 0
-        exchange.client = String(lines[2])
-        exchange.upstream = String(lines[3])
-        let requestLine = lines[4].split(separator: " ", maxSplits: 2)
-        if requestLine.count == 3 {
-            exchange.method = String(requestLine[0])
-            exchange.path = String(requestLine[1])
-            exchange.version = String(requestLine[2])
+        exchange.startedWallMicros = PayloadText.number(lines[0]) ?? 0
+        exchange.startedMonotonic = PayloadText.number(lines[1]) ?? 0
+        exchange.client = PayloadText.text(lines[2])
+        exchange.upstream = PayloadText.text(lines[3])
+        // "METHOD TARGET HTTP/x.y": the target has no spaces (the parser rejects them).
+        if let (method, rest) = PayloadText.pair(lines[4], 0x20), let (target, version) = PayloadText.pair(rest, 0x20) {
+            exchange.method = PayloadText.text(method)
+            exchange.path = PayloadText.text(target)
+            exchange.version = PayloadText.text(version)
         }
         exchange.requestHeaders = lines.dropFirst(5).compactMap(PayloadText.header)
         open[record.exchange] = exchange
@@ -60,7 +60,9 @@ final class RecordAssembler {
     private func responseHead(_ record: LogRecord) {
         guard var exchange = open[record.exchange] else { return }
         let lines = PayloadText.lines(record.payload)
-        exchange.status = lines.first.flatMap { Int($0.split(separator: " ", maxSplits: 1).first ?? "") }
+        if let first = lines.first {
+            exchange.status = PayloadText.number(PayloadText.pair(first, 0x20)?.0 ?? first).map { Int($0) }
+        }
         exchange.responseHeaders = lines.dropFirst().compactMap(PayloadText.header)
         for (name, value) in exchange.responseHeaders {
             switch name.lowercased() {
@@ -107,7 +109,7 @@ final class RecordAssembler {
         json.key("headers"); headers(exchange.requestHeaders, into: &json)
         json.key("body"); BodyEncoding.encode(exchange.requestBody, into: &json)
         // Byte counts are the gateway's (what crossed the wire), not what the log managed to keep.
-        json.key("body_bytes"); json.int(exchange.timing["request_bytes"].map { Int($0) } ?? exchange.requestBytes)
+        json.key("body_bytes"); json.int(exchange.figures.requestBytes.map { Int($0) } ?? exchange.requestBytes)
         json.key("truncated"); json.bool(exchange.requestTruncated)
         json.endObject()
 
@@ -117,7 +119,7 @@ final class RecordAssembler {
             json.key("status"); json.int(status)
             json.key("headers"); headers(exchange.responseHeaders, into: &json)
             json.key("body"); BodyEncoding.encode(exchange.responseBody, into: &json)
-            json.key("body_bytes"); json.int(exchange.timing["response_bytes"].map { Int($0) } ?? exchange.responseBytes)
+            json.key("body_bytes"); json.int(exchange.figures.responseBytes.map { Int($0) } ?? exchange.responseBytes)
             json.key("truncated"); json.bool(exchange.responseTruncated)
             json.key("content_encoding")
             if let encoding = exchange.contentEncoding { json.string(encoding) } else { json.null() }
@@ -128,12 +130,13 @@ final class RecordAssembler {
 
         json.key("timing"); json.beginObject()
         if let firstToken = exchange.firstTokenAt, firstToken > exchange.startedMonotonic {
-            exchange.timing["first_token_ns"] = firstToken - exchange.startedMonotonic
+            exchange.figures.firstTokenNs = firstToken - exchange.startedMonotonic
         }
-        for (key, name) in [("upstream_connect_ms", "connect_ns"), ("ttfb_ms", "head_ns"),
-                            ("first_token_ms", "first_token_ns"), ("total_ms", "total_ns")] {
+        let figures = exchange.figures
+        for (key, ns) in [("upstream_connect_ms", figures.connectNs), ("ttfb_ms", figures.headNs),
+                          ("first_token_ms", figures.firstTokenNs), ("total_ms", figures.totalNs)] {
             json.key(key)
-            if let ns = exchange.timing[name], ns > 0 { json.double(Double(ns) / 1e6) } else { json.null() }
+            if ns > 0 { json.double(Double(ns) / 1e6) } else { json.null() }
         }
         json.endObject()
 
@@ -164,19 +167,21 @@ final class RecordAssembler {
 
     /// Headers as an object; secrets replaced by their fingerprint, repeated names joined with ", ".
     private func headers(_ pairs: [(String, String)], into json: inout JSONWriter) {
-        var merged: [(String, String)] = []
+        var merged: [(name: String, value: String)] = []
+        merged.reserveCapacity(pairs.count)
         for (name, value) in pairs {
-            let shown = Fingerprint.isSecret(headerName: name) ? fingerprint.of(Array(value.utf8)) : value
-            if let index = merged.firstIndex(where: { $0.0.lowercased() == name.lowercased() }) {
-                merged[index].1 += ", " + shown
+            let lower = name.lowercased()
+            let shown = Fingerprint.isSecret(headerName: lower) ? fingerprint.of(Array(value.utf8)) : value
+            if let index = merged.firstIndex(where: { $0.name == lower }) {
+                merged[index].value += ", " + shown
             } else {
-                merged.append((name, shown))
+                merged.append((lower, shown))
             }
         }
         json.beginObject()
-        for (name, value) in merged {
-            json.key(name.lowercased())
-            json.string(value)
+        for field in merged {
+            json.key(field.name)
+            json.string(field.value)
         }
         json.endObject()
     }
@@ -220,16 +225,21 @@ extension ExchangeRecord {
 
     mutating func end(_ payload: UnsafeRawBufferPointer) {
         for line in PayloadText.lines(payload) {
-            guard let equals = line.firstIndex(of: "=") else { continue }
-            let key = String(line[..<equals])
-            let value = String(line[line.index(after: equals)...])
-            switch key {
-            case "outcome": outcome = value
-            case "error": error = value
+            guard let (key, value) = PayloadText.pair(line, UInt8(ascii: "=")) else { continue }
+            let number = PayloadText.number(value)
+            switch PayloadText.text(key) {
+            case "outcome": outcome = PayloadText.text(value)
+            case "error": error = PayloadText.text(value)
+            case "connect_ns": figures.connectNs = number ?? 0
+            case "head_ns": figures.headNs = number ?? 0
+            case "first_byte_ns": figures.firstByteNs = number ?? 0
+            case "total_ns": figures.totalNs = number ?? 0
+            case "request_bytes": figures.requestBytes = number
+            case "response_bytes": figures.responseBytes = number
             case "dropped_bytes":
+                figures.droppedBytes = number ?? 0
                 responseTruncated = true
-                timing[key] = UInt64(value)
-            default: timing[key] = UInt64(value)
+            default: break
             }
         }
     }
