@@ -205,22 +205,25 @@ extension ExchangeRecord {
 
     mutating func appendResponse(_ bytes: UnsafeRawBufferPointer, at readAt: UInt64, cap: Int) {
         responseBytes += bytes.count
-        var decoded: [UInt8]
-        if let inflater, !inflateFailed {
-            decoded = []
-            if !inflater.inflate(bytes, into: &decoded) { inflateFailed = true }
-        } else if inflater != nil {
-            return  // a corrupt compressed stream: keep what was decoded before it
-        } else {
-            decoded = Array(bytes)
+        guard let inflater else {
+            takeDecoded(bytes, at: readAt, cap: cap)
+            return
         }
-        // The analyser sees the whole stream (usage comes at its end); the stored copy stops at the cap.
-        decoded.withUnsafeBytes { sse?.feed($0) }
+        // A corrupt compressed stream: keep what was decoded before it.
+        guard !inflateFailed else { return }
+        var decoded: [UInt8] = []
+        if !inflater.inflate(bytes, into: &decoded) { inflateFailed = true }
+        decoded.withUnsafeBytes { takeDecoded($0, at: readAt, cap: cap) }
+    }
+
+    /// The analyser sees the whole stream (usage comes at its end); the stored copy stops at the cap.
+    private mutating func takeDecoded(_ decoded: UnsafeRawBufferPointer, at readAt: UInt64, cap: Int) {
+        sse?.feed(decoded)
         // First token: the first fragment that added answer text (a stream), or the first body byte.
-        if firstTokenAt == nil && (sse == nil ? !decoded.isEmpty : sse?.text.isEmpty == false) { firstTokenAt = readAt }
+        if firstTokenAt == nil && (sse == nil ? decoded.count > 0 : sse?.text.isEmpty == false) { firstTokenAt = readAt }
         let room = max(0, cap - responseBody.count)
         if decoded.count > room { responseTruncated = true }
-        responseBody.append(contentsOf: decoded.prefix(room))
+        responseBody.append(contentsOf: UnsafeRawBufferPointer(rebasing: decoded.prefix(room)))
     }
 
     mutating func end(_ payload: UnsafeRawBufferPointer) {

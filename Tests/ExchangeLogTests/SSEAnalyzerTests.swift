@@ -1,6 +1,7 @@
 // SSE analysis of realistic Anthropic and OpenAI streams, fed whole, split at every byte offset and byte by
 // byte: what the log records must not depend on how TCP cut the body.
 import ExchangeLog
+import Foundation
 import Testing
 
 /// What an analysis produced, comparable in one #expect.
@@ -268,4 +269,27 @@ let openAIExpected = Outcome(
     """#
     #expect(analyze(Array(stream.utf8)) == Outcome(
         events: 5, text: #"{"city":"Paris"}"#, usage: Usage(model: "gpt-4o", stopReason: "tool_calls")))
+}
+
+// The fast path for text deltas must agree with the full JSON parser on every spelling it accepts, and step
+// aside for everything else.
+@Test(arguments: [
+    #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"plain "}}"#,
+    #"{"type":"content_block_delta","index":3,"delta":{"type":"text_delta","text":"esc \"q\" \\ \/ \n\t \u00e9 \ud83d\ude00"}}"#,
+    #"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi \u2028"},"logprobs":null,"finish_reason":null}]}"#,
+    #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"},"extra":1}"#,
+    #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"bad \ud800"}}"#,
+])
+func fastPathAgreesWithTheParser(_ event: String) {
+    // The OpenAI fast path needs the model first, as in a real stream.
+    let prologue = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n"
+    var analyzer = SSEAnalyzer()
+    analyzer.feed(Array((prologue + "data: " + event + "\n\n").utf8))
+    analyzer.finish()
+    let parsed = try? JSONSerialization.jsonObject(with: Data(event.utf8)) as? [String: Any]
+    let delta = parsed?["delta"] as? [String: Any]
+    let choice = (parsed?["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any]
+    let expected = (delta?["text"] as? String) ?? (choice?["content"] as? String) ?? ""
+    #expect(analyzer.text == expected)
+    #expect(analyzer.events == 2)
 }

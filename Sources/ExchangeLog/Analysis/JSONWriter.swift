@@ -100,49 +100,50 @@ public struct JSONWriter: Sendable {
     }
 
     /// RFC 8259 §7: quote, backslash and C0 controls must be escaped. U+2028 and U+2029 are escaped too, since
-    /// they end lines in JavaScript before ES2019 and in some log viewers. Runs of plain bytes are copied whole.
+    /// they end lines in JavaScript before ES2019 and in some log viewers.
     private mutating func escape(_ utf8: UnsafeBufferPointer<UInt8>) {
-        bytes.append(UInt8(ascii: "\""))
-        var plainStart = 0
-        var i = 0
+        // Written through a raw pointer into room reserved for the worst case (6 bytes per input byte, for
+        // \u00XX): SSE bodies escape every few bytes, and an Array append per run was the logger's top cost.
         let count = utf8.count
+        let worst = count * 6 + 2
+        let out = UnsafeMutablePointer<UInt8>.allocate(capacity: worst)
+        defer { out.deallocate() }
+        var n = 0
+        out[n] = UInt8(ascii: "\""); n += 1
+        var i = 0
         while i < count {
             let byte = utf8[i]
-            let escaped: StaticString?
-            var skip = 1
-            switch byte {
-            case UInt8(ascii: "\""): escaped = "\\\""
-            case UInt8(ascii: "\\"): escaped = "\\\\"
-            case 0x08: escaped = "\\b"
-            case 0x0C: escaped = "\\f"
-            case 0x0A: escaped = "\\n"
-            case 0x0D: escaped = "\\r"
-            case 0x09: escaped = "\\t"
-            case 0xE2 where i + 2 < count && utf8[i + 1] == 0x80 && utf8[i + 2] == 0xA8:
-                escaped = "\\u2028"
-                skip = 3
-            case 0xE2 where i + 2 < count && utf8[i + 1] == 0x80 && utf8[i + 2] == 0xA9:
-                escaped = "\\u2029"
-                skip = 3
-            case 0x00..<0x20: escaped = nil
-            default:
-                i += 1
+            if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0xE2 {
+                out[n] = byte; n += 1; i += 1
                 continue
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainStart..<i]))
-            if let escaped {
-                bytes.append(contentsOf: UnsafeBufferPointer(start: escaped.utf8Start, count: escaped.utf8CodeUnitCount))
-            } else {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out[n] = UInt8(ascii: "\\"); out[n + 1] = byte; n += 2
+            case 0x08: out[n] = UInt8(ascii: "\\"); out[n + 1] = UInt8(ascii: "b"); n += 2
+            case 0x0C: out[n] = UInt8(ascii: "\\"); out[n + 1] = UInt8(ascii: "f"); n += 2
+            case 0x0A: out[n] = UInt8(ascii: "\\"); out[n + 1] = UInt8(ascii: "n"); n += 2
+            case 0x0D: out[n] = UInt8(ascii: "\\"); out[n + 1] = UInt8(ascii: "r"); n += 2
+            case 0x09: out[n] = UInt8(ascii: "\\"); out[n + 1] = UInt8(ascii: "t"); n += 2
+            case 0xE2 where i + 2 < count && utf8[i + 1] == 0x80 && (utf8[i + 2] == 0xA8 || utf8[i + 2] == 0xA9):
+                // U+2028 / U+2029 → \u2028 / \u2029
+                for (k, c) in "\\u202".utf8.enumerated() { out[n + k] = c }
+                out[n + 5] = utf8[i + 2] == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9")
+                n += 6
+                i += 2
+            case 0xE2:
+                out[n] = byte; n += 1
+            default:
                 // Other C0 controls have no short form: \u00XX.
-                bytes.append(contentsOf: "\\u00".utf8)
-                bytes.append(hexDigit(byte >> 4))
-                bytes.append(hexDigit(byte & 0x0F))
+                for (k, c) in "\\u00".utf8.enumerated() { out[n + k] = c }
+                out[n + 4] = hexDigit(byte >> 4)
+                out[n + 5] = hexDigit(byte & 0x0F)
+                n += 6
             }
-            i += skip
-            plainStart = i
+            i += 1
         }
-        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainStart..<count]))
-        bytes.append(UInt8(ascii: "\""))
+        out[n] = UInt8(ascii: "\""); n += 1
+        bytes.append(contentsOf: UnsafeBufferPointer(start: out, count: n))
     }
 
     private func hexDigit(_ nibble: UInt8) -> UInt8 {

@@ -139,6 +139,13 @@ public struct SSEAnalyzer: Sendable {
             events += 1
             return
         }
+        // Most events are text deltas: read those without a JSON parser (see DeltaFastPath).
+        if let delta = DeltaFastPath.anthropicTextDelta(data)
+            ?? (usage.model != nil ? DeltaFastPath.openAIContentDelta(data) : nil) {
+            events += 1
+            text += delta
+            return
+        }
         let object = APIShapes.object(data)
         if requireComplete && object == nil { return }
         events += 1
