@@ -44,19 +44,24 @@ JSON_BODY='{"model":"claude-bench","max_tokens":64,"messages":[{"role":"user","c
 SSE_BODY='{"model":"claude-bench","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hello"}]}'
 
 results="$OUT/results.tsv"
-printf 'scenario\ttarget\treq_per_s\tcpu_us_per_req\n' > "$results"
+printf 'scenario\ttarget\treq_per_s\tcpu_us_per_req\tloop_us_per_req\n' > "$results"
 run() {  # scenario target port pid body path
   local scenario=$1 target=$2 port=$3 pid=$4 body=$5 path=$6
   taskset -c $LOAD_CPU hey -n 500 -c "$CONCURRENCY" -m POST -T application/json -d "$body" "http://127.0.0.1:$port$path" >/dev/null  # warm-up
-  local before=0 after=0
+  local before=0 after=0 loop_before=0 loop_after=0
   [ "$pid" != - ] && before=$(cpu_ticks "$pid")
+  # The event-loop thread alone (the main thread: its TID is the PID), to separate it from kgb's logger.
+  [ "$pid" != - ] && loop_before=$(cpu_ticks "$pid/task/$pid")
   local rps
   rps=$(taskset -c $LOAD_CPU hey -n "$REQUESTS" -c "$CONCURRENCY" -m POST -T application/json -d "$body" "http://127.0.0.1:$port$path" \
         | tee "$OUT/hey-$scenario-$target.txt" | awk '/Requests\/sec/ {print $2}')
-  local cpu=-
-  if [ "$pid" != - ]; then after=$(cpu_ticks "$pid"); cpu=$(( (after - before) * TICK_US / REQUESTS )); fi
+  local cpu=- loop=-
+  if [ "$pid" != - ]; then
+    after=$(cpu_ticks "$pid"); cpu=$(( (after - before) * TICK_US / REQUESTS ))
+    loop_after=$(cpu_ticks "$pid/task/$pid"); loop=$(( (loop_after - loop_before) * TICK_US / REQUESTS ))
+  fi
   grep -q '\[200\]' "$OUT/hey-$scenario-$target.txt" || { echo "no 200s for $scenario via $target" >&2; exit 1; }
-  printf '%s\t%s\t%s\t%s\n' "$scenario" "$target" "$rps" "$cpu" | tee -a "$results"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$scenario" "$target" "$rps" "$cpu" "$loop" | tee -a "$results"
 }
 
 for scenario in json sse; do
@@ -70,25 +75,31 @@ for scenario in json sse; do
   done
 done
 
-# The logger's own throughput: long answers (2,000 events, ~330 KB of body each) through the logging kgb;
-# body bytes recorded per second of the logger thread's CPU time.
+# The logger's own throughput: body bytes recorded per second of the logger thread's CPU time, for two kinds
+# of answer through the logging kgb: long SSE streams (2,000 small events, ~250 KB each: the worst case, one
+# JSON event parsed per ~125 bytes) and large JSON answers (~190 KB each).
 logger_tid() { for task in /proc/$KGB_LOG_PID/task/*; do if [ "$(cat "$task/comm")" = kgb-logger ]; then basename "$task"; fi; done; }
 TID=$(logger_tid)
 [ -n "$TID" ] || { echo "no kgb-logger thread in process $KGB_LOG_PID" >&2; exit 1; }
-records_before=$(wc -l < "$OUT/exchanges.jsonl")
-ticks_before=$(awk '{print $14 + $15}' "/proc/$KGB_LOG_PID/task/$TID/stat")
-taskset -c $LOAD_CPU hey -n 300 -c 10 -m POST -T application/json -d "$SSE_BODY" \
-  "http://127.0.0.1:$KGB_LOG_PORT/v1/messages?events=2000" > "$OUT/hey-logger.txt"
-sleep 1
-ticks_after=$(awk '{print $14 + $15}' "/proc/$KGB_LOG_PID/task/$TID/stat")
-python3 - "$OUT/exchanges.jsonl" "$records_before" $(( (ticks_after - ticks_before) * TICK_US )) > "$OUT/logger.tsv" <<'PYEOF'
+: > "$OUT/logger.tsv"
+measure_logger() {  # label body path
+  local records_before ticks_before ticks_after
+  records_before=$(wc -l < "$OUT/exchanges.jsonl")
+  ticks_before=$(awk '{print $14 + $15}' "/proc/$KGB_LOG_PID/task/$TID/stat")
+  taskset -c $LOAD_CPU hey -n 300 -c 10 -m POST -T application/json -d "$2" "http://127.0.0.1:$KGB_LOG_PORT$3" > "$OUT/hey-logger-$1.txt"
+  sleep 1
+  ticks_after=$(awk '{print $14 + $15}' "/proc/$KGB_LOG_PID/task/$TID/stat")
+  python3 - "$1" "$OUT/exchanges.jsonl" "$records_before" $(( (ticks_after - ticks_before) * TICK_US )) >> "$OUT/logger.tsv" <<'PYEOF'
 import json, sys
-path, skip, cpu_us = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+label, path, skip, cpu_us = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 lines = open(path).read().splitlines()[skip:]
 body = sum(json.loads(line)["response"]["body_bytes"] for line in lines)
-print(f"{len(lines)}\t{body}\t{cpu_us}\t{body / max(1, cpu_us):.1f}")
+print(f"{label}\t{len(lines)}\t{body}\t{cpu_us}\t{body / max(1, cpu_us):.1f}")
 PYEOF
-echo "logger: $(cat "$OUT/logger.tsv") (records, body bytes, logger CPU µs, MB/s)"
+}
+measure_logger sse "$SSE_BODY" "/v1/messages?events=2000"
+measure_logger json "$JSON_BODY" "/v1/messages?events=20000"
+echo "logger (label, records, body bytes, logger CPU µs, MB/s):"; cat "$OUT/logger.tsv"
 
 # Per-event latency: 100 concurrent streams, 20 events 50 ms apart, through each target.
 latency="$OUT/latency.tsv"
