@@ -53,7 +53,7 @@ let package = Package(
         ], swiftSettings: optimise),
 
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "HTTP1"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "HTTP1", "UV"]),
         .testTarget(name: "LogRingTests", dependencies: ["LogRing"]),
         // CZlib: the inflate tests make their gzip and deflate input with zlib itself.
         .testTarget(name: "ExchangeLogTests", dependencies: ["ExchangeLog", "CZlib"]),

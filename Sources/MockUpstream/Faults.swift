@@ -49,14 +49,8 @@ extension ResponseWriter {
 
     /// Called when `fault_after` pieces have been written. True when the fault took over the response.
     func handleFaultMidBody() -> Bool {
+        if handleFaultWithoutBody() { return true }  // reset and stall act the same mid-body
         switch knobs.fault {
-        case .reset?:
-            stream.flush()
-            connection.reset()
-            return true
-        case .stall?:
-            fallSilent()
-            return true
         case .truncate?:
             // A Content-Length body is cut by byte count in `send`; a chunked or close-delimited one here.
             if case .contentLength = framing { return false }

@@ -34,19 +34,7 @@ struct MockCommand: ParsableCommand {
     var defaults: Defaults { Defaults(events: events, intervalMs: UInt64(intervalMs)) }
 
     static func listenAddress(_ text: String) throws -> SocketAddress {
-        var host = ""
-        var portText = ""
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-            host = String(text[text.index(after: text.startIndex)..<close])
-            portText = String(text[close...].dropFirst().drop(while: { $0 == ":" }))
-        } else if let colon = text.lastIndex(of: ":") {
-            host = String(text[..<colon])
-            portText = String(text[text.index(after: colon)...])
-        }
-        if host == "localhost" { host = "127.0.0.1" }
-        if host.isEmpty { host = "0.0.0.0" }
-        guard let port = Int(portText), (0...65535).contains(port),
-              let address = SocketAddress(ip: host, port: port) else {
+        guard let address = SocketAddress(listen: text) else {
             throw ValidationError("--listen must be HOST:PORT with a numeric address, e.g. 127.0.0.1:9000 or [::1]:9000 (got '\(text)')")
         }
         return address

@@ -22,6 +22,24 @@ public struct SocketAddress: CustomStringConvertible, Sendable {
         }
     }
 
+    /// Parses a listen address as users write it: `HOST:PORT`, `[IPv6]:PORT`, `:PORT` (all interfaces) or
+    /// `localhost:PORT`. The host must be numeric (binding needs no name resolution). Port 0 is allowed.
+    public init?(listen text: String) {
+        var host = ""
+        var portText = ""
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = String(text[text.index(after: text.startIndex)..<close])
+            portText = String(text[close...].dropFirst().drop(while: { $0 == ":" }))
+        } else if let colon = text.lastIndex(of: ":") {
+            host = String(text[..<colon])
+            portText = String(text[text.index(after: colon)...])
+        }
+        if host == "localhost" { host = "127.0.0.1" }
+        if host.isEmpty { host = "0.0.0.0" }
+        guard let port = Int(portText) else { return nil }
+        self.init(ip: host, port: port)
+    }
+
     init(copying addr: UnsafePointer<sockaddr>) {
         let length = addr.pointee.sa_family == sa_family_t(AF_INET6)
             ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size
