@@ -121,8 +121,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate, LogRoomWait
 
         // We stream the body upstream as it comes, so we ask for it at once (RFC 9110 §10.1.1).
         if hasBody && head.isHTTP11OrLater, let expect = head.value(of: "expect"), expect.lowercased() == "100-continue" {
-            stream.write(copying: UnsafeRawBufferPointer(start: ClientConnection.continueLine.utf8Start,
-                                                         count: ClientConnection.continueLine.utf8CodeUnitCount))
+            stream.write(copying: ClientConnection.continueLine.bytes)
         }
         return .proceed
     }

@@ -38,8 +38,6 @@ public final class Gateway {
     /// The address actually bound (tells the port when listening on port 0).
     public var boundAddress: SocketAddress? { listener?.localAddress }
 
-    public var connectionCount: Int { clients.count }
-
     private func accept(_ stream: TCPStream) {
         guard !isDraining else { stream.close(); return }
         let client = ClientConnection(gateway: self, stream: stream)

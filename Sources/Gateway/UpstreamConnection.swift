@@ -17,8 +17,6 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate {
     private(set) var parser: HTTPParser!
     /// The exchange's client connection; set by `begin`, cleared by `end`.
     var owner: ClientConnection?
-    /// True once it has carried an exchange before the current one.
-    private(set) var isReused = false
     /// Index in the pool's idle list, or -1.
     var idleSlot = -1
 
@@ -103,7 +101,6 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate {
     /// Detaches from the owner after a completed exchange (the pool decides whether it is kept).
     func end() {
         owner = nil
-        isReused = true
         disarm()
     }
 

@@ -17,8 +17,6 @@ final class UpstreamPool {
         self.config = config
     }
 
-    var idleCount: Int { idle.count }
-
     /// A connection for `owner`'s exchange: the most recently used idle one (its TCP state is warmest), or
     /// a new one, connecting.
     func acquire(for owner: ClientConnection) -> UpstreamConnection {

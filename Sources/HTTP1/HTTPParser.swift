@@ -118,11 +118,6 @@ public final class HTTPParser {
         head.reset()
     }
 
-    /// llhttp's reading of the current message: keep the connection after it?
-    public var shouldKeepAlive: Bool {
-        withUnsafeMutablePointer(to: &state) { llhttp_should_keep_alive($0) != 0 }
-    }
-
     /// True when the message's body runs until the connection closes (a response with neither framing).
     public var needsEOF: Bool {
         withUnsafeMutablePointer(to: &state) { llhttp_message_needs_eof($0) != 0 }
