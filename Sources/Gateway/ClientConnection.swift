@@ -237,7 +237,8 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate, LogRoomWait
             if !exchange.clientIsHTTP10 {
                 HeadWriter.clientResponse(head, connectionOptions: responseOptions, framing: .none, close: false,
                                           clientIsHTTP10: false, into: &out.responseHeadOut)
-                out.responseHeadOut.withUnsafeBytes { stream.write(borrowing: $0) }
+                // Copied: the final head reuses the same buffer, possibly before the next flush.
+                out.responseHeadOut.withUnsafeBytes { stream.write(copying: $0) }
             }
             return .proceed
         }
