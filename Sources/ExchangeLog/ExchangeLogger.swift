@@ -28,6 +28,8 @@ public final class ExchangeLogger: @unchecked Sendable {
     private var lastReport: [ObjectIdentifier: Date] = [:]
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
+    /// How long the logger lets records gather after each drain (see `run`).
+    static let gatherMicroseconds: UInt32 = 1000
 
     public init(ring: LogRing, wakeup: LogWakeup, sinks: [LogSink], options: LoggerOptions) {
         self.ring = ring
@@ -89,6 +91,11 @@ public final class ExchangeLogger: @unchecked Sendable {
             } while count > 0
             flush(&batch)
             if stop { break }
+            // A loop busy with streams rings once per iteration, every few microseconds with a few KB; waking for
+            // each ring cost the logger more CPU (context switch, poll, read) than analysing the bytes did. Letting
+            // records gather for a moment bounds the wakeups to about a thousand a second; the ring (64 MB by
+            // default) holds far more than a millisecond of traffic. Stop still drains everything (see above).
+            if !stopping.load(ordering: .relaxed) { usleep(Self.gatherMicroseconds) }
         }
         for sink in sinks { sink.close() }
         finished.signal()

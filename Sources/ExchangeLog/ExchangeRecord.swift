@@ -2,7 +2,9 @@
 // (field names are a contract: see README "The exchange record").
 import Foundation
 
-struct ExchangeRecord {
+/// A class: the assembler's table holds it while body fragments arrive, and each fragment changes it in place
+/// (a struct in a dictionary was copied on every fragment).
+final class ExchangeRecord {
     let exchange: UInt64
     var startedWallMicros: UInt64 = 0
     var startedMonotonic: UInt64 = 0

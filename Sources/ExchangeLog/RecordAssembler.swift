@@ -32,15 +32,15 @@ final class RecordAssembler {
             let body = BodyRecord(record.payload)
             open[record.exchange]?.appendResponse(body.bytes, at: body.readAt, cap: bodyMax)
         case .end:
-            guard var exchange = open.removeValue(forKey: record.exchange) else { return nil }
+            guard let exchange = open.removeValue(forKey: record.exchange) else { return nil }
             exchange.end(record.payload)
-            return encode(&exchange)
+            return encode(exchange)
         }
         return nil
     }
 
     private func start(_ record: LogRecord) {
-        var exchange = ExchangeRecord(exchange: record.exchange)
+        let exchange = ExchangeRecord(exchange: record.exchange)
         let lines = PayloadText.lines(record.payload)
         guard lines.count >= 5 else { return }
         exchange.startedWallMicros = PayloadText.number(lines[0]) ?? 0
@@ -58,7 +58,7 @@ final class RecordAssembler {
     }
 
     private func responseHead(_ record: LogRecord) {
-        guard var exchange = open[record.exchange] else { return }
+        guard let exchange = open[record.exchange] else { return }
         let lines = PayloadText.lines(record.payload)
         if let first = lines.first {
             exchange.status = PayloadText.number(PayloadText.pair(first, 0x20)?.0 ?? first).map { Int($0) }
@@ -77,7 +77,6 @@ final class RecordAssembler {
             }
         }
         if exchange.isEventStream { exchange.sse = SSEAnalyzer() }
-        open[record.exchange] = exchange
     }
 
     private func nextID(_ startedMicros: UInt64) -> String {
@@ -87,7 +86,7 @@ final class RecordAssembler {
             + String(sequence, radix: 16).leftPadded(to: 8)
     }
 
-    private func encode(_ exchange: inout ExchangeRecord) -> [UInt8] {
+    private func encode(_ exchange: ExchangeRecord) -> [UInt8] {
         exchange.sse?.finish()
         var usage = exchange.sse?.usage
         var text: String? = exchange.sse?.text
@@ -196,14 +195,14 @@ final class RecordAssembler {
 }
 
 extension ExchangeRecord {
-    mutating func appendRequest(_ bytes: UnsafeRawBufferPointer, cap: Int) {
+    func appendRequest(_ bytes: UnsafeRawBufferPointer, cap: Int) {
         requestBytes += bytes.count
         let room = max(0, cap - requestBody.count)
         if bytes.count > room { requestTruncated = true }
         requestBody.append(contentsOf: bytes.prefix(room))
     }
 
-    mutating func appendResponse(_ bytes: UnsafeRawBufferPointer, at readAt: UInt64, cap: Int) {
+    func appendResponse(_ bytes: UnsafeRawBufferPointer, at readAt: UInt64, cap: Int) {
         responseBytes += bytes.count
         guard let inflater else {
             takeDecoded(bytes, at: readAt, cap: cap)
@@ -217,16 +216,16 @@ extension ExchangeRecord {
     }
 
     /// The analyser sees the whole stream (usage comes at its end); the stored copy stops at the cap.
-    private mutating func takeDecoded(_ decoded: UnsafeRawBufferPointer, at readAt: UInt64, cap: Int) {
+    private func takeDecoded(_ decoded: UnsafeRawBufferPointer, at readAt: UInt64, cap: Int) {
         sse?.feed(decoded)
         // First token: the first fragment that added answer text (a stream), or the first body byte.
-        if firstTokenAt == nil && (sse == nil ? decoded.count > 0 : sse?.text.isEmpty == false) { firstTokenAt = readAt }
+        if firstTokenAt == nil && (sse == nil ? decoded.count > 0 : sse?.hasText == true) { firstTokenAt = readAt }
         let room = max(0, cap - responseBody.count)
         if decoded.count > room { responseTruncated = true }
         responseBody.append(contentsOf: UnsafeRawBufferPointer(rebasing: decoded.prefix(room)))
     }
 
-    mutating func end(_ payload: UnsafeRawBufferPointer) {
+    func end(_ payload: UnsafeRawBufferPointer) {
         for line in PayloadText.lines(payload) {
             guard let (key, value) = PayloadText.pair(line, UInt8(ascii: "=")) else { continue }
             let number = PayloadText.number(value)

@@ -94,3 +94,31 @@ func invalidUTF8BodyIsBase64(body: [UInt8]) throws {
     BodyEncoding.encode([0xFF, 0xFE], into: &writer)
     #expect(String(decoding: writer.bytes, as: UTF8.self) == #"{"base64":"//4="}"#)
 }
+
+@Test(arguments: [
+    Array("plain \"quoted\" \\ \n\r\t\u{08}\u{0C}\u{01}\u{1F} é ☃ 😀 \u{2028}\u{2029} \u{E2}".utf8),
+    [0xE2, 0x80], [0xE2, 0x80, 0xA8], [0xC0, 0x80], [0xC2], [0xC2, 0x41], [0xED, 0xA0, 0x80], [0xED, 0x9F, 0xBF],
+    [0xE0, 0x9F, 0x80], [0xE0, 0xA0, 0x80], [0xF0, 0x8F, 0x80, 0x80], [0xF0, 0x90, 0x80, 0x80],
+    [0xF4, 0x8F, 0xBF, 0xBF], [0xF4, 0x90, 0x80, 0x80], [0xF5, 0x80, 0x80, 0x80], [0x80], [0xBF, 0x41], [0xFF],
+    [0x41, 0xE2, 0x80, 0xA9, 0x42], [0xF0, 0x9F, 0x98], [],
+] as [[UInt8]])
+func validatingStringAgreesWithSwift(_ input: [UInt8]) throws {
+    // One pass that validates while escaping must accept exactly what String(validating:) accepts, and write
+    // the same JSON as string(_:) does for it; rejected input leaves the document as it was.
+    var fused = JSONWriter()
+    fused.beginArray()
+    fused.int(1)
+    let accepted = input.withUnsafeBufferPointer { fused.string(ifValidUTF8: $0) }
+    fused.int(2)
+    fused.endArray()
+    var reference = JSONWriter()
+    reference.beginArray()
+    reference.int(1)
+    let text = String(validating: input, as: UTF8.self)
+    if let text { reference.string(text) }
+    reference.int(2)
+    reference.endArray()
+    #expect(accepted == (text != nil))
+    #expect(fused.bytes == reference.bytes)
+    #expect(try parse(fused) is [Any])
+}

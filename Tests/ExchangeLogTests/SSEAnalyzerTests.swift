@@ -293,3 +293,41 @@ func fastPathAgreesWithTheParser(_ event: String) {
     #expect(analyzer.text == expected)
     #expect(analyzer.events == 2)
 }
+
+@Test func fastPathStepsAsideForInvalidUTF8() {
+    // Raw multi-byte text is kept; a raw byte that is not UTF-8 makes the fast path step aside, and the parser
+    // then rejects the event (counted, no text), leaving the text before it intact.
+    func delta(_ text: [UInt8]) -> [UInt8] {
+        Array(#"data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""#.utf8) + text
+            + Array("\"}}\n\n".utf8)
+    }
+    let stream = delta(Array("wö".utf8)) + delta([0x61, 0xFF, 0x62]) + delta([0xC3]) + delta(Array("rld ☃".utf8))
+    let expected = Outcome(events: 4, text: "wörld ☃", usage: Usage())
+    expectSplitInvariant(stream, expected)
+}
+
+@Test func hasTextFollowsTheFirstDelta() {
+    var analyzer = SSEAnalyzer()
+    analyzer.feed(Array("event: ping\ndata: {\"type\":\"ping\"}\n\n".utf8))
+    #expect(!analyzer.hasText)
+    analyzer.feed(Array(#"data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}}"#.utf8))
+    #expect(!analyzer.hasText)  // not dispatched yet
+    analyzer.feed(Array("\n\n".utf8))
+    #expect(analyzer.hasText && analyzer.text == "a")
+}
+
+@Test func oversizedEventIsCountedNotRead() {
+    // Lines read in place (whole in one piece) and lines held across pieces obey the same bound.
+    let big = Array("data: ".utf8) + [UInt8](repeating: UInt8(ascii: "x"), count: SSEAnalyzer.maxEventBytes) + Array("\n\n".utf8)
+    let next = Array(#"data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"after"}}"#.utf8)
+        + Array("\n\n".utf8)
+    let stream = big + next
+    let expected = Outcome(events: 2, text: "after", usage: Usage())
+    #expect(analyze(stream) == expected)
+    #expect(analyze(stream, cuts: [3]) == expected)
+    #expect(analyze(stream, cuts: [1000, big.count - 2, big.count + 10]) == expected)
+    // Just under the bound, the data is read (not JSON: an event without text).
+    let fits = Array("data: ".utf8) + [UInt8](repeating: UInt8(ascii: "x"), count: SSEAnalyzer.maxEventBytes - 1) + Array("\n\n".utf8)
+    #expect(analyze(fits + next) == expected)
+    #expect(analyze(fits + next, cuts: [100]) == expected)
+}

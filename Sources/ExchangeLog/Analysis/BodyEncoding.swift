@@ -8,12 +8,11 @@ public enum BodyEncoding {
     /// - anything else (an undecodable encoding, binary, text cut mid-character): the object
     ///   `{"base64": "<standard base64 with padding, RFC 4648 §4>"}`.
     /// A reader tells them apart by type: a string is the body itself, an object with the single key "base64"
-    /// is the body encoded. The check is exact (Swift's UTF-8 validation rejects overlongs, surrogates and
-    /// truncated sequences), so a string never stands for bytes that were not sent.
+    /// is the body encoded. The check is exact (it rejects overlongs, surrogates and truncated sequences,
+    /// as Swift's own UTF-8 validation does), so a string never stands for bytes that were not sent.
     public static func encode(_ body: [UInt8], into writer: inout JSONWriter) {
-        if let text = String(validating: body, as: UTF8.self) {
-            writer.string(text)
-        } else {
+        // Validated while escaped, in one pass over the body and without a String copy of it.
+        if !body.withUnsafeBufferPointer({ writer.string(ifValidUTF8: $0) }) {
             writer.beginObject()
             writer.key("base64")
             writer.string(Data(body).base64EncodedString())

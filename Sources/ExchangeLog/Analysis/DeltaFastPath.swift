@@ -1,62 +1,110 @@
 // The common event of a stream is a text delta, thousands per answer; parsing each with JSONSerialization
-// kept the logger near 40 MB/s. This reads the two common shapes directly and answers nil for anything else,
+// kept the logger near 40 MB/s. This reads the two common shapes directly and answers false for anything else,
 // so the full parser still handles every other event and every unusual spelling.
+import Glibc
 
+/// Each reader decodes the delta's JSON string straight onto the end of the answer's UTF-8 bytes (no String
+/// or array per event); on false the bytes are left exactly as they were.
 enum DeltaFastPath {
-    private static let anthropicPrefix = Array(#"{"type":"content_block_delta","index":"#.utf8)
-    private static let anthropicText = Array(#""delta":{"type":"text_delta","text":""#.utf8)
-    private static let openAIContent = Array(#""delta":{"content":""#.utf8)
-    private static let openAIRest = Array(#"},"logprobs":null,"finish_reason":null}]}"#.utf8)
-    private static let openAIRestShort = Array(#"},"finish_reason":null}]}"#.utf8)
+    private static let anthropicPrefix: StaticString = #"{"type":"content_block_delta","index":"#
+    private static let anthropicText: StaticString = #""delta":{"type":"text_delta","text":""#
+    private static let anthropicEnd: StaticString = "}}"
+    private static let openAIPrefix: StaticString = #"{"id":"#
+    private static let openAIContent: StaticString = #""delta":{"content":""#
+    private static let openAIRest: StaticString = #"},"logprobs":null,"finish_reason":null}]}"#
+    private static let openAIRestShort: StaticString = #"},"finish_reason":null}]}"#
 
-    /// `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}` → the text.
-    static func anthropicTextDelta(_ data: [UInt8]) -> String? {
-        guard data.starts(with: anthropicPrefix), let start = find(anthropicText, in: data, from: anthropicPrefix.count)
-        else { return nil }
-        guard let (text, end) = jsonString(data, from: start + anthropicText.count) else { return nil }
-        return data[end...].elementsEqual("}}".utf8) ? text : nil
+    /// `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}` → the text,
+    /// appended to `text`.
+    static func appendAnthropicTextDelta(_ data: UnsafeRawBufferPointer, to text: inout [UInt8]) -> Bool {
+        guard hasPrefix(data, anthropicPrefix),
+              let start = find(anthropicText, in: data, from: anthropicPrefix.utf8CodeUnitCount) else { return false }
+        let mark = text.count
+        guard let end = appendJSONString(data, from: start + anthropicText.utf8CodeUnitCount, to: &text),
+              equals(UnsafeRawBufferPointer(rebasing: data[end...]), anthropicEnd) else {
+            text.removeSubrange(mark...)
+            return false
+        }
+        return true
     }
 
     /// An OpenAI chunk whose only choice carries `"delta":{"content":"…"}` and no finish reason, usage or
-    /// tool calls → the content. Only used once the model is known (the fast path does not read it).
-    static func openAIContentDelta(_ data: [UInt8]) -> String? {
-        guard data.starts(with: #"{"id":"#.utf8), let start = find(openAIContent, in: data, from: 0) else { return nil }
+    /// tool calls → the content, appended to `text`. Only used once the model is known (this does not read it).
+    static func appendOpenAIContentDelta(_ data: UnsafeRawBufferPointer, to text: inout [UInt8]) -> Bool {
+        guard hasPrefix(data, openAIPrefix), let start = find(openAIContent, in: data, from: 0) else { return false }
         // Exactly one choice and nothing after it but the closing brackets.
-        guard find(openAIContent, in: data, from: start + 1) == nil,
-              let (text, end) = jsonString(data, from: start + openAIContent.count) else { return nil }
-        let rest = data[end...]
-        return rest.elementsEqual(openAIRest) || rest.elementsEqual(openAIRestShort) ? text : nil
+        guard find(openAIContent, in: data, from: start + 1) == nil else { return false }
+        let mark = text.count
+        guard let end = appendJSONString(data, from: start + openAIContent.utf8CodeUnitCount, to: &text) else {
+            text.removeSubrange(mark...)
+            return false
+        }
+        let rest = UnsafeRawBufferPointer(rebasing: data[end...])
+        guard equals(rest, openAIRest) || equals(rest, openAIRestShort) else {
+            text.removeSubrange(mark...)
+            return false
+        }
+        return true
     }
 
-    private static func find(_ needle: [UInt8], in data: [UInt8], from: Int) -> Int? {
-        guard needle.count <= data.count else { return nil }
+    // MARK: Bytes
+
+    static func equals(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        bytes.count == literal.utf8CodeUnitCount
+            && (bytes.isEmpty || memcmp(bytes.baseAddress!, literal.utf8Start, bytes.count) == 0)
+    }
+
+    static func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        bytes.count >= literal.utf8CodeUnitCount && memcmp(bytes.baseAddress!, literal.utf8Start, literal.utf8CodeUnitCount) == 0
+    }
+
+    private static func find(_ needle: StaticString, in data: UnsafeRawBufferPointer, from: Int) -> Int? {
+        let length = needle.utf8CodeUnitCount
+        guard length <= data.count, from <= data.count - length, let base = data.baseAddress else { return nil }
+        let first = Int32(needle.utf8Start[0])
         var index = from
-        while index + needle.count <= data.count {
-            if data[index] == needle[0] && data[index..<index + needle.count].elementsEqual(needle) { return index }
+        while index <= data.count - length {
+            guard let hit = memchr(base + index, first, data.count - length + 1 - index) else { return nil }
+            index = base.distance(to: UnsafeRawPointer(hit))
+            if memcmp(base + index, needle.utf8Start, length) == 0 { return index }
             index += 1
         }
         return nil
     }
 
-    /// Decodes a JSON string body starting just after its opening quote; returns it and the index after the
-    /// closing quote. nil on anything malformed (the slow path then decides).
-    static func jsonString(_ data: [UInt8], from start: Int) -> (String, Int)? {
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
+    /// Decodes a JSON string body starting just after its opening quote onto the end of `out`; returns the
+    /// index after the closing quote. nil on anything malformed, including a result that is not valid UTF-8
+    /// (the caller then removes what was appended, and the slow path decides).
+    static func appendJSONString(_ data: UnsafeRawBufferPointer, from start: Int, to out: inout [UInt8]) -> Int? {
+        let mark = out.count
+        var sawHighByte = false
         var index = start
-        while index < data.count {
+        let count = data.count
+        while index < count {
+            // The unescaped run up to the next quote, backslash or control byte, copied in one append.
+            var runEnd = index
+            while runEnd < count {
+                let byte = data[runEnd]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                if byte >= 0x80 { sawHighByte = true }
+                runEnd += 1
+            }
+            if runEnd > index { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[index..<runEnd])) }
+            index = runEnd
+            guard index < count else { return nil }
             let byte = data[index]
             if byte == UInt8(ascii: "\"") {
-                guard let text = String(validating: out, as: UTF8.self) else { return nil }
-                return (text, index + 1)
+                // Escapes decode to whole, valid scalars; only raw bytes ≥ 0x80 can make the text invalid.
+                if sawHighByte {
+                    let valid = out.withUnsafeBufferPointer {
+                        String(validating: UnsafeBufferPointer(rebasing: $0[mark...]), as: UTF8.self) != nil
+                    }
+                    guard valid else { return nil }
+                }
+                return index + 1
             }
             if byte < 0x20 { return nil }
-            if byte != UInt8(ascii: "\\") {
-                out.append(byte)
-                index += 1
-                continue
-            }
-            guard index + 1 < data.count else { return nil }
+            guard index + 1 < count else { return nil }
             let escape = data[index + 1]
             index += 2
             switch escape {
@@ -71,20 +119,20 @@ enum DeltaFastPath {
                 index += 4
                 if (0xD800..<0xDC00).contains(scalar) {
                     // A surrogate pair: the low half must follow as another \u escape.
-                    guard index + 6 <= data.count, data[index] == UInt8(ascii: "\\"), data[index + 1] == UInt8(ascii: "u"),
+                    guard index + 6 <= count, data[index] == UInt8(ascii: "\\"), data[index + 1] == UInt8(ascii: "u"),
                           let low = hex4(data, index + 2), (0xDC00..<0xE000).contains(low) else { return nil }
                     index += 6
                     scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                 }
                 guard let unicode = Unicode.Scalar(scalar) else { return nil }
-                out.append(contentsOf: String(Character(unicode)).utf8)
+                out.append(contentsOf: UTF8.encode(unicode)!)
             default: return nil
             }
         }
         return nil
     }
 
-    private static func hex4(_ data: [UInt8], _ at: Int) -> UInt32? {
+    private static func hex4(_ data: UnsafeRawBufferPointer, _ at: Int) -> UInt32? {
         guard at + 4 <= data.count else { return nil }
         var value: UInt32 = 0
         for byte in data[at..<at + 4] {

@@ -96,54 +96,122 @@ public struct JSONWriter: Sendable {
 
     private mutating func quoted(_ value: String) {
         var value = value
-        value.withUTF8 { escape($0) }
+        value.withUTF8 { _ = escape($0, validating: false) }
+    }
+
+    /// `value` as a JSON string when it is valid UTF-8 (checked as it is escaped, in the same pass); otherwise
+    /// writes nothing and answers false. Valid means what `String(validating:)` accepts: no overlongs,
+    /// surrogates, scalars above U+10FFFF or truncated sequences.
+    public mutating func string(ifValidUTF8 value: UnsafeBufferPointer<UInt8>) -> Bool {
+        let (mark, comma, key) = (bytes.count, needsComma, afterKey)
+        separate()
+        guard escape(value, validating: true) else {
+            bytes.removeSubrange(mark...)
+            (needsComma, afterKey) = (comma, key)
+            return false
+        }
+        needsComma = true
+        return true
+    }
+
+    /// What `escape` does with each byte: 0 copy it; a letter or `"`/`\\`: write `\\` and that; `u`: `\\u00XX`;
+    /// 0x80: the first byte of a multi-byte sequence (or not valid UTF-8 at all).
+    private static let escapes: [UInt8] = (0...255).map { (byte: Int) -> UInt8 in
+        switch byte {
+        case 0x22, 0x5C: UInt8(byte)
+        case 0x08: UInt8(ascii: "b")
+        case 0x0C: UInt8(ascii: "f")
+        case 0x0A: UInt8(ascii: "n")
+        case 0x0D: UInt8(ascii: "r")
+        case 0x09: UInt8(ascii: "t")
+        case 0..<0x20: UInt8(ascii: "u")
+        case 0x80...: 0x80
+        default: 0
+        }
     }
 
     /// RFC 8259 §7: quote, backslash and C0 controls must be escaped. U+2028 and U+2029 are escaped too, since
-    /// they end lines in JavaScript before ES2019 and in some log viewers.
-    private mutating func escape(_ utf8: UnsafeBufferPointer<UInt8>) {
+    /// they end lines in JavaScript before ES2019 and in some log viewers. With `validating`, answers false
+    /// (having written nothing) at the first byte that is not part of valid UTF-8.
+    private mutating func escape(_ utf8: UnsafeBufferPointer<UInt8>, validating: Bool) -> Bool {
         // Written through a raw pointer into room reserved for the worst case (6 bytes per input byte, for
         // \u00XX): SSE bodies escape every few bytes, and an Array append per run was the logger's top cost.
         let count = utf8.count
         let worst = count * 6 + 2
         let out = UnsafeMutablePointer<UInt8>.allocate(capacity: worst)
         defer { out.deallocate() }
+        guard let input = utf8.baseAddress else {
+            bytes.append(contentsOf: "\"\"".utf8)
+            return true
+        }
         var n = 0
         out[n] = UInt8(ascii: "\""); n += 1
         var i = 0
-        while i < count {
-            let byte = utf8[i]
-            if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0xE2 {
-                out[n] = byte; n += 1; i += 1
-                continue
+        let ok = Self.escapes.withUnsafeBufferPointer { table -> Bool in
+            while i < count {
+                let byte = input[i]
+                let action = table[Int(byte)]
+                if action == 0 {
+                    out[n] = byte; n += 1; i += 1
+                    continue
+                }
+                if action != 0x80 && action != UInt8(ascii: "u") {
+                    out[n] = UInt8(ascii: "\\"); out[n + 1] = action; n += 2; i += 1
+                    continue
+                }
+                if action == UInt8(ascii: "u") {
+                    // Other C0 controls have no short form: \u00XX.
+                    for (k, c) in "\\u00".utf8.enumerated() { out[n + k] = c }
+                    out[n + 4] = hexDigit(byte >> 4)
+                    out[n + 5] = hexDigit(byte & 0x0F)
+                    n += 6
+                    i += 1
+                    continue
+                }
+                let length = validating ? Self.sequenceLength(input, i, count) : Self.leadLength(byte)
+                guard length > 0 else { return false }
+                if byte == 0xE2 && i + 2 < count && input[i + 1] == 0x80 && (input[i + 2] == 0xA8 || input[i + 2] == 0xA9) {
+                    // U+2028 / U+2029 → \u2028 / \u2029
+                    for (k, c) in "\\u202".utf8.enumerated() { out[n + k] = c }
+                    out[n + 5] = input[i + 2] == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9")
+                    n += 6
+                } else {
+                    for k in 0..<min(length, count - i) { out[n + k] = input[i + k] }
+                    n += min(length, count - i)
+                }
+                i += length
             }
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                out[n] = UInt8(ascii: "\\"); out[n + 1] = byte; n += 2
-            case 0x08: out[n] = UInt8(ascii: "\\"); out[n + 1] = UInt8(ascii: "b"); n += 2
-            case 0x0C: out[n] = UInt8(ascii: "\\"); out[n + 1] = UInt8(ascii: "f"); n += 2
-            case 0x0A: out[n] = UInt8(ascii: "\\"); out[n + 1] = UInt8(ascii: "n"); n += 2
-            case 0x0D: out[n] = UInt8(ascii: "\\"); out[n + 1] = UInt8(ascii: "r"); n += 2
-            case 0x09: out[n] = UInt8(ascii: "\\"); out[n + 1] = UInt8(ascii: "t"); n += 2
-            case 0xE2 where i + 2 < count && utf8[i + 1] == 0x80 && (utf8[i + 2] == 0xA8 || utf8[i + 2] == 0xA9):
-                // U+2028 / U+2029 → \u2028 / \u2029
-                for (k, c) in "\\u202".utf8.enumerated() { out[n + k] = c }
-                out[n + 5] = utf8[i + 2] == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9")
-                n += 6
-                i += 2
-            case 0xE2:
-                out[n] = byte; n += 1
-            default:
-                // Other C0 controls have no short form: \u00XX.
-                for (k, c) in "\\u00".utf8.enumerated() { out[n + k] = c }
-                out[n + 4] = hexDigit(byte >> 4)
-                out[n + 5] = hexDigit(byte & 0x0F)
-                n += 6
-            }
-            i += 1
+            return true
         }
+        guard ok else { return false }
         out[n] = UInt8(ascii: "\""); n += 1
         bytes.append(contentsOf: UnsafeBufferPointer(start: out, count: n))
+        return true
+    }
+
+    /// The length of the sequence a lead byte opens, for input already known to be valid UTF-8.
+    private static func leadLength(_ byte: UInt8) -> Int {
+        byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+    }
+
+    /// The length of the well-formed UTF-8 sequence at `i` (Unicode §3.9, table 3-7), or 0 if there is none.
+    private static func sequenceLength(_ p: UnsafePointer<UInt8>, _ i: Int, _ count: Int) -> Int {
+        let lead = p[i]
+        let length: Int
+        var low: UInt8 = 0x80, high: UInt8 = 0xBF  // the allowed range of the second byte
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; high = 0x9F
+        case 0xF0: length = 4; low = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; high = 0x8F
+        default: return 0
+        }
+        guard i + length <= count, p[i + 1] >= low, p[i + 1] <= high else { return 0 }
+        for k in 2..<length where p[i + k] & 0xC0 != 0x80 { return 0 }
+        return length
     }
 
     private func hexDigit(_ nibble: UInt8) -> UInt8 {

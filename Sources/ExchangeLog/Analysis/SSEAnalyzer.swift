@@ -1,5 +1,6 @@
 // Reads a text/event-stream body (already inflated) as the client's SDK would, in whatever pieces TCP delivered
 // it, and keeps what the log wants: the event count, the answer's text and the usage the upstream reported.
+import Glibc
 
 /// Event splitting follows the WHATWG "server-sent events" parsing rules (html.spec.whatwg.org, §9.2.6);
 /// each event's data is then read as Anthropic Messages or OpenAI Chat Completions JSON.
@@ -8,15 +9,22 @@ public struct SSEAnalyzer: Sendable {
     /// Dispatched events (comment lines are not events; neither is a block of only `event:`/`id:` lines).
     public private(set) var events = 0
     /// The answer as the SDK would accumulate it: text deltas, plus tool-input JSON fragments.
-    public private(set) var text = ""
+    /// Built from the accumulated bytes on each read; the logger reads it once, at the end (see `hasText`).
+    public var text: String { String(decoding: textBytes, as: UTF8.self) }
+    /// Some answer text arrived (cheap, unlike `text`: checked after every fragment for the first-token time).
+    public var hasText: Bool { !textBytes.isEmpty }
     public private(set) var usage = Usage()
 
     /// An event larger than this is counted but not read: its data is dropped as it arrives, so one endless
     /// line from an upstream cannot grow the logger's memory without bound.
     public static let maxEventBytes = 16 << 20
 
-    // The line being assembled (without its line end) and the event's fields so far.
+    /// `text` as UTF-8: every piece appended is valid UTF-8 on its own (a decoded JSON string).
+    private var textBytes: [UInt8] = []
+    /// The start of a line that the last piece cut off (without its line end). A line wholly inside one piece
+    /// is read where it lies and never copied here.
     private var line: [UInt8] = []
+    // The event's fields so far.
     private var data: [UInt8] = []
     private var hasData = false
     private var eventName: [UInt8] = []
@@ -32,17 +40,24 @@ public struct SSEAnalyzer: Sendable {
 
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
         let count = bytes.count
-        guard count > 0 else { return }
+        guard count > 0, let base = bytes.baseAddress else { return }
         var start = 0
         if afterCR {
             afterCR = false
             if bytes[0] == .lf { start = 1 }
         }
         while start < count {
-            var end = start
-            while end < count, bytes[end] != .lf, bytes[end] != .cr { end += 1 }
-            appendToLine(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
-            if end == count { break }
+            // The line end: the first LF or CR (CR is rare, so look for it only before the LF).
+            var end = memchr(base + start, Int32(UInt8.lf), count - start).map { base.distance(to: UnsafeRawPointer($0)) }
+                ?? count
+            if end > start, let cr = memchr(base + start, Int32(UInt8.cr), end - start) {
+                end = base.distance(to: UnsafeRawPointer(cr))
+            }
+            let piece = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            if end == count {
+                appendToLine(piece)
+                break
+            }
             // A line end: LF, CR, or CR LF, which may straddle two pieces.
             if bytes[end] == .cr {
                 if end + 1 < count {
@@ -51,7 +66,12 @@ public struct SSEAnalyzer: Sendable {
                     afterCR = true
                 }
             }
-            endLine()
+            if line.isEmpty && !lineDropped {
+                endLine(piece)
+            } else {
+                appendToLine(piece)
+                endHeldLine()
+            }
             start = end + 1
         }
     }
@@ -64,7 +84,12 @@ public struct SSEAnalyzer: Sendable {
     /// client going away often ends right there, so the last event is kept when its data is complete JSON
     /// (or `[DONE]`) and only a truly cut-off one is dropped.
     public mutating func finish() {
-        if !line.isEmpty || lineDropped { processLine() }
+        if !line.isEmpty || lineDropped {
+            var held = takeLine()
+            held.withUnsafeBytes { processLine($0) }
+            held.removeAll()
+            line = held
+        }
         if hasData || oversized { dispatch(requireComplete: true) }
         line.removeAll()
         afterCR = false
@@ -82,36 +107,57 @@ public struct SSEAnalyzer: Sendable {
         line.append(contentsOf: piece)
     }
 
-    private mutating func endLine() {
-        if line.isEmpty && !lineDropped {
-            atStreamStart = false
-            dispatch(requireComplete: false)
-        } else {
-            processLine()
-        }
-        line.removeAll(keepingCapacity: true)
+    /// The held line (`line`) ended.
+    private mutating func endHeldLine() {
+        var held = takeLine()
+        held.withUnsafeBytes { endLine($0) }
+        held.removeAll(keepingCapacity: true)
+        line = held
     }
 
-    private mutating func processLine() {
+    /// `line` moved out, so it can be read while `self` changes.
+    private mutating func takeLine() -> [UInt8] {
+        var held: [UInt8] = []
+        swap(&held, &line)
+        return held
+    }
+
+    /// A whole line: the held start plus the rest of it, or (nothing held) the bytes where they lie in the piece.
+    private mutating func endLine(_ whole: UnsafeRawBufferPointer) {
+        if whole.isEmpty && !lineDropped {
+            atStreamStart = false
+            dispatch(requireComplete: false)
+            return
+        }
+        // The same bound appendToLine applies to a line copied in.
+        if !lineDropped, line.isEmpty, oversized || data.count + whole.count > Self.maxEventBytes {
+            // (`line` is empty here both for an in-place line and for a held one, which was moved out.)
+            oversized = true
+            lineDropped = true
+        }
+        processLine(whole)
+    }
+
+    private mutating func processLine(_ line: UnsafeRawBufferPointer) {
         defer { atStreamStart = false }
         if lineDropped {
             lineDropped = false
             return
         }
         var fieldStart = 0
-        if atStreamStart, line.starts(with: [0xEF, 0xBB, 0xBF]) { fieldStart = 3 }
+        if atStreamStart, line.count >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF { fieldStart = 3 }
         guard fieldStart < line.count, line[fieldStart] != .colon else { return }  // comment (or a bare BOM)
         let colon = line[fieldStart...].firstIndex(of: .colon) ?? line.count
         var valueStart = min(colon + 1, line.count)
         if valueStart < line.count, line[valueStart] == .space { valueStart += 1 }
-        let name = line[fieldStart..<colon]
-        let value = line[valueStart...]
-        if name.elementsEqual("data".utf8) {
+        let name = UnsafeRawBufferPointer(rebasing: line[fieldStart..<colon])
+        let value = UnsafeRawBufferPointer(rebasing: line[valueStart...])
+        if DeltaFastPath.equals(name, "data") {
             // Data lines are joined with LF; the trailing one is dropped at dispatch.
             data.append(contentsOf: value)
             data.append(.lf)
             hasData = true
-        } else if name.elementsEqual("event".utf8) {
+        } else if DeltaFastPath.equals(name, "event") {
             eventName.removeAll(keepingCapacity: true)
             eventName.append(contentsOf: value)
         }
@@ -134,16 +180,16 @@ public struct SSEAnalyzer: Sendable {
         // No data, no event (spec): a block of only comments or `event:` lines dispatches nothing.
         guard hasData else { return }
         data.removeLast()
-        if data.elementsEqual("[DONE]".utf8) {
-            // OpenAI's end marker: an event, but not JSON.
-            events += 1
-            return
-        }
         // Most events are text deltas: read those without a JSON parser (see DeltaFastPath).
-        if let delta = DeltaFastPath.anthropicTextDelta(data)
-            ?? (usage.model != nil ? DeltaFastPath.openAIContentDelta(data) : nil) {
+        let model = usage.model != nil
+        let done = data.withUnsafeBytes { data in
+            // OpenAI's end marker: an event, but not JSON.
+            DeltaFastPath.equals(data, "[DONE]")
+                || DeltaFastPath.appendAnthropicTextDelta(data, to: &textBytes)
+                || (model && DeltaFastPath.appendOpenAIContentDelta(data, to: &textBytes))
+        }
+        if done {
             events += 1
-            text += delta
             return
         }
         let object = APIShapes.object(data)
@@ -164,8 +210,8 @@ public struct SSEAnalyzer: Sendable {
         case "content_block_delta":
             guard let delta = object["delta"] as? [String: Any] else { return }
             switch delta["type"] as? String {
-            case "text_delta": text += (delta["text"] as? String) ?? ""
-            case "input_json_delta": text += (delta["partial_json"] as? String) ?? ""
+            case "text_delta": append((delta["text"] as? String) ?? "")
+            case "input_json_delta": append((delta["partial_json"] as? String) ?? "")
             default: break  // thinking and signature deltas are not the answer
             }
         case "message_delta":
@@ -182,17 +228,23 @@ public struct SSEAnalyzer: Sendable {
         if let model = APIShapes.string(chunk["model"]) { usage.model = model }
         if let choice = APIShapes.firstChoice(chunk) {
             if let delta = choice["delta"] as? [String: Any] {
-                text += (delta["content"] as? String) ?? ""
+                append((delta["content"] as? String) ?? "")
                 // Tool-call arguments stream as JSON fragments, like Anthropic's input_json_delta.
                 if let calls = delta["tool_calls"] as? [Any] {
                     for case let call as [String: Any] in calls {
-                        text += ((call["function"] as? [String: Any])?["arguments"] as? String) ?? ""
+                        append(((call["function"] as? [String: Any])?["arguments"] as? String) ?? "")
                     }
                 }
             }
             if let reason = APIShapes.string(choice["finish_reason"]) { usage.stopReason = reason }
         }
         APIShapes.openAIUsage(chunk["usage"] as? [String: Any], into: &usage)
+    }
+}
+
+extension SSEAnalyzer {
+    private mutating func append(_ piece: String) {
+        textBytes.append(contentsOf: piece.utf8)
     }
 }
 
