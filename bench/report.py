@@ -98,11 +98,15 @@ print("""## Reading these numbers
   run; the rounds are listed so the spread is visible. Changes that measurably helped: coalescing each read's
   framing and small bodies into one iovec (SSE 101 → 81 µs in one unpinned run), no dynamic exclusivity checks
   and no reference counting per fragment (~5% of user time), and deadlines that do not touch the timer heap.
-- **Where kgb is behind:** the logger on streams of many small events (the SSE row of the logger table) is below
-  the 200 MB/s bar: each event's line is copied, its JSON delta decoded and appended to the answer text, and the
-  whole body escaped into the record; the profile spreads that time over the SSE line splitter, the delta
-  decoder, JSON escaping and allocation, with no single hot spot left. Large bodies pass the bar. When the
-  logger shares a saturated core with the loop, small JSON exchanges cost about 1.7× the CPU of unlogged ones.
+- **Where kgb is behind:** (1) CPU per small JSON exchange is at parity with nginx, not clearly below it: kgb's
+  median has been 0.96×–1.13× nginx's across runs on this machine, while kgb makes fewer syscalls per exchange
+  (`strace -c`: 2 reads + 2 writes, against nginx's 2 recvfrom + 2 writev + 1 getsockopt); the rest is user time
+  (reference counting ~3%, building heads ~2%, llhttp ~1.5% of the loop's samples). (2) The logger on streams of
+  many small events, when it shares one core with the loop as here, is near but below the 200 MB/s bar (large
+  bodies pass it): escaping each body into its JSON record is now its top cost (~25% of its samples), then copies
+  (~13%). It wakes at most about 1,000 times a second (a 1 ms gather after each drain); waking on every doorbell
+  cost it more in context switches than the analysis itself. (3) With loop and logger sharing one saturated core,
+  small JSON exchanges cost about 1.6× the CPU of unlogged ones.
 - **Per-event latency** includes waking the proxy's core and the client's: with one stream that is the whole
   cost. With 100 streams the mock sends every stream's event in the same instant from the load core, so the p99
   is queueing in the mock and the client, direct as much as through a proxy.
