@@ -91,8 +91,7 @@ final class RecordAssembler {
         var usage = exchange.sse?.usage
         var text: String? = exchange.sse?.text
         if exchange.sse == nil, exchange.isJSON, !exchange.responseTruncated, !exchange.responseBody.isEmpty {
-            let analysed = JSONBodyUsage.analyze(exchange.responseBody)
-            usage = analysed.usage
+            usage = JSONBodyUsage.usage(exchange.responseBody)
             text = nil
         }
         var json = JSONWriter()

@@ -46,3 +46,17 @@ import Testing
     #expect(JSONBodyUsage.analyze([0xFF]).text == nil)
     #expect(JSONBodyUsage.analyze([]).text == nil)
 }
+
+// The scanner-based reader the logger uses must agree with the full parse on every body.
+@Test(arguments: [
+    #"{"id":"m","type":"message","model":"claude-x","content":[{"type":"tool_use","input":{"model":"nested","usage":{"input_tokens":1}}}],"stop_reason":"tool_use","usage":{"input_tokens":7,"output_tokens":3,"cache_read_input_tokens":2,"cache_creation_input_tokens":1}}"#,
+    #"{"object":"chat.completion","model":"gpt-4o","choices":[{"index":1,"message":{"content":"b"},"finish_reason":"length"},{"index":0,"message":{"content":"a \"q\" ]}"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":6,"prompt_tokens_details":{"cached_tokens":4}}}"#,
+    #"  { "model" : "spaced" , "usage" : { "input_tokens" : 1 , "output_tokens" : 2 } , "stop_reason" : null }  "#,
+    #"{"model":"esc\u00e9\"","stop_reason":"","usage":null}"#,
+    #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+    #"{"model":"cut"#, "[1,2]", "", "null", #"{"a":tru"#,
+])
+func scannerAgreesWithTheFullParse(_ body: String) {
+    let bytes = Array(body.utf8)
+    #expect(JSONBodyUsage.usage(bytes) == JSONBodyUsage.analyze(bytes).usage)
+}

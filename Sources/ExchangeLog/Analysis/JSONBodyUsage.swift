@@ -24,4 +24,62 @@ public enum JSONBodyUsage {
         }
         return (usage, text)
     }
+
+    /// The usage alone, as `analyze` reads it, without parsing the answer's text: top-level members are found
+    /// by `TopLevelScanner` and only the small `usage` object goes through the JSON parser.
+    public static func usage(_ body: [UInt8]) -> Usage {
+        body.withUnsafeBytes { data -> Usage in
+            var usage = Usage()
+            guard let members = TopLevelScanner.members(data) else { return usage }
+            var isOpenAI = false
+            var usageValue: Range<Int>?
+            var choicesValue: Range<Int>?
+            for member in members {
+                if TopLevelScanner.isKey(member.key, "model") {
+                    if let model = TopLevelScanner.string(data, member.value), !model.isEmpty { usage.model = model }
+                } else if TopLevelScanner.isKey(member.key, "stop_reason") {
+                    if let reason = TopLevelScanner.string(data, member.value), !reason.isEmpty { usage.stopReason = reason }
+                } else if TopLevelScanner.isKey(member.key, "usage") {
+                    usageValue = member.value
+                } else if TopLevelScanner.isKey(member.key, "choices") {
+                    choicesValue = member.value
+                    if data[member.value.lowerBound] == UInt8(ascii: "[") { isOpenAI = true }
+                } else if TopLevelScanner.isKey(member.key, "object") {
+                    if TopLevelScanner.string(data, member.value)?.hasPrefix("chat.completion") == true { isOpenAI = true }
+                }
+            }
+            let usageObject = usageValue.flatMap { APIShapes.object(UnsafeRawBufferPointer(rebasing: data[$0])) }
+            if isOpenAI {
+                usage.stopReason = nil
+                APIShapes.openAIUsage(usageObject, into: &usage)
+                if let choices = choicesValue { usage.stopReason = firstChoiceFinishReason(data, choices) }
+            } else {
+                APIShapes.anthropicUsage(usageObject, into: &usage)
+            }
+            return usage
+        }
+    }
+
+    /// `finish_reason` of the choice with index 0 (or without an index), read member by member.
+    private static func firstChoiceFinishReason(_ data: UnsafeRawBufferPointer, _ choices: Range<Int>) -> String? {
+        var i = TopLevelScanner.skipSpace(data, choices.lowerBound + 1)
+        while i < choices.upperBound, data[i] == UInt8(ascii: "{") {
+            guard let end = TopLevelScanner.skipValue(data, i),
+                  let members = TopLevelScanner.members(UnsafeRawBufferPointer(rebasing: data[..<end]), from: i) else { return nil }
+            var index = 0
+            var reason: String?
+            for member in members {
+                if TopLevelScanner.isKey(member.key, "index") {
+                    index = Int(String(decoding: UnsafeRawBufferPointer(rebasing: data[member.value]), as: UTF8.self)) ?? -1
+                } else if TopLevelScanner.isKey(member.key, "finish_reason") {
+                    reason = TopLevelScanner.string(data, member.value)
+                }
+            }
+            if index == 0 { return reason?.isEmpty == false ? reason : nil }
+            i = TopLevelScanner.skipSpace(data, end)
+            guard i < choices.upperBound, data[i] == UInt8(ascii: ",") else { return nil }
+            i = TopLevelScanner.skipSpace(data, i + 1)
+        }
+        return nil
+    }
 }
