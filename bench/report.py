@@ -81,7 +81,9 @@ print()
 
 print("## The logger's throughput\n")
 print("Body bytes recorded per second of the logger thread's CPU time (utime+stime of the `kgb-logger` thread from")
-print("/proc/PID/task/TID/stat), 300 answers each through kgb with `--log jsonl:...`. The bar: ≥ 200 MB/s.\n")
+print("/proc/PID/task/TID/stat), 300 answers each through kgb with `--log jsonl:...`, into a freshly rotated file")
+print("(rename + SIGHUP). The bar: ≥ 200 MB/s. Appending to the run's 1 GB file while the kernel wrote it back, the")
+print("SSE row measured 140 MB/s in one run: the write(2) calls are the logger's, and so is that cost.\n")
 print("| answers | records | body MB | logger CPU s | MB/s |")
 print("|---|---:|---:|---:|---:|")
 names = {"sse": "SSE, 2,000 small events each (~250 KB)", "json": "JSON, one large message each (~190 KB)"}
@@ -98,15 +100,15 @@ print("""## Reading these numbers
   run; the rounds are listed so the spread is visible. Changes that measurably helped: coalescing each read's
   framing and small bodies into one iovec (SSE 101 → 81 µs in one unpinned run), no dynamic exclusivity checks
   and no reference counting per fragment (~5% of user time), and deadlines that do not touch the timer heap.
-- **Where kgb is behind:** (1) CPU per small JSON exchange is at parity with nginx, not clearly below it: kgb's
-  median has been 0.96×–1.13× nginx's across runs on this machine, while kgb makes fewer syscalls per exchange
-  (`strace -c`: 2 reads + 2 writes, against nginx's 2 recvfrom + 2 writev + 1 getsockopt); the rest is user time
-  (reference counting ~3%, building heads ~2%, llhttp ~1.5% of the loop's samples). (2) The logger on streams of
-  many small events, when it shares one core with the loop as here, is near but below the 200 MB/s bar (large
-  bodies pass it): escaping each body into its JSON record is now its top cost (~25% of its samples), then copies
-  (~13%). It wakes at most about 1,000 times a second (a 1 ms gather after each drain); waking on every doorbell
-  cost it more in context switches than the analysis itself. (3) With loop and logger sharing one saturated core,
-  small JSON exchanges cost about 1.6× the CPU of unlogged ones.
+- **Where kgb is behind, or only level:** (1) CPU per small JSON exchange is at parity with nginx, not clearly
+  below it: across runs on this machine kgb's median has been 0.94×–1.13× nginx's (this run: see the table),
+  while kgb makes fewer syscalls per exchange (`strace -c`: 2 reads + 2 writes, against nginx's 2 recvfrom + 2
+  writev + 1 getsockopt); kgb's user time is mostly reference counting (~3% of the loop's samples), building
+  heads (~2%) and llhttp (~1.5%). (2) With loop and logger sharing one saturated core, a small logged JSON
+  exchange costs about 1.5× the CPU of an unlogged one (the logger's ~14 µs per record: assembling, escaping and
+  writing it). (3) The logger's MB/s depends on the file it appends to: into a file the kernel is busy writing
+  back, the SSE row fell to 140 MB/s in one run. It wakes at most about 1,000 times a second (a 1 ms gather after
+  each drain), which took its system time from ~40% to ~10% of its CPU.
 - **Per-event latency** includes waking the proxy's core and the client's: with one stream that is the whole
   cost. With 100 streams the mock sends every stream's event in the same instant from the load core, so the p99
   is queueing in the mock and the client, direct as much as through a proxy.

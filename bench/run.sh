@@ -97,6 +97,13 @@ body = sum(json.loads(line)["response"]["body_bytes"] for line in lines)
 print(f"{label}\t{len(lines)}\t{body}\t{cpu_us}\t{body / max(1, cpu_us):.1f}")
 PYEOF
 }
+# By now the log file holds the whole run (hundreds of MB) and the kernel is writing it back; rotate it as
+# logrotate would (rename + SIGHUP) so the figures are the logger's, not the page cache's.
+mv "$OUT/exchanges.jsonl" "$OUT/exchanges.jsonl.1"
+kill -HUP "$KGB_LOG_PID"
+sleep 0.5
+rm -f "$OUT/exchanges.jsonl.1"
+touch "$OUT/exchanges.jsonl"
 measure_logger sse "$SSE_BODY" "/v1/messages?events=2000"
 measure_logger json "$JSON_BODY" "/v1/messages?events=20000"
 echo "logger (label, records, body bytes, logger CPU µs, MB/s):"; cat "$OUT/logger.tsv"
