@@ -11,8 +11,9 @@ KGB = os.path.join(BIN, "kgb")
 
 
 def run(*args, env=None):
+    # No exchange log from these runs (the default would write ./kgb-logs in the test folder).
     return subprocess.run([KGB, *args], capture_output=True, text=True, timeout=10,
-                          env={**os.environ, **(env or {})})
+                          env={**os.environ, "KGB_LOG": "none", **(env or {})})
 
 
 def test_help_lists_every_flag_with_defaults():
@@ -54,7 +55,7 @@ def test_flags_from_the_environment(mock):
     finally:
         assert process.stop() == 0
     env_port = free_port()
-    proc = subprocess.Popen([KGB], env={**os.environ, "KGB_LISTEN": f"127.0.0.1:{env_port}",
+    proc = subprocess.Popen([KGB], env={**os.environ, "KGB_LOG": "none", "KGB_LISTEN": f"127.0.0.1:{env_port}",
                                         "KGB_UPSTREAM": f"http://127.0.0.1:{mock.port}"},
                             stderr=subprocess.PIPE, text=True)
     try:
