@@ -180,8 +180,10 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
         if written {
             producedThisIteration = true
         } else if pendingBytes + scratch.count <= ExchangeRecorder.pendingLimit {
-            pending.append((kind, id, Array(scratch.prefix(LogRing.maxPayload))))
-            pendingBytes += scratch.count
+            // A head over the record limit is cut there: one record per phase, whatever its size.
+            let record = Array(scratch.prefix(LogRing.maxPayload))
+            pending.append((kind, id, record))
+            pendingBytes += record.count
         } else {
             counters.lostRecords &+= 1
         }
