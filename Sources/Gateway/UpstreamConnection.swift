@@ -78,6 +78,9 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate {
             preconnect.withUnsafeBytes { stream.write(borrowing: $0) }
             stream.flush()
             preconnect.removeAll()
+            // The owner may have paused its reader on the pre-connect buffer. If the kernel took it all, the
+            // stream never passes its watermark and will not report a drain: report it here.
+            if !stream.isCongested { owner?.upstreamDrained() }
         }
     }
 

@@ -190,3 +190,18 @@ def test_pooled_connection_is_reused(kgb_factory):
         assert upstream.connections == 1
     finally:
         upstream.close()
+
+
+def test_large_body_sent_while_the_upstream_is_still_connecting(mock, kgb_factory):
+    """The body outruns name resolution and connect: kgb holds back at its watermark and must resume reading
+    the client once the connection is up, even if the kernel then takes everything without queueing."""
+    for _ in range(5):
+        gateway = kgb_factory(f"http://localhost:{mock.port}", "--log", "none")
+        body = os.urandom(2 << 20)
+        conn = Conn(gateway.port, timeout=10)
+        try:
+            conn.send(request(gateway.port, "POST", "/echo", [("Content-Type", "application/octet-stream")], body))
+            result = echo(conn.read_response("POST"))
+        finally:
+            conn.close()
+        assert result["body_crc32"] == zlib.crc32(body)
