@@ -98,6 +98,10 @@ class Conn:
         response = self.read_head()
         while 100 <= response.status < 200 and not allow_interim:
             response = self.read_head()
+        return self.read_body(response, method)
+
+    def read_body(self, response, method="GET"):
+        """Reads the body of a response whose head was read, as its framing says; returns the response."""
         if 100 <= response.status < 200 or method == "HEAD" or response.status in (204, 304):
             response.framing = "none"
             return response
