@@ -16,6 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
     targets: [
         // C modules: module maps and the llhttp sources Debian ships (symlinks, see README).
@@ -23,7 +24,7 @@ let package = Package(
                        providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CZlib", path: "CModules/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(name: "COpenSSL", path: "CModules/COpenSSL", pkgConfig: "libcrypto",
+        .systemLibrary(name: "COpenSSL", path: "CModules/COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
         .target(name: "CLLHTTP", path: "CModules/CLLHTTP",
                 cSettings: [
@@ -35,7 +36,9 @@ let package = Package(
         // The hot path: no Foundation below this line.
         .target(name: "UV", dependencies: ["CLibUV"], swiftSettings: optimise),
         .target(name: "HTTP1", dependencies: ["CLLHTTP"], swiftSettings: optimise),
-        .target(name: "Gateway", dependencies: ["UV", "HTTP1", "LogRing"], swiftSettings: optimise),
+        .target(name: "Gateway", dependencies: ["UV", "HTTP1", "LogRing", "TLS"], swiftSettings: optimise),
+        // OpenSSL over memory BIOs: a byte transformer the loop drives, with no sockets of its own.
+        .target(name: "TLS", dependencies: ["COpenSSL"], swiftSettings: optimise),
         .target(name: "LogRing", swiftSettings: optimise),
 
         // The logger thread's side: Foundation allowed (never on the event loop).
@@ -44,11 +47,12 @@ let package = Package(
 
         // Executables.
         .executableTarget(name: "kgb", dependencies: [
-            "Gateway", "UV", "ExchangeLog", "LogRing",
+            "Gateway", "UV", "ExchangeLog", "LogRing", "TLS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
         ], swiftSettings: optimise),
         .executableTarget(name: "MockUpstream", dependencies: [
-            "UV", "HTTP1", "CZlib",
+            "UV", "HTTP1", "CZlib", "TLS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimise),
 

@@ -2,7 +2,8 @@
 // Opens STREAMS connections to 127.0.0.1:PORT, asks each for an SSE answer whose events the mock upstream
 // stamps with CLOCK_MONOTONIC at send ("mock_t_ns"), reads all sockets with poll(), stamps each event on
 // arrival with the same clock, and prints p50/p99/max of (arrival - send) in microseconds and the count.
-// Usage: event_latency PORT STREAMS EVENTS INTERVAL_MS
+// With SAMPLES_FILE, every event's latency (µs, one a line, in arrival order) is also written there.
+// Usage: event_latency PORT STREAMS EVENTS INTERVAL_MS [SAMPLES_FILE]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -26,7 +27,7 @@ static int compare(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) { fprintf(stderr, "usage: %s PORT STREAMS EVENTS INTERVAL_MS\n", argv[0]); return 2; }
+    if (argc != 5 && argc != 6) { fprintf(stderr, "usage: %s PORT STREAMS EVENTS INTERVAL_MS [SAMPLES_FILE]\n", argv[0]); return 2; }
     int port = atoi(argv[1]), streams = atoi(argv[2]), events = atoi(argv[3]), interval = atoi(argv[4]);
     const char *body = "{\"model\":\"m\",\"max_tokens\":9,\"stream\":true,\"messages\":[]}";
     char request[512];
@@ -85,6 +86,12 @@ int main(int argc, char **argv) {
         }
     }
     if (count == 0) { fprintf(stderr, "no events\n"); return 1; }
+    if (argc == 6) {
+        FILE *samples = fopen(argv[5], "w");
+        if (!samples) { perror(argv[5]); return 1; }
+        for (size_t i = 0; i < count; i++) fprintf(samples, "%.1f\n", delays[i]);
+        fclose(samples);
+    }
     qsort(delays, count, sizeof *delays, compare);
     printf("%.0f\t%.0f\t%.0f\t%zu\n", delays[count / 2], delays[(size_t)(count * 0.99)], delays[count - 1], count);
     return 0;

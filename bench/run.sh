@@ -1,95 +1,224 @@
 #!/usr/bin/env bash
-# Gateway benchmark: hey against the mock upstream directly, through kgb and through nginx, in one run.
-# Reports requests/s and each proxy's CPU time per request (utime+stime from /proc/PID/stat).
-# Each proxy is pinned to CPU 1 and the load generator and mock upstream to CPU 0, so the proxies compete for
-# nothing but their own core; each figure is the median of ROUNDS runs, the proxies alternating.
-# Loads 127.0.0.1 only; every process it starts is stopped on exit. Usage: bash bench/run.sh [REQUESTS] [CONCURRENCY]
+# The gateway benchmark: kgb against nginx, HAProxy and an aiohttp gateway (the design kgb replaces), all in
+# one run, under the same load from the same upstream (kgb-mock-upstream). Writes bench/RESULTS.md and its
+# charts (bench/*.png); the raw figures stay in bench/out/.
+#
+# Scenarios, in this order: (6) start-up time and idle memory; (1) small JSON exchanges and (2) SSE streams of
+# 20 back-to-back deltas, from wrk, requests/s and proxy CPU per request / per event, medians of ROUNDS rounds
+# with the systems alternating; (3) per-event latency at 100 and 1,000 concurrent streams (bench/event_latency.c);
+# (5) a slow reader per system, all at once in the background, while (4) 10,000 slow streams are held through
+# each system in turn (bench/hold_streams.c), and the kgb logger's throughput is measured (hey).
+#
+# Every proxy runs one worker pinned to CPU 1; load generators and the mock upstream run on CPU 0. Only
+# 127.0.0.1 is loaded. Every process the script starts is stopped when it exits.
+#
+# Settings (environment): BENCH_BIN (use the kgb binaries in this folder and skip `swift build`), ROUNDS (3),
+# DURATION (seconds of each timed wrk run, 3), CONCURRENCY (50), LATENCY_STREAMS ("100 1000"),
+# SCALE_STREAMS (10000), SLOW_BYTES (200000000), SLOW_RATE (bytes/s, 1000000), STARTS (5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REQUESTS=${1:-20000}
-CONCURRENCY=${2:-50}
+BEGAN=$(date +%s)
 ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-3}
+CONCURRENCY=${CONCURRENCY:-50}
+LATENCY_STREAMS=${LATENCY_STREAMS:-"100 1000"}
+SCALE_STREAMS=${SCALE_STREAMS:-10000}
+SLOW_BYTES=${SLOW_BYTES:-200000000}
+SLOW_RATE=${SLOW_RATE:-1000000}
+STARTS=${STARTS:-5}
 PROXY_CPU=1 LOAD_CPU=0
 OUT=bench/out
+VENV=.build/bench-venv
 mkdir -p "$OUT"
-command -v hey >/dev/null && command -v nginx >/dev/null || {
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hey nginx-light >/dev/null; }
-swift build -c release >/dev/null
-BIN=.build/release
+rm -f "$OUT"/*.tsv "$OUT"/*.txt "$OUT"/*.cfg "$OUT"/samples-* "$OUT"/*.jsonl "$OUT"/*.log
 
-MOCK_PORT=19100 KGB_PORT=19101 NGINX_PORT=19102 KGB_LOG_PORT=19103
+# --- What the bench needs, installed when missing (Debian packages; matplotlib and aiohttp from PyPI) -------
+missing=()
+for pair in haproxy:haproxy nginx:nginx-light hey:hey wrk:wrk gcc:gcc valgrind:valgrind taskset:util-linux; do
+  command -v "${pair%%:*}" >/dev/null || missing+=("${pair##*:}")
+done
+SYSTEM_PYTHON=/usr/bin/python3
+[ -x $SYSTEM_PYTHON ] || SYSTEM_PYTHON=python3
+$SYSTEM_PYTHON -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; }
+fi
+[ -x $VENV/bin/python ] || $SYSTEM_PYTHON -m venv $VENV
+$VENV/bin/python -c 'import aiohttp, matplotlib' 2>/dev/null || $VENV/bin/pip install --quiet aiohttp matplotlib
+PY=$VENV/bin/python
+
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$BENCH_BIN
+else
+  swift build -c release >/dev/null
+  BIN=.build/release
+fi
+for tool in event_latency hold_streams slow_reader; do gcc -O2 -Wall -o "$OUT/$tool" "bench/$tool.c"; done
+
+# 10,000 streams need two descriptors each in the proxy. Raise the limit as far as this machine allows (the
+# hard limit needs CAP_SYS_RESOURCE to go up); with a lower one, hold as many streams as fit and say so.
+ulimit -Hn 65536 2>/dev/null || true
+ulimit -n "$(ulimit -Hn)"
+NOFILE=$(ulimit -n)
+SCALE_ASKED=$SCALE_STREAMS
+if [ $(( (NOFILE - 100) / 2 )) -lt "$SCALE_STREAMS" ]; then SCALE_STREAMS=$(( (NOFILE - 100) / 2 / 50 * 50 )); fi
+
+# --- Processes: every one started goes into pids and is stopped on exit ----------------------------------------
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  sleep 0.5
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "${NGINX_DIRS[@]}"
+}
+NGINX_DIRS=()
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
+wait_port() { for _ in $(seq 400); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
+cpu_us() { awk -v tick=$((1000000 / $(getconf CLK_TCK))) '{print ($14 + $15) * tick}' "/proc/$1/stat"; }
+# Write one representative command line per scenario into the report's list of exact commands.
+note_command() { local label=$1; shift; printf '%s\t%s\n' "$label" "$(printf '%q ' "$@")" >> "$OUT/commands.tsv"; }
 
-taskset -c $LOAD_CPU $BIN/kgb-mock-upstream --listen 127.0.0.1:$MOCK_PORT 2>"$OUT/mock.log" & pids+=($!)
+MOCK_PORT=19100
+MOCK=127.0.0.1:$MOCK_PORT
+taskset -c $LOAD_CPU "$BIN/kgb-mock-upstream" --listen $MOCK 2>"$OUT/mock.log" & pids+=($!)
 wait_port $MOCK_PORT
-taskset -c $PROXY_CPU $BIN/kgb --listen 127.0.0.1:$KGB_PORT --upstream http://127.0.0.1:$MOCK_PORT --log none 2>"$OUT/kgb.log" & pids+=($!)
-KGB_PID=$!
-rm -f "$OUT/exchanges.jsonl"
-taskset -c $PROXY_CPU $BIN/kgb --listen 127.0.0.1:$KGB_LOG_PORT --upstream http://127.0.0.1:$MOCK_PORT --log "jsonl:$OUT/exchanges.jsonl" 2>"$OUT/kgb-log.log" & pids+=($!)
-KGB_LOG_PID=$!
-NGINX_DIR=$(mktemp -d /tmp/kgb-bench-nginx.XXXX)
-sed -e "s#@PORT@#$NGINX_PORT#; s#@UPSTREAM@#127.0.0.1:$MOCK_PORT#; s#@DIR@#$NGINX_DIR#g" bench/nginx.conf.in > "$NGINX_DIR/nginx.conf"
-taskset -c $PROXY_CPU nginx -c "$NGINX_DIR/nginx.conf" -e "$NGINX_DIR/nginx-error.log" & pids+=($!)
-wait_port $KGB_PORT; wait_port $NGINX_PORT; wait_port $KGB_LOG_PORT
-NGINX_WORKER=$(pgrep -P "$(cat "$NGINX_DIR/nginx.pid")" | head -1)
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-TICK_US=$((1000000 / $(getconf CLK_TCK)))
-
-JSON_BODY='{"model":"claude-bench","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}'
-SSE_BODY='{"model":"claude-bench","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hello"}]}'
-
-results="$OUT/results.tsv"
-printf 'scenario\ttarget\treq_per_s\tcpu_us_per_req\tloop_us_per_req\n' > "$results"
-run() {  # scenario target port pid body path
-  local scenario=$1 target=$2 port=$3 pid=$4 body=$5 path=$6
-  taskset -c $LOAD_CPU hey -n 500 -c "$CONCURRENCY" -m POST -T application/json -d "$body" "http://127.0.0.1:$port$path" >/dev/null  # warm-up
-  local before=0 after=0 loop_before=0 loop_after=0
-  [ "$pid" != - ] && before=$(cpu_ticks "$pid")
-  # The event-loop thread alone (the main thread: its TID is the PID), to separate it from kgb's logger.
-  [ "$pid" != - ] && loop_before=$(cpu_ticks "$pid/task/$pid")
-  local rps
-  rps=$(taskset -c $LOAD_CPU hey -n "$REQUESTS" -c "$CONCURRENCY" -m POST -T application/json -d "$body" "http://127.0.0.1:$port$path" \
-        | tee "$OUT/hey-$scenario-$target.txt" | awk '/Requests\/sec/ {print $2}')
-  local cpu=- loop=-
-  if [ "$pid" != - ]; then
-    after=$(cpu_ticks "$pid"); cpu=$(( (after - before) * TICK_US / REQUESTS ))
-    loop_after=$(cpu_ticks "$pid/task/$pid"); loop=$(( (loop_after - loop_before) * TICK_US / REQUESTS ))
+# The systems: name, and the command that starts one listening on a port ($1), its log in $2.
+SYSTEMS=(kgb kgb-nolog nginx haproxy aiohttp)
+start_command() {  # system port tag -> the command line, in the array CMD
+  local system=$1 port=$2 tag=$3
+  case $system in
+    kgb) CMD=("$BIN/kgb" --listen 127.0.0.1:$port --upstream http://$MOCK --log "jsonl:$PWD/$OUT/kgb-$tag.jsonl") ;;
+    kgb-nolog) CMD=("$BIN/kgb" --listen 127.0.0.1:$port --upstream http://$MOCK --log none) ;;
+    nginx)
+      local dir; dir=$(mktemp -d /tmp/kgb-bench-nginx.XXXX); NGINX_DIRS+=("$dir")
+      sed -e "s#@PORT@#$port#; s#@UPSTREAM@#$MOCK#; s#@DIR@#$dir#g; s#@NOFILE@#$NOFILE#g" bench/nginx.conf.in > "$dir/nginx.conf"
+      CMD=(nginx -c "$dir/nginx.conf" -e "$dir/nginx-error.log") ;;
+    haproxy)
+      sed -e "s#@PORT@#$port#; s#@UPSTREAM@#$MOCK#" bench/haproxy.cfg.in > "$OUT/haproxy-$tag.cfg"
+      CMD=(haproxy -db -f "$OUT/haproxy-$tag.cfg") ;;
+    aiohttp) CMD=("$PY" bench/aiohttp_gateway.py --listen 127.0.0.1:$port --upstream http://$MOCK --log "$PWD/$OUT/aiohttp-$tag.jsonl") ;;
+  esac
+}
+declare -A PORT PID PIDS
+launch() {  # system port tag: starts it on the proxy core; PID[tag] is the process doing the work
+  local system=$1 port=$2 tag=$3
+  start_command "$system" "$port" "$tag"
+  printf '%s\t%s\n' "$tag" "taskset -c $PROXY_CPU $(printf '%q ' "${CMD[@]}")" >> "$OUT/commands-start.tsv"
+  taskset -c $PROXY_CPU "${CMD[@]}" 2>"$OUT/$tag.log" & pids+=($!)
+  local pid=$!
+  wait_port "$port"
+  PORT[$tag]=$port PID[$tag]=$pid PIDS[$tag]=$pid
+  if [ "$system" = nginx ]; then
+    local worker=""
+    for _ in $(seq 100); do worker=$(pgrep -P "$pid" | head -1) && [ -n "$worker" ] && break; sleep 0.02; done
+    PID[$tag]=$worker PIDS[$tag]=$pid,$worker
   fi
-  grep -q '\[200\]' "$OUT/hey-$scenario-$target.txt" || { echo "no 200s for $scenario via $target" >&2; exit 1; }
-  printf '%s\t%s\t%s\t%s\t%s\n' "$scenario" "$target" "$rps" "$cpu" "$loop" | tee -a "$results"
 }
 
+# --- 6. Start-up time and idle memory: each system started STARTS times on its own --------------------------
+echo "bench: start-up"
+for system in "${SYSTEMS[@]}"; do
+  start_command "$system" 19130 startup
+  taskset -c $PROXY_CPU $SYSTEM_PYTHON bench/startup.py "$system" 19130 "$STARTS" -- "${CMD[@]}" >> "$OUT/startup.tsv"
+  if [ "$system" = kgb ]; then note_command startup $SYSTEM_PYTHON bench/startup.py "$system" 19130 "$STARTS" -- "${CMD[@]}"; fi
+done
+rm -f "$OUT/kgb-startup.jsonl" "$OUT/aiohttp-startup.jsonl"
+
+# --- The proxies under test -------------------------------------------------------------------------------------
+port=19101
+for system in "${SYSTEMS[@]}"; do launch "$system" $port "$system"; port=$((port + 1)); done
+PORT[direct]=$MOCK_PORT
+
+# --- 1 and 2. Throughput: wrk, DURATION seconds per system per round ----------------------------------------
+JSON_BODY='{"model":"claude-bench","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}'
+SSE_BODY='{"model":"claude-bench","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hello"}]}'
+to_us() { awk '{ v = $1; if (v ~ /us$/) print v + 0; else if (v ~ /ms$/) print (v + 0) * 1000; else print (v + 0) * 1000000 }'; }
+printf 'scenario\tround\ttarget\treq_per_s\tp50_us\tp99_us\trequests\tcpu_us\tloop_us\n' > "$OUT/throughput.tsv"
+throughput() {  # scenario round target body path
+  local scenario=$1 round=$2 target=$3 body=$4 path=$5 pid=${PID[$3]:-} url="http://127.0.0.1:${PORT[$3]}$5"
+  local wrk=(wrk -t1 -c"$CONCURRENCY" --latency -s bench/post.lua)
+  BENCH_BODY=$body taskset -c $LOAD_CPU "${wrk[@]}" -d1s "$url" >/dev/null  # warm-up
+  local before=0 loop_before=0 cpu=- loop=- text="$OUT/wrk-$scenario-$target-$round.txt"
+  if [ -n "$pid" ]; then before=$(cpu_us "$pid"); loop_before=$(cpu_us "$pid/task/$pid"); fi
+  BENCH_BODY=$body taskset -c $LOAD_CPU "${wrk[@]}" -d"${DURATION}s" "$url" > "$text"
+  local requests; requests=$(awk '/requests in/ {print $1}' "$text")
+  if [ -n "$pid" ]; then
+    cpu=$(( ($(cpu_us "$pid") - before) / requests ))
+    # The event-loop thread alone (its TID is the PID), to separate it from kgb's logger thread.
+    if [[ $target == kgb* ]]; then loop=$(( ($(cpu_us "$pid/task/$pid") - loop_before) / requests )); fi
+  fi
+  if grep -qE 'Non-2xx|Socket errors' "$text"; then echo "errors from $target in $scenario:" >&2; cat "$text" >&2; exit 1; fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$round" "$target" \
+    "$(awk '/Requests\/sec/ {print $2}' "$text")" "$(awk '$1 == "50%" {print $2}' "$text" | to_us)" \
+    "$(awk '$1 == "99%" {print $2}' "$text" | to_us)" "$requests" "$cpu" "$loop" | tee -a "$OUT/throughput.tsv"
+}
 for scenario in json sse; do
-  body=$JSON_BODY; path=/v1/messages
-  [ $scenario = sse ] && { body=$SSE_BODY; path="/v1/messages?events=20"; }
-  run $scenario direct $MOCK_PORT - "$body" "$path"
+  echo "bench: $scenario"
+  body=$JSON_BODY path=/v1/messages
+  if [ $scenario = sse ]; then body=$SSE_BODY path="/v1/messages?events=20"; fi
+  BENCH_BODY=$body note_command "$scenario" env BENCH_BODY="$body" taskset -c $LOAD_CPU wrk -t1 -c"$CONCURRENCY" --latency -s bench/post.lua -d"${DURATION}s" "http://127.0.0.1:${PORT[kgb]}$path"
   for round in $(seq "$ROUNDS"); do
-    run $scenario kgb $KGB_PORT $KGB_PID "$body" "$path"
-    run $scenario kgb+jsonl $KGB_LOG_PORT $KGB_LOG_PID "$body" "$path"
-    run $scenario nginx $NGINX_PORT $NGINX_WORKER "$body" "$path"
+    for target in direct "${SYSTEMS[@]}"; do throughput $scenario "$round" "$target" "$body" "$path"; done
   done
 done
 
-# The logger's own throughput: body bytes recorded per second of the logger thread's CPU time, for two kinds
-# of answer through the logging kgb: long SSE streams (2,000 small events, ~250 KB each: the worst case, one
-# JSON event parsed per ~125 bytes) and large JSON answers (~190 KB each).
-logger_tid() { for task in /proc/$KGB_LOG_PID/task/*; do if [ "$(cat "$task/comm")" = kgb-logger ]; then basename "$task"; fi; done; }
-TID=$(logger_tid)
+# --- 3. Per-event latency: 20 deltas 50 ms apart per stream, at each LATENCY_STREAMS -------------------------
+echo "bench: latency"
+printf 'streams\ttarget\tp50_us\tp99_us\tmax_us\tevents\n' > "$OUT/latency.tsv"
+for streams in $LATENCY_STREAMS; do
+  note_command "latency $streams" taskset -c $LOAD_CPU "$OUT/event_latency" "${PORT[kgb]}" "$streams" 20 50 "$OUT/samples-$streams-kgb.txt"
+  for target in direct "${SYSTEMS[@]}"; do
+    printf '%s\t%s\t%s\n' "$streams" "$target" \
+      "$(taskset -c $LOAD_CPU "$OUT/event_latency" "${PORT[$target]}" "$streams" 20 50 "$OUT/samples-$streams-$target.txt")" \
+      | tee -a "$OUT/latency.tsv"
+  done
+done
+
+# --- 5. Slow readers, one per system, each through its own instance, all at once in the background ----------
+echo "bench: slow readers start ($SLOW_BYTES bytes at $SLOW_RATE bytes/s each)"
+port=19111
+slow_pids=()
+for system in "${SYSTEMS[@]}"; do
+  launch "$system" $port "slow-$system"
+  taskset -c $LOAD_CPU "$OUT/slow_reader" $port "/bytes?n=$SLOW_BYTES" "$SLOW_RATE" > "$OUT/slow-$system.txt" & pids+=($!)
+  slow_pids+=($!)
+  port=$((port + 1))
+done
+note_command slow taskset -c $LOAD_CPU "$OUT/slow_reader" "${PORT[slow-kgb]}" "/bytes?n=$SLOW_BYTES" "$SLOW_RATE"
+
+# --- 4. Scale: SCALE_STREAMS streams of one event a second held through each system in turn -----------------
+echo "bench: $SCALE_STREAMS slow streams"
+STEP=$(( SCALE_STREAMS / 10 ))
+: > "$OUT/scale.tsv"
+for system in "${SYSTEMS[@]}"; do
+  taskset -c $LOAD_CPU "$OUT/hold_streams" "${PORT[$system]}" "$SCALE_STREAMS" $STEP 500 5 "${PIDS[$system]}" \
+    | sed "s/^/$system\t/" | tee -a "$OUT/scale.tsv" | tail -1
+  sleep 2  # let the closed streams be torn down before the next system
+done
+note_command scale taskset -c $LOAD_CPU "$OUT/hold_streams" "${PORT[kgb]}" "$SCALE_STREAMS" $STEP 500 5 "${PIDS[kgb]}"
+
+# --- The kgb logger's throughput: body bytes recorded per second of the logger thread's CPU time -------------
+# Two kinds of answer through the logging kgb: long SSE streams (2,000 small events, ~250 KB each: the worst
+# case, one JSON event parsed per ~125 bytes) and large JSON answers (~190 KB each).
+echo "bench: logger"
+KGB_LOG_PID=${PID[kgb]}
+LOG_FILE=$OUT/kgb-kgb.jsonl
+TID=$(for task in /proc/$KGB_LOG_PID/task/*; do [ "$(cat "$task/comm")" = kgb-logger ] && basename "$task"; done || true)
 [ -n "$TID" ] || { echo "no kgb-logger thread in process $KGB_LOG_PID" >&2; exit 1; }
 : > "$OUT/logger.tsv"
 measure_logger() {  # label body path
-  local records_before ticks_before ticks_after
-  records_before=$(wc -l < "$OUT/exchanges.jsonl")
-  ticks_before=$(awk '{print $14 + $15}' "/proc/$KGB_LOG_PID/task/$TID/stat")
-  taskset -c $LOAD_CPU hey -n 300 -c 10 -m POST -T application/json -d "$2" "http://127.0.0.1:$KGB_LOG_PORT$3" > "$OUT/hey-logger-$1.txt"
+  local records_before ticks_before
+  records_before=$(wc -l < "$LOG_FILE")
+  ticks_before=$(cpu_us "$KGB_LOG_PID/task/$TID")
+  taskset -c $LOAD_CPU hey -n 300 -c 10 -m POST -T application/json -d "$2" "http://127.0.0.1:${PORT[kgb]}$3" > "$OUT/hey-logger-$1.txt"
   sleep 1
-  ticks_after=$(awk '{print $14 + $15}' "/proc/$KGB_LOG_PID/task/$TID/stat")
-  python3 - "$1" "$OUT/exchanges.jsonl" "$records_before" $(( (ticks_after - ticks_before) * TICK_US )) >> "$OUT/logger.tsv" <<'PYEOF'
+  $SYSTEM_PYTHON - "$1" "$LOG_FILE" "$records_before" $(( $(cpu_us "$KGB_LOG_PID/task/$TID") - ticks_before )) >> "$OUT/logger.tsv" <<'PYEOF'
 import json, sys
 label, path, skip, cpu_us = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 lines = open(path).read().splitlines()[skip:]
@@ -99,26 +228,38 @@ PYEOF
 }
 # By now the log file holds the whole run (hundreds of MB) and the kernel is writing it back; rotate it as
 # logrotate would (rename + SIGHUP) so the figures are the logger's, not the page cache's.
-mv "$OUT/exchanges.jsonl" "$OUT/exchanges.jsonl.1"
+mv "$LOG_FILE" "$LOG_FILE.1"
 kill -HUP "$KGB_LOG_PID"
 sleep 0.5
-rm -f "$OUT/exchanges.jsonl.1"
-touch "$OUT/exchanges.jsonl"
+rm -f "$LOG_FILE.1"
+touch "$LOG_FILE"
 measure_logger sse "$SSE_BODY" "/v1/messages?events=2000"
 measure_logger json "$JSON_BODY" "/v1/messages?events=20000"
-echo "logger (label, records, body bytes, logger CPU µs, MB/s):"; cat "$OUT/logger.tsv"
+note_command logger taskset -c $LOAD_CPU hey -n 300 -c 10 -m POST -T application/json -d "$SSE_BODY" "http://127.0.0.1:${PORT[kgb]}/v1/messages?events=2000"
+cat "$OUT/logger.tsv"
 
-# Per-event latency, from a compiled client (bench/event_latency.c): 1 and 100 concurrent streams of 20 events
-# 50 ms apart, each event's arrival against the mock's CLOCK_MONOTONIC send stamp.
-command -v gcc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null
-gcc -O2 -o "$OUT/event_latency" bench/event_latency.c
-latency="$OUT/latency.tsv"
-printf 'streams\ttarget\tp50_us\tp99_us\tmax_us\tevents\n' > "$latency"
-for streams in 1 100; do
-  for pair in direct:$MOCK_PORT kgb:$KGB_PORT nginx:$NGINX_PORT; do
-    printf '%s\t%s\t%s\n' "$streams" "${pair%%:*}" "$(taskset -c $LOAD_CPU "$OUT/event_latency" "${pair##*:}" "$streams" 20 50)" | tee -a "$latency"
-  done
+# --- 5, the end: wait for the slow readers, then each instance's peak resident memory (VmHWM) ----------------
+echo "bench: waiting for the slow readers"
+wait "${slow_pids[@]}"
+: > "$OUT/slow.tsv"
+for system in "${SYSTEMS[@]}"; do
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/${PID[slow-$system]}/status")
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/${PID[slow-$system]}/status")
+  printf '%s\t%s\t%s\t%s\n' "$system" "$(cat "$OUT/slow-$system.txt")" "$hwm" "$rss" | tee -a "$OUT/slow.tsv"
 done
 
-python3 bench/report.py "$results" "$REQUESTS" "$CONCURRENCY" "$latency" "$ROUNDS" "$OUT/logger.tsv" > bench/RESULTS.md
-cat bench/RESULTS.md
+ELAPSED=$(( $(date +%s) - BEGAN ))
+{
+  printf 'bin\t%s\n' "$BIN"
+  printf 'kgb_sha256\t%s\n' "$(sha256sum "$BIN/kgb" | cut -c1-12)"
+  printf 'kgb_built\t%s\n' "$(date -u -r "$BIN/kgb" '+%Y-%m-%d %H:%M UTC')"
+  printf 'git_head\t%s\n' "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  printf 'rounds\t%s\nduration\t%s\nconcurrency\t%s\nstarts\t%s\n' "$ROUNDS" "$DURATION" "$CONCURRENCY" "$STARTS"
+  printf 'scale_asked\t%s\nscale_streams\t%s\nnofile\t%s\n' "$SCALE_ASKED" "$SCALE_STREAMS" "$NOFILE"
+  printf 'slow_bytes\t%s\nslow_rate\t%s\nelapsed_s\t%s\n' "$SLOW_BYTES" "$SLOW_RATE" "$ELAPSED"
+  printf 'hey\t%s\n' "$(dpkg-query -W -f '${Version}' hey 2>/dev/null || echo unknown)"
+} > "$OUT/meta.tsv"
+$PY bench/charts.py "$OUT" bench
+$PY bench/report.py "$OUT" > bench/RESULTS.md
+rm -f "$OUT"/*.jsonl
+echo "bench: done in ${ELAPSED} s; bench/RESULTS.md written"

@@ -83,6 +83,9 @@ enum PayloadText {
 /// What the end record reports, in nanoseconds from the request head (0: phase not reached) and bytes.
 struct EndFigures {
     var connectNs: UInt64 = 0
+    /// The TLS handshake's duration, when this exchange opened the connection (0: none).
+    var tlsNs: UInt64 = 0
+    var tlsResumed = false
     var headNs: UInt64 = 0
     var firstByteNs: UInt64 = 0
     var firstTokenNs: UInt64 = 0

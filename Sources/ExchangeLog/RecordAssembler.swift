@@ -131,11 +131,13 @@ final class RecordAssembler {
             exchange.figures.firstTokenNs = firstToken - exchange.startedMonotonic
         }
         let figures = exchange.figures
-        for (key, ns) in [("upstream_connect_ms", figures.connectNs), ("ttfb_ms", figures.headNs),
+        for (key, ns) in [("upstream_connect_ms", figures.connectNs), ("upstream_tls_ms", figures.tlsNs), ("ttfb_ms", figures.headNs),
                           ("first_token_ms", figures.firstTokenNs), ("total_ms", figures.totalNs)] {
             json.key(key)
             if ns > 0 { json.double(Double(ns) / 1e6) } else { json.null() }
         }
+        json.key("upstream_tls_resumed")
+        if figures.tlsNs > 0 { json.bool(figures.tlsResumed) } else { json.null() }
         json.endObject()
 
         json.key("outcome"); json.string(exchange.outcome)
@@ -232,6 +234,8 @@ extension ExchangeRecord {
             case "outcome": outcome = PayloadText.text(value)
             case "error": error = PayloadText.text(value)
             case "connect_ns": figures.connectNs = number ?? 0
+            case "tls_ns": figures.tlsNs = number ?? 0
+            case "tls_resumed": figures.tlsResumed = number == 1
             case "head_ns": figures.headNs = number ?? 0
             case "first_byte_ns": figures.firstByteNs = number ?? 0
             case "total_ns": figures.totalNs = number ?? 0

@@ -97,24 +97,32 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate, LogRoomWait
         disarm()
         let framing: BodyFraming = head.isChunked ? .chunked : .contentLength(head.contentLength ?? 0)
         let hasBody = head.isChunked || (head.contentLength ?? 0) > 0
+        let target = originFormTarget(head)
+        let route = head.withBytes(target) { gateway.routes.match($0) }
         var exchange = Exchange(id: gateway.nextExchangeID(),
                                 requestFraming: hasBody ? framing : .none,
                                 isHeadRequest: head.method == .head,
                                 clientIsHTTP10: !head.isHTTP11OrLater,
                                 closeAfter: !head.keepAlive || gateway.isDraining)
         exchange.timing.started = EventLoop.hrtime()
-        gateway.observer.exchangeStarted(exchange.id, client: clientAddress, request: head)
+        gateway.observer.exchangeStarted(exchange.id, client: clientAddress, upstream: route?.upstreamLabel ?? [], request: head)
         self.exchange = exchange
+        guard let route else {
+            fail(GatewayFailure(.noRoute, "no route for path \(String(decoding: head.bytes[target], as: UTF8.self))"), outcome: .rejected)
+            return .proceed
+        }
 
         // Phase 2: an upstream connection (pooled or new), and the rewritten head towards it.
-        let upstream = gateway.pool.acquire(for: self)
+        let upstream = route.pool.acquire(for: self)
         // A connect that fails at once has already answered the client and finished the exchange.
         guard self.exchange != nil, upstream.owner === self else { return .proceed }
         self.exchange!.upstream = upstream
         requestOptions.collect(from: head)
         requestHeadOut.removeAll(keepingCapacity: true)
-        HeadWriter.upstreamRequest(head, target: originFormTarget(head), connectionOptions: requestOptions,
-                                   targetPrefix: gateway.upstreamBasePath, host: gateway.upstreamAuthority,
+        let forwarded = head.bytes.withUnsafeBytes { route.forwardedTarget(target, in: $0) }
+        HeadWriter.upstreamRequest(head, target: forwarded, connectionOptions: requestOptions,
+                                   targetPrefix: route.targetPrefix, slashWhenEmpty: route.config.upstream.path.isEmpty,
+                                   host: route.host, extraFields: route.extraFields, replacedNames: route.replacedNames,
                                    clientIP: clientIP, forwardedProto: "http",
                                    framing: exchange.requestFraming, into: &requestHeadOut)
         requestHeadOut.withUnsafeBytes { upstream.send(borrowing: $0) }
@@ -207,7 +215,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate, LogRoomWait
             var rejected = Exchange(id: gateway.nextExchangeID(), requestFraming: .none, isHeadRequest: false,
                                     clientIsHTTP10: false, closeAfter: true)
             rejected.timing.started = EventLoop.hrtime()
-            gateway.observer.exchangeStarted(rejected.id, client: clientAddress, request: parser.head)
+            gateway.observer.exchangeStarted(rejected.id, client: clientAddress, upstream: [], request: parser.head)
             exchange = rejected
         }
         exchange!.closeAfter = true
@@ -220,6 +228,8 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate, LogRoomWait
 
     func upstreamConnected(_ upstream: UpstreamConnection) {
         exchange?.timing.upstreamConnected = EventLoop.hrtime()
+        exchange?.timing.upstreamTLSHandshake = upstream.tlsHandshakeNanos
+        exchange?.timing.upstreamTLSResumed = upstream.tlsResumed
     }
 
     func responseHead(_ head: HTTPHead, parser: HTTPParser) -> HeadVerdict {
@@ -347,7 +357,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate, LogRoomWait
         guard var exchange else { return }
         self.exchange = nil
         if let upstream = exchange.upstream {
-            if upstreamReusable && outcome == .complete { gateway.pool.release(upstream) } else { upstream.close() }
+            if upstreamReusable && outcome == .complete { upstream.pool.release(upstream) } else { upstream.close() }
         }
         exchange.timing.ended = EventLoop.hrtime()
         gateway.observer.exchangeEnded(exchange.id, outcome: outcome, error: error, timing: exchange.timing)

@@ -3,7 +3,8 @@
 import HTTP1
 
 public protocol ExchangeObserver: AnyObject {
-    func exchangeStarted(_ id: UInt64, client: String, request: HTTPHead)
+    /// `upstream`: the chosen route's upstream URL (empty when the request was rejected before routing).
+    func exchangeStarted(_ id: UInt64, client: String, upstream: [UInt8], request: HTTPHead)
     /// Returns false when the log cannot take more now (pause policy): the caller stops reading that side
     /// and waits for `logHasRoom` on the waiter it registers with `notifyWhenRoom`.
     func requestBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool
@@ -22,6 +23,9 @@ public struct ExchangeTiming: Sendable {
     /// Monotonic nanoseconds (uv_hrtime); zero when the phase was never reached.
     public var started: UInt64 = 0
     public var upstreamConnected: UInt64 = 0
+    /// The TLS handshake's duration in nanoseconds when this exchange opened the connection (0: none).
+    public var upstreamTLSHandshake: UInt64 = 0
+    public var upstreamTLSResumed = false
     public var responseHead: UInt64 = 0
     public var firstBodyByte: UInt64 = 0
     public var ended: UInt64 = 0
@@ -32,7 +36,7 @@ public struct ExchangeTiming: Sendable {
 /// Logs nothing (`--log none`).
 public final class NoExchangeLog: ExchangeObserver {
     public init() {}
-    public func exchangeStarted(_ id: UInt64, client: String, request: HTTPHead) {}
+    public func exchangeStarted(_ id: UInt64, client: String, upstream: [UInt8], request: HTTPHead) {}
     public func requestBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool { true }
     public func responseHead(_ id: UInt64, _ head: HTTPHead) {}
     public func responseBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool { true }

@@ -30,7 +30,6 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     public let policy: LogOverflowPolicy
     public private(set) var counters = LogCounters()
 
-    private let upstream: [UInt8]
     private var check: LoopCheck?
     /// While records wait for room, the loop must keep turning even if no socket is active (the paused
     /// readers are exactly what would have woken it): this timer retries every millisecond until they are in.
@@ -46,11 +45,10 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     private var droppedByExchange: [UInt64: UInt64] = [:]
     private var scratch: [UInt8] = []
 
-    public init(loop: EventLoop, ring: LogRing, wakeup: LogWakeup, policy: LogOverflowPolicy, upstream: String) {
+    public init(loop: EventLoop, ring: LogRing, wakeup: LogWakeup, policy: LogOverflowPolicy) {
         self.ring = ring
         self.wakeup = wakeup
         self.policy = policy
-        self.upstream = Array(upstream.utf8)
         scratch.reserveCapacity(4096)
         check = LoopCheck(loop: loop) { [unowned self] in self.endOfIteration() }
         retry = Timer(loop: loop) { [unowned self] in self.endOfIteration() }
@@ -81,7 +79,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
 
     // MARK: ExchangeObserver
 
-    public func exchangeStarted(_ id: UInt64, client: String, request: HTTPHead) {
+    public func exchangeStarted(_ id: UInt64, client: String, upstream: [UInt8], request: HTTPHead) {
         // start: "wall-clock µs\nmonotonic ns\nclient\nupstream\nMETHOD TARGET HTTP/x.y\nName: value\n..."
         scratch.removeAll(keepingCapacity: true)
         var now = timespec()
@@ -131,6 +129,10 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
         if let error { line("error", error) }
         func relative(_ at: UInt64) -> UInt64 { at == 0 ? 0 : at &- timing.started }
         number("connect_ns", relative(timing.upstreamConnected))
+        if timing.upstreamTLSHandshake > 0 {
+            number("tls_ns", timing.upstreamTLSHandshake)
+            number("tls_resumed", timing.upstreamTLSResumed ? 1 : 0)
+        }
         number("head_ns", relative(timing.responseHead))
         number("first_byte_ns", relative(timing.firstBodyByte))
         number("total_ns", relative(timing.ended))

@@ -8,9 +8,7 @@ public final class Gateway {
     public let loop: EventLoop
     public let config: GatewayConfig
     public var observer: any ExchangeObserver
-    let pool: UpstreamPool
-    let upstreamAuthority: [UInt8]
-    let upstreamBasePath: [UInt8]
+    let routes: RouteTable
 
     private var listener: TCPListener?
     private var clients: [ClientConnection] = []
@@ -23,9 +21,7 @@ public final class Gateway {
         self.loop = loop
         self.config = config
         self.observer = observer
-        pool = UpstreamPool(loop: loop, config: config)
-        upstreamAuthority = Array(config.upstream.authority.utf8)
-        upstreamBasePath = Array(config.upstream.basePath.utf8)
+        routes = RouteTable(config.routes, loop: loop, gatewayConfig: config)
     }
 
     /// Binds the listening socket. Throws the bind/listen error (port in use, permission).
@@ -85,7 +81,7 @@ public final class Gateway {
     private func stopped() {
         drainTimer?.close()
         drainTimer = nil
-        pool.close()
+        routes.closePools()
         let completion = onStopped
         onStopped = nil
         completion?()

@@ -1,9 +1,14 @@
 // Everything the gateway needs to run, already validated (the CLI turns flags and environment into this).
+import TLS
 import UV
 
 public struct GatewayConfig: Sendable {
     public var listen: SocketAddress
-    public var upstream: UpstreamURL
+    /// Where requests go, longest prefix first; a route with the prefix "" is the default (`--upstream`).
+    /// A request no route matches gets 404.
+    public var routes: [RouteConfig]
+    /// The TLS client settings for `https://` upstreams (nil when no route needs TLS).
+    public var tlsContext: TLSContext?
 
     /// Milliseconds. No response head within `upstreamTimeout` → 504; also the longest silence allowed
     /// between two reads of a response body.
@@ -22,8 +27,14 @@ public struct GatewayConfig: Sendable {
     public var poolMaxIdle = 256
     public var poolIdleTimeout: UInt64 = 30_000
 
-    public init(listen: SocketAddress, upstream: UpstreamURL) {
+    public init(listen: SocketAddress, routes: [RouteConfig], tlsContext: TLSContext? = nil) {
         self.listen = listen
-        self.upstream = upstream
+        self.routes = routes
+        self.tlsContext = tlsContext
+    }
+
+    /// One default route to `upstream`, reached directly.
+    public init(listen: SocketAddress, upstream: UpstreamURL) {
+        self.init(listen: listen, routes: [RouteConfig(prefix: "", upstream: upstream)])
     }
 }

@@ -1,9 +1,40 @@
-// Idle keep-alive connections to the upstream, and a short-lived cache of its resolved addresses.
+// Idle keep-alive connections to one upstream (per route), a short-lived cache of the addresses connected to,
+// and the TLS sessions its new connections resume.
+import TLS
 import UV
+
+/// How connections to one upstream are made: straight to the origin, or to a forward proxy (a CONNECT tunnel
+/// for HTTPS; absolute-form requests for plain HTTP), then TLS with the origin for HTTPS.
+struct UpstreamEndpoint {
+    let origin: UpstreamURL
+    let proxy: ForwardProxy?
+
+    init(_ origin: UpstreamURL, proxy: ForwardProxy?) {
+        self.origin = origin
+        self.proxy = proxy
+        let authority = origin.host.contains(":") ? "[\(origin.host)]:\(origin.port)" : "\(origin.host):\(origin.port)"
+        var request = "CONNECT \(authority) HTTP/1.1\r\nHost: \(authority)\r\n"
+        if let authorization = proxy?.authorization { request += "Proxy-Authorization: \(authorization)\r\n" }
+        connectRequest = Array((request + "\r\n").utf8)
+    }
+
+    var connectHost: String { proxy?.host ?? origin.host }
+    var connectPort: Int { proxy?.port ?? origin.port }
+    var usesTLS: Bool { origin.scheme == .https }
+    var tunnels: Bool { proxy != nil && usesTLS }
+    /// The CONNECT request sent to the proxy when tunnelling.
+    let connectRequest: [UInt8]
+
+    /// What a connect error names: the proxy when there is one.
+    var connectTarget: String { proxy.map { "forward proxy \($0)" } ?? "upstream \(origin.authority)" }
+}
 
 final class UpstreamPool {
     let loop: EventLoop
     let config: GatewayConfig
+    let endpoint: UpstreamEndpoint
+    /// The newest TLS session with this origin, offered by each new connection's handshake.
+    let tlsSessions = TLSSessionCache()
     private var idle: [UpstreamConnection] = []
     private var addresses: [SocketAddress] = []
     private var addressesExpire: UInt64 = 0
@@ -12,9 +43,10 @@ final class UpstreamPool {
     static let addressTTL: UInt64 = 30_000
     private(set) var isClosed = false
 
-    init(loop: EventLoop, config: GatewayConfig) {
+    init(loop: EventLoop, config: GatewayConfig, endpoint: UpstreamEndpoint) {
         self.loop = loop
         self.config = config
+        self.endpoint = endpoint
     }
 
     /// A connection for `owner`'s exchange: the most recently used idle one (its TCP state is warmest), or
@@ -37,8 +69,8 @@ final class UpstreamPool {
     }
 
     private func resolve() {
-        let upstream = config.upstream
-        Resolver.resolve(loop: loop, host: upstream.host, port: upstream.port) { [self] result in
+        let host = endpoint.connectHost
+        Resolver.resolve(loop: loop, host: host, port: endpoint.connectPort) { [self] result in
             let waiting = awaitingResolution
             awaitingResolution.removeAll()
             switch result {
@@ -48,7 +80,7 @@ final class UpstreamPool {
                 for connection in waiting { connection.connect(to: resolved) }
             case .failure(let error):
                 for connection in waiting {
-                    connection.fail(.upstreamUnreachable, "cannot resolve upstream host '\(upstream.host)': \(error.message)")
+                    connection.fail(.upstreamUnreachable, "cannot resolve \(endpoint.proxy == nil ? "upstream" : "forward proxy") host '\(host)': \(error.message)")
                 }
             }
         }

@@ -7,8 +7,15 @@ public struct UpstreamURL: Equatable, CustomStringConvertible, Sendable {
     /// Host name or address, without IPv6 brackets.
     public let host: String
     public let port: Int
-    /// Prefix put before every forwarded path, without a trailing slash ("" for none).
-    public let basePath: String
+    /// The path as written after the authority ("" when none was written). On a route it replaces the
+    /// matched prefix; with none, the request path is forwarded as it is.
+    public let path: String
+    /// `path` without a trailing slash.
+    public var basePath: String {
+        var base = Substring(path)
+        while base.hasSuffix("/") { base.removeLast() }
+        return String(base)
+    }
 
     public enum ParseError: Error, CustomStringConvertible, Equatable {
         case invalid(String)
@@ -53,12 +60,11 @@ public struct UpstreamURL: Equatable, CustomStringConvertible, Sendable {
             }
             port = parsed
         }
-        while path.hasSuffix("/") { path.removeLast() }
         if path.contains("?") || path.contains("#") { throw .invalid("'\(text)': a query or fragment is not allowed") }
         self.scheme = scheme
         self.host = host
         self.port = port
-        self.basePath = path
+        self.path = path
     }
 
     /// The `Host` header value: the port only when it is not the scheme's default (RFC 9110 §7.2).
@@ -68,5 +74,5 @@ public struct UpstreamURL: Equatable, CustomStringConvertible, Sendable {
         return port == defaultPort ? name : "\(name):\(port)"
     }
 
-    public var description: String { "\(scheme.rawValue)://\(authority)\(basePath)" }
+    public var description: String { "\(scheme.rawValue)://\(authority)\(path)" }
 }

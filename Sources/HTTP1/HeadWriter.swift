@@ -14,13 +14,18 @@ public enum HeadWriter {
     /// The request head for the upstream: origin-form target, HTTP/1.1, Host set to the upstream authority,
     /// X-Forwarded-For extended with the client address, X-Forwarded-Proto set, Expect handled here (not
     /// forwarded), framing from `framing`.
+    /// `targetPrefix` goes before the target's bytes (`slashWhenEmpty`: an empty target becomes "/");
+    /// `extraFields` ("Name: value\r\n" lines) are added, and the client's fields named in `replacedNames`
+    /// (lower case) are left out.
     public static func upstreamRequest(_ head: HTTPHead, target: Range<Int>, connectionOptions: ConnectionOptions,
-                                       targetPrefix: [UInt8] = [], host: [UInt8], clientIP: [UInt8], forwardedProto: StaticString,
+                                       targetPrefix: [UInt8] = [], slashWhenEmpty: Bool = true, host: [UInt8],
+                                       extraFields: [UInt8] = [], replacedNames: [[UInt8]] = [],
+                                       clientIP: [UInt8], forwardedProto: StaticString,
                                        framing: BodyFraming, into out: inout [UInt8]) {
         out.append(contentsOf: head.method.name)
         out.append(0x20)
         out.append(contentsOf: targetPrefix)
-        if target.isEmpty { out.append(UInt8(ascii: "/")) } else { out.append(contentsOf: head.bytes[target]) }
+        if !target.isEmpty { out.append(contentsOf: head.bytes[target]) } else if slashWhenEmpty { out.append(UInt8(ascii: "/")) }
         append(&out, " HTTP/1.1\r\nHost: ")
         out.append(contentsOf: host)
         append(&out, "\r\n")
@@ -36,6 +41,7 @@ public enum HeadWriter {
                     forwardedFor += 1
                 case .other:
                     if connectionOptions.names(field: index, of: head) { continue }
+                    if !replacedNames.isEmpty && replacedNames.contains(where: { replaced in replaced.withUnsafeBytes { ASCII.equalsIgnoringCase(name, $0) } }) { continue }
                     out.append(contentsOf: name)
                     append(&out, ": ")
                     out.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[field.value]))
@@ -56,6 +62,7 @@ public enum HeadWriter {
         append(&out, "X-Forwarded-Proto: ")
         append(&out, forwardedProto)
         append(&out, "\r\n")
+        out.append(contentsOf: extraFields)
         appendFraming(framing, into: &out)
         append(&out, "\r\n")
     }

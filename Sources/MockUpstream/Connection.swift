@@ -14,7 +14,7 @@ final class Connection: TCPStreamDelegate, HTTPParserDelegate {
     static let maxKeptBody = 16 << 20
 
     let server: MockServer
-    let stream: TCPStream
+    let stream: any MockTransport
     private var parser: HTTPParser!
     private var unparsed: [UInt8] = []
 
@@ -32,7 +32,7 @@ final class Connection: TCPStreamDelegate, HTTPParserDelegate {
     /// Set once we decided to close: nothing more is parsed or answered.
     private(set) var isClosing = false
 
-    init(server: MockServer, stream: TCPStream) {
+    init(server: MockServer, stream: any MockTransport) {
         self.server = server
         self.stream = stream
         parser = HTTPParser(kind: .request, delegate: self)
@@ -46,8 +46,7 @@ final class Connection: TCPStreamDelegate, HTTPParserDelegate {
         stream.delegate = self
         stream.setNoDelay()
         // Stop producing a body at ~1 MiB queued (a piece is at most 64 KiB past the mark); resume well below.
-        stream.highWatermark = 960 * 1024
-        stream.lowWatermark = 256 * 1024
+        stream.setWatermarks(high: 960 * 1024, low: 256 * 1024)
         stream.startReading()
     }
 

@@ -23,7 +23,14 @@ struct MockCommand: ParsableCommand {
     @Option(name: .customLong("interval-ms"), help: ArgumentHelp("Default delay between SSE events, in milliseconds.", valueName: "ms"))
     var intervalMs: Int = 0
 
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("Serve TLS with this PEM certificate chain (needs --tls-key).", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("The PEM private key for --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
     func validate() throws {
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         _ = try Self.listenAddress(listen)
         guard events >= 0 else { throw ValidationError("--events must not be negative (got \(events))") }
         guard (0...3_600_000).contains(intervalMs) else {

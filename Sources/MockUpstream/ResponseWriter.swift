@@ -29,7 +29,7 @@ final class ResponseWriter {
     }
 
     unowned let connection: Connection
-    let stream: TCPStream
+    let stream: any MockTransport
     let knobs: Knobs
     let request: MockRequest
     private let plan: ResponsePlan

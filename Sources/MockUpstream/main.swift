@@ -2,6 +2,7 @@
 // for that line), serve on this thread's event loop, exit 0 on SIGTERM/SIGINT.
 import ArgumentParser
 import Foundation
+import TLS
 import UV
 
 func fail(_ message: String, code: Int32) -> Never {
@@ -28,7 +29,13 @@ do {
 signal(SIGPIPE, SIG_IGN)
 
 let loop = EventLoop()
-let server = MockServer(loop: loop, defaults: command.defaults)
+var tls: TLSContext? = nil
+if let certificate = command.tlsCert, let key = command.tlsKey {
+    do { tls = try TLSContext(serverCertificate: certificate, key: key) } catch {
+        fail("--tls-cert/--tls-key: \(error.message)", code: 2)
+    }
+}
+let server = MockServer(loop: loop, defaults: command.defaults, tls: tls)
 let bound: SocketAddress
 do {
     bound = try server.start(at: address)

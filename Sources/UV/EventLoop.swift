@@ -11,18 +11,23 @@ public final class EventLoop {
     /// returning, so one buffer suffices: an idle connection holds no read memory at all.
     let readBuffer: UnsafeMutableRawBufferPointer
     public static let readBufferSize = 64 * 1024
+    /// A second buffer for bytes derived from a read while the read's bytes are still in use (decrypted TLS),
+    /// shared the same way: whatever is put in it is used before the read callback returns.
+    public let derivedBuffer: UnsafeMutableRawBufferPointer
 
     public init() {
         raw = .allocate(capacity: 1)
         let status = uv_loop_init(raw)
         precondition(status == 0, "uv_loop_init failed: \(status)")
         readBuffer = .allocate(byteCount: EventLoop.readBufferSize, alignment: 16)
+        derivedBuffer = .allocate(byteCount: EventLoop.readBufferSize, alignment: 16)
     }
 
     deinit {
         uv_loop_close(raw)
         raw.deallocate()
         readBuffer.deallocate()
+        derivedBuffer.deallocate()
     }
 
     /// Runs until no active handle is left or `stop()` is called.

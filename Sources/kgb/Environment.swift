@@ -1,17 +1,90 @@
-// Flags may also come from the environment: KGB_<FLAG NAME> (KGB_LISTEN, KGB_UPSTREAM_TIMEOUT, ...).
-// A flag on the command line wins over its variable.
+// Where settings come from, strongest first: the command line, KGB_<FLAG> variables (KGB_LISTEN,
+// KGB_UPSTREAM_TIMEOUT, ...), then the --config file. All three become one argument list for the parser.
 import Foundation
 
+struct ArgumentSources {
+    private(set) var arguments: [String]
+    /// Arguments that came from the config file: flag, value and where in the file.
+    private(set) var fromFile: [ConfigFile.Argument] = []
+
+    init(commandLine: [String], environment: [String: String]) throws(ConfigFile.Failure) {
+        arguments = EnvironmentFlags.merge(commandLine, flags: KGBCommand.flagNames, switches: KGBCommand.switchNames,
+                                           environment: environment)
+        guard let path = value(of: "config") else { return }
+        for argument in try ConfigFile(path: path).arguments where !overrides(argument) {
+            arguments.append("--\(argument.flag)")
+            if let value = argument.value { arguments.append(value) }
+            fromFile.append(argument)
+        }
+    }
+
+    private func value(of flag: String) -> String? {
+        var found: String? = nil
+        for (index, argument) in arguments.enumerated() {
+            if argument == "--\(flag)", index + 1 < arguments.count { found = arguments[index + 1] }
+            if argument.hasPrefix("--\(flag)=") { found = String(argument.dropFirst(flag.count + 3)) }
+        }
+        return found
+    }
+
+    private func values(of flag: String) -> [String] {
+        var found: [String] = []
+        for (index, argument) in arguments.enumerated() {
+            if argument == "--\(flag)", index + 1 < arguments.count { found.append(arguments[index + 1]) }
+            if argument.hasPrefix("--\(flag)=") { found.append(String(argument.dropFirst(flag.count + 3))) }
+        }
+        return found
+    }
+
+    /// Is a file setting overridden by a flag or variable? Routes and route headers are overridden one by one
+    /// (same prefix; same prefix and header name); every other setting as a whole.
+    private func overrides(_ argument: ConfigFile.Argument) -> Bool {
+        switch argument.flag {
+        case "route":
+            let prefix = argument.value!.prefix { $0 != "=" }
+            return values(of: "route").contains { $0.prefix { $0 != "=" } == prefix }
+        case "route-header":
+            let key = Self.headerKey(argument.value!)
+            return values(of: "route-header").contains { Self.headerKey($0) == key }
+        default:
+            return arguments.contains { $0 == "--\(argument.flag)" || $0.hasPrefix("--\(argument.flag)=") }
+        }
+    }
+
+    private static func headerKey(_ spec: String) -> String {
+        let left = spec.prefix { $0 != "=" }
+        guard let colon = left.lastIndex(of: ":") else { return ":" + left.lowercased() }
+        return left[..<colon] + ":" + left[left.index(after: colon)...].lowercased()
+    }
+
+    /// An error about a flag whose value came from the config file names the file, line and key.
+    func locate(_ message: String) -> String {
+        let candidates = fromFile.filter { message.hasPrefix("--\($0.flag)") || message.hasPrefix("--\($0.flag):") }
+        guard !candidates.isEmpty else { return message }
+        let flagGiven = arguments.enumerated().filter { $0.element == "--\(candidates[0].flag)" }.count
+        // Several values for the flag: the one quoted in the message.
+        if let match = candidates.first(where: { $0.value.map { !$0.isEmpty && message.contains($0.prefix(40)) } ?? false }) {
+            return "\(match.origin): \(message)"
+        }
+        return flagGiven == candidates.count ? "\(candidates[0].origin): \(message)" : message
+    }
+}
+
 enum EnvironmentFlags {
-    /// Returns `arguments` with `--flag value` appended for every KGB_ variable whose flag is not given.
-    static func merge(_ arguments: [String], flags: [String], environment: [String: String]) -> [String] {
+    /// Returns `arguments` with `--flag value` appended for every KGB_ variable whose flag is not given
+    /// (`--switch` for an on/off flag whose variable is 1 or true).
+    static func merge(_ arguments: [String], flags: [String], switches: [String] = [], environment: [String: String]) -> [String] {
         var merged = arguments
+        func given(_ flag: String) -> Bool { arguments.contains { $0 == "--\(flag)" || $0.hasPrefix("--\(flag)=") } }
         for flag in flags {
-            let variable = "KGB_" + flag.uppercased().replacingOccurrences(of: "-", with: "_")
-            guard let value = environment[variable], !value.isEmpty else { continue }
-            let given = arguments.contains { $0 == "--\(flag)" || $0.hasPrefix("--\(flag)=") }
-            if !given { merged += ["--\(flag)", value] }
+            guard let value = environment[variable(flag)], !value.isEmpty, !given(flag) else { continue }
+            merged += ["--\(flag)", value]
+        }
+        for flag in switches where !given(flag) {
+            if let value = environment[variable(flag)], ["1", "true", "yes"].contains(value.lowercased()) { merged.append("--\(flag)") }
         }
         return merged
     }
+
+    static func variable(_ flag: String) -> String { "KGB_" + flag.uppercased().replacingOccurrences(of: "-", with: "_") }
 }

@@ -2,6 +2,7 @@
 import ArgumentParser
 import ExchangeLog
 import Gateway
+import TLS
 import UV
 
 struct KGBCommand: ParsableCommand {
@@ -18,13 +19,31 @@ struct KGBCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Address to listen on, HOST:PORT ([::1]:PORT for IPv6).", valueName: "host:port"))
     var listen = "127.0.0.1:8080"
 
-    @Option(help: ArgumentHelp("Upstream origin, http://HOST[:PORT][/BASE-PATH]. Required.", valueName: "url"))
+    @Option(help: ArgumentHelp("The default upstream, http[s]://HOST[:PORT][/PATH]: where requests no --route matches go. Required unless --route is given (then unmatched paths get 404).", valueName: "url"))
     var upstream: String?
+
+    @Option(help: ArgumentHelp("A route, PREFIX=URL (repeatable): requests whose path starts with PREFIX go to URL; the longest prefix wins. A URL with a path replaces the prefix with it (/openai/=https://api.openai.com/ sends /openai/v1/x as /v1/x); a URL without one forwards the path as it is.", valueName: "prefix=url"))
+    var route: [String] = []
+
+    @Option(help: ArgumentHelp("A header set on a route's requests, [PREFIX:]NAME=VALUE (repeatable; no PREFIX: the --upstream route). It replaces the client's. VALUE may be env:VAR, file:PATH, or text with ${VAR} in it, so agents need not hold the real key. Never logged.", valueName: "[prefix:]name=value"))
+    var routeHeader: [String] = []
+
+    @Option(help: ArgumentHelp("HTTP forward proxy towards the upstreams, http://[USER:PASS@]HOST:PORT: HTTPS goes through a CONNECT tunnel. Default: https_proxy/HTTPS_PROXY and http_proxy/HTTP_PROXY, with no_proxy/NO_PROXY honoured; 'none' ignores them.", valueName: "url"))
+    var upstreamProxy: String?
+
+    @Option(name: .customLong("upstream-ca"), help: ArgumentHelp("A PEM file of CA certificates trusted for https upstreams, in addition to the system store.", valueName: "file"))
+    var upstreamCA: String?
+
+    @Flag(help: "Do not verify https upstreams' certificates. For tests only: anyone on the path can read and change the traffic.")
+    var upstreamInsecure = false
+
+    @Option(help: ArgumentHelp("A TOML file with any of these settings (keys are the flag names; routes as [[route]] tables). Flags and KGB_* variables override it.", valueName: "file"))
+    var config: String?
 
     @Option(help: ArgumentHelp("Seconds to wait for the upstream's response head (then 504), and the longest silence allowed between reads of a response body.", valueName: "seconds"))
     var upstreamTimeout: Double = 600
 
-    @Option(help: ArgumentHelp("Seconds to wait for a TCP connection to the upstream (then 504).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds to connect to the upstream: TCP (then 504), and the proxy's CONNECT answer and the TLS handshake (then 502).", valueName: "seconds"))
     var connectTimeout: Double = 10
 
     @Option(help: ArgumentHelp("Seconds a client has to send a complete request head (then 408 and close).", valueName: "seconds"))
@@ -57,9 +76,13 @@ struct KGBCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Largest body kept per request or response in a record; longer ones are cut and marked truncated.", valueName: "bytes"))
     var logBodyMax: Int = 16 << 20
 
+    /// Flags that take a value, readable from KGB_<NAME> and from the config file.
     static let flagNames = ["listen", "upstream", "upstream-timeout", "connect-timeout", "header-timeout",
                             "idle-timeout", "drain-timeout", "max-header-bytes", "pool-max-idle", "pool-idle-timeout",
-                            "log", "log-ring-bytes", "log-overflow", "log-body-max"]
+                            "log", "log-ring-bytes", "log-overflow", "log-body-max",
+                            "route", "route-header", "upstream-proxy", "upstream-ca", "config"]
+    /// On/off flags: KGB_<NAME>=1 or true.
+    static let switchNames = ["upstream-insecure"]
 
     struct LogSettings {
         var specs: [LogSpec]
@@ -85,18 +108,26 @@ struct KGBCommand: ParsableCommand {
         return LogSettings(specs: specs, ringBytes: logRingBytes, overflow: overflow, bodyMax: logBodyMax)
     }
 
-    func gatewayConfig() throws -> GatewayConfig {
-        guard let upstreamText = upstream else {
-            throw ValidationError("--upstream is required (or KGB_UPSTREAM), e.g. --upstream http://127.0.0.1:9000")
+    func gatewayConfig(environment: [String: String]) throws -> GatewayConfig {
+        var routes = try RouteOptions.routes(upstream: upstream, routes: route, headers: routeHeader, environment: environment)
+        let explicitProxy = upstreamProxy.map { $0 == "none" ? "" : $0 }
+        for index in routes.indices {
+            do {
+                routes[index].proxy = try forwardProxy(for: routes[index].upstream, explicit: explicitProxy, environment: environment)
+            } catch {
+                throw ValidationError("\(explicitProxy == nil ? "the proxy environment variable" : "--upstream-proxy"): \(error)")
+            }
         }
-        let upstreamURL: UpstreamURL
-        do { upstreamURL = try UpstreamURL(upstreamText) } catch {
-            throw ValidationError("--upstream: \(error)")
+        var config = GatewayConfig(listen: try Self.listenAddress(listen), routes: routes)
+        if routes.contains(where: { $0.upstream.scheme == .https }) {
+            do {
+                config.tlsContext = try TLSContext(clientVerifying: !upstreamInsecure, extraCAFile: upstreamCA)
+            } catch {
+                throw ValidationError("\(upstreamCA != nil ? "--upstream-ca" : "TLS set-up"): \(error.message)")
+            }
+        } else if upstreamCA != nil {
+            throw ValidationError("--upstream-ca is set but no upstream is https")
         }
-        if upstreamURL.scheme == .https {
-            throw ValidationError("--upstream: \(upstreamText) is https, and this build of kgb does not speak TLS to upstreams yet; use an http:// upstream")
-        }
-        var config = GatewayConfig(listen: try Self.listenAddress(listen), upstream: upstreamURL)
         config.upstreamTimeout = try Self.milliseconds(upstreamTimeout, flag: "--upstream-timeout")
         config.connectTimeout = try Self.milliseconds(connectTimeout, flag: "--connect-timeout")
         config.headerTimeout = try Self.milliseconds(headerTimeout, flag: "--header-timeout")

@@ -16,14 +16,21 @@ func say(_ message: String) {
     FileHandle.standardError.write(Data("kgb: \(message)\n".utf8))
 }
 
-let arguments = EnvironmentFlags.merge(Array(CommandLine.arguments.dropFirst()), flags: KGBCommand.flagNames,
-                                       environment: ProcessInfo.processInfo.environment)
+let environment = ProcessInfo.processInfo.environment
+let sources: ArgumentSources
+do {
+    sources = try ArgumentSources(commandLine: Array(CommandLine.arguments.dropFirst()), environment: environment)
+} catch {
+    fail(error.description, code: 2)
+}
 let config: GatewayConfig
 let logSettings: KGBCommand.LogSettings
+let insecure: Bool
 do {
-    let command = try KGBCommand.parse(arguments)
-    config = try command.gatewayConfig()
+    let command = try KGBCommand.parse(sources.arguments)
+    config = try command.gatewayConfig(environment: environment)
     logSettings = try command.logSettings()
+    insecure = command.upstreamInsecure
 } catch {
     // --help exits 0; any parse or validation error exits 2 (the usual usage-error code).
     let code = KGBCommand.exitCode(for: error)
@@ -32,7 +39,7 @@ do {
         print(message)
         exit(0)
     }
-    fail(message, code: 2)
+    fail(sources.locate(message), code: 2)
 }
 
 // A write to a connection the peer closed must be an error code, not a process-killing signal.
@@ -62,8 +69,7 @@ let (recorder, logger): (ExchangeRecorder?, ExchangeLogger?) = {
     guard !sinks.isEmpty else { return (nil, nil) }
     let ring = LogRing(capacity: logSettings.ringBytes)
     let wakeup = LogWakeup()
-    let recorder = ExchangeRecorder(loop: loop, ring: ring, wakeup: wakeup, policy: logSettings.overflow,
-                                    upstream: config.upstream.description)
+    let recorder = ExchangeRecorder(loop: loop, ring: ring, wakeup: wakeup, policy: logSettings.overflow)
     var options = LoggerOptions(redactionKey: redactionKey, instance: UInt16.random(in: 0...UInt16.max))
     options.bodyMax = logSettings.bodyMax
     let logger = ExchangeLogger(ring: ring, wakeup: wakeup, sinks: sinks, options: options)
@@ -77,8 +83,16 @@ do {
 } catch {
     fail("cannot listen on \(config.listen): \(error.message)", code: 1)
 }
-say("listening on \(gateway.boundAddress?.description ?? "\(config.listen)") → upstream \(config.upstream); "
+say("listening on \(gateway.boundAddress?.description ?? "\(config.listen)"); "
     + "log: \(logSettings.specs.map(\.description).joined(separator: ", ")) (overflow: \(logSettings.overflow.rawValue))")
+for route in config.routes.sorted(by: { $0.prefix < $1.prefix }) {
+    let headers = route.headers.isEmpty ? "" : " (sets \(route.headers.map(\.name).joined(separator: ", ")))"
+    say("route \(route.prefix.isEmpty ? "(default)" : route.prefix) → \(route.upstream)"
+        + (route.proxy.map { " via forward proxy \($0)" } ?? "") + headers)
+}
+if insecure {
+    say("WARNING: --upstream-insecure: https upstreams' certificates are NOT verified; for tests only")
+}
 
 /// Every finished exchange's record reaches the sinks before the process exits.
 func finishLogging() {

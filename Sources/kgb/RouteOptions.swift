@@ -1,0 +1,121 @@
+// --upstream, --route and --route-header → the gateway's routes, each value checked and named in its error.
+import ArgumentParser
+import Foundation
+import Gateway
+
+enum RouteOptions {
+    static func routes(upstream: String?, routes: [String], headers: [String],
+                       environment: [String: String]) throws -> [RouteConfig] {
+        var configs: [RouteConfig] = []
+        if let upstream {
+            do { configs.append(RouteConfig(prefix: "", upstream: try UpstreamURL(upstream))) } catch {
+                throw ValidationError("--upstream: \(error)")
+            }
+        }
+        for text in routes {
+            guard let equals = text.firstIndex(of: "=") else {
+                throw ValidationError("--route: '\(text)' must be PREFIX=URL, e.g. /openai/=https://api.openai.com/")
+            }
+            let prefix = String(text[..<equals])
+            guard prefix.hasPrefix("/") else {
+                throw ValidationError("--route: the prefix in '\(text)' must start with / (the default route is --upstream)")
+            }
+            guard !configs.contains(where: { $0.prefix == prefix }) else {
+                throw ValidationError("--route: prefix \(prefix) is given twice")
+            }
+            do { configs.append(RouteConfig(prefix: prefix, upstream: try UpstreamURL(String(text[text.index(after: equals)...])))) } catch {
+                throw ValidationError("--route: \(error)")
+            }
+        }
+        guard !configs.isEmpty else {
+            throw ValidationError("--upstream or --route is required (or KGB_UPSTREAM), e.g. --upstream https://api.anthropic.com")
+        }
+        for text in headers {
+            let header = try parseHeader(text, environment: environment)
+            guard let index = configs.firstIndex(where: { $0.prefix == header.prefix }) else {
+                throw ValidationError(header.prefix.isEmpty
+                    ? "--route-header: '\(redacted(text))' is for the --upstream route, and there is no --upstream"
+                    : "--route-header: no --route has the prefix \(header.prefix)")
+            }
+            guard !configs[index].headers.contains(where: { $0.name.lowercased() == header.name.lowercased() }) else {
+                throw ValidationError("--route-header: \(header.name) is set twice for route \(configs[index].label)")
+            }
+            configs[index].headers.append((header.name, header.value))
+        }
+        return configs
+    }
+
+    /// `[PREFIX:]NAME=VALUE`; the prefix ends at the last ':' before the '='.
+    static func parseHeader(_ text: String, environment: [String: String]) throws -> (prefix: String, name: String, value: String) {
+        guard let equals = text.firstIndex(of: "=") else {
+            throw ValidationError("--route-header: '\(redacted(text))' must be [PREFIX:]NAME=VALUE, e.g. x-api-key=env:ANTHROPIC_API_KEY")
+        }
+        let left = text[..<equals]
+        var prefix = ""
+        var name = String(left)
+        if let colon = left.lastIndex(of: ":") {
+            prefix = String(left[..<colon])
+            name = String(left[left.index(after: colon)...])
+        }
+        guard !name.isEmpty, name.utf8.allSatisfy(isTokenByte) else {
+            throw ValidationError("--route-header: '\(name)' is not a valid header name")
+        }
+        let reserved = ["host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade", "expect"]
+        guard !reserved.contains(name.lowercased()) else {
+            throw ValidationError("--route-header: \(name) is managed by the gateway and cannot be set")
+        }
+        let value = try resolveValue(String(text[text.index(after: equals)...]), header: name, environment: environment)
+        guard !value.utf8.contains(where: { $0 == 0x0d || $0 == 0x0a || $0 == 0 }) else {
+            throw ValidationError("--route-header: the value of \(name) contains a line break or NUL")
+        }
+        return (prefix, name, value)
+    }
+
+    /// `env:VAR` (the variable's value), `file:PATH` (the file's contents without a trailing newline), or text
+    /// in which each `${VAR}` is replaced. A variable that is unset or empty is an error, not an empty header.
+    static func resolveValue(_ spec: String, header: String, environment: [String: String]) throws -> String {
+        func variable(_ name: String) throws -> String {
+            guard let value = environment[name], !value.isEmpty else {
+                throw ValidationError("--route-header: \(header) needs the environment variable \(name), which is not set")
+            }
+            return value
+        }
+        if spec.hasPrefix("env:") { return try variable(String(spec.dropFirst(4))) }
+        if spec.hasPrefix("file:") {
+            let path = String(spec.dropFirst(5))
+            guard let contents = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("--route-header: \(header): cannot read \(path)")
+            }
+            var text = String(decoding: contents, as: UTF8.self)
+            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+            return text
+        }
+        var out = ""
+        var rest = Substring(spec)
+        while let start = rest.firstIndex(of: "$") {
+            out += rest[..<start]
+            let after = rest[rest.index(after: start)...]
+            guard after.hasPrefix("{"), let close = after.firstIndex(of: "}") else {
+                out.append("$")
+                rest = after
+                continue
+            }
+            out += try variable(String(after[after.index(after: after.startIndex)..<close]))
+            rest = after[after.index(after: close)...]
+        }
+        return out + rest
+    }
+
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+    }
+
+    /// The spec without its value (a literal value may be a secret).
+    static func redacted(_ text: String) -> String {
+        guard let equals = text.firstIndex(of: "=") else { return text }
+        return String(text[...equals]) + "…"
+    }
+}
