@@ -14,7 +14,8 @@ enum Routes {
             return try bytes(request)
         case "/chunks":
             return try chunks(request)
-        case "/echo":
+        case let path where path == "/echo" || path.hasSuffix("/echo"):
+            // Any path ending in /echo, so tests can see where a gateway's path rewriting sent a request.
             return echo(request)
         case let path where path.hasPrefix("/status/"):
             return try status(String(path.dropFirst("/status/".count)))

@@ -59,7 +59,12 @@ public final class TLSEngine {
         _ = kgb_SSL_set_app_data(ssl, Unmanaged.passUnretained(self).toOpaque())
     }
 
-    deinit { SSL_free(ssl) }
+    deinit {
+        // Freed without a close_notify, OpenSSL would mark the connection's session unusable for resumption;
+        // closing a pooled or finished connection is not a sign the session is bad, so say it shut down cleanly.
+        if isHandshakeComplete { SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN) }
+        SSL_free(ssl)
+    }
 
     // MARK: Handshake
 

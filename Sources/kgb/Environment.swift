@@ -12,8 +12,8 @@ struct ArgumentSources {
                                            environment: environment)
         guard let path = value(of: "config") else { return }
         for argument in try ConfigFile(path: path).arguments where !overrides(argument) {
-            arguments.append("--\(argument.flag)")
-            if let value = argument.value { arguments.append(value) }
+            // `--flag=value`: a value such as "-3" must not read as a flag.
+            arguments.append("--\(argument.flag)" + (argument.value.map { "=" + $0 } ?? ""))
             fromFile.append(argument)
         }
     }
@@ -51,6 +51,17 @@ struct ArgumentSources {
         }
     }
 
+    /// Does the message name `--flag` itself (not a longer flag that starts the same)?
+    private static func mentions(_ message: String, flag: String) -> Bool {
+        var rest = Substring(message)
+        while let start = rest.firstRange(of: "--\(flag)") {
+            let after = rest[start.upperBound...].first
+            if after == nil || !(after!.isLetter || after!.isNumber || after! == "-") { return true }
+            rest = rest[start.upperBound...]
+        }
+        return false
+    }
+
     private static func headerKey(_ spec: String) -> String {
         let left = spec.prefix { $0 != "=" }
         guard let colon = left.lastIndex(of: ":") else { return ":" + left.lowercased() }
@@ -59,9 +70,9 @@ struct ArgumentSources {
 
     /// An error about a flag whose value came from the config file names the file, line and key.
     func locate(_ message: String) -> String {
-        let candidates = fromFile.filter { message.hasPrefix("--\($0.flag)") || message.hasPrefix("--\($0.flag):") }
+        let candidates = fromFile.filter { Self.mentions(message, flag: $0.flag) }
         guard !candidates.isEmpty else { return message }
-        let flagGiven = arguments.enumerated().filter { $0.element == "--\(candidates[0].flag)" }.count
+        let flagGiven = arguments.filter { $0 == "--\(candidates[0].flag)" || $0.hasPrefix("--\(candidates[0].flag)=") }.count
         // Several values for the flag: the one quoted in the message.
         if let match = candidates.first(where: { $0.value.map { !$0.isEmpty && message.contains($0.prefix(40)) } ?? false }) {
             return "\(match.origin): \(message)"
@@ -78,7 +89,7 @@ enum EnvironmentFlags {
         func given(_ flag: String) -> Bool { arguments.contains { $0 == "--\(flag)" || $0.hasPrefix("--\(flag)=") } }
         for flag in flags {
             guard let value = environment[variable(flag)], !value.isEmpty, !given(flag) else { continue }
-            merged += ["--\(flag)", value]
+            merged.append("--\(flag)=\(value)")
         }
         for flag in switches where !given(flag) {
             if let value = environment[variable(flag)], ["1", "true", "yes"].contains(value.lowercased()) { merged.append("--\(flag)") }

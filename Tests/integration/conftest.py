@@ -34,13 +34,23 @@ def wait_listening(port, host="127.0.0.1", proc=None, timeout=10.0):
     raise TimeoutError(f"nothing listening on {host}:{port}")
 
 
+PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY")
+
+
+def clean_environment(extra=None):
+    """The test process's environment without proxy settings (a CI machine's proxy must not capture the
+    tests' 127.0.0.1 traffic), plus `extra`."""
+    env = {name: value for name, value in os.environ.items() if name not in PROXY_VARIABLES}
+    return {**env, **(extra or {})}
+
+
 class Process:
     def __init__(self, args, port, host="127.0.0.1", env=None):
         self.port = port
         self.host = host
         self.args = args
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env={**os.environ, **(env or {})})
+                                     env=clean_environment(env))
         wait_listening(port, host, self.proc)
 
     @property
@@ -74,20 +84,21 @@ class Process:
         return self.proc.returncode
 
 
-def start_mock(host="127.0.0.1"):
+def start_mock(host="127.0.0.1", *extra):
     port = free_port()
     listen = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return Process([os.path.join(BIN, "kgb-mock-upstream"), "--listen", listen], port, host)
+    return Process([os.path.join(BIN, "kgb-mock-upstream"), "--listen", listen, *extra], port, host)
 
 
 def start_kgb(upstream, *extra, port=None, env=None):
-    """Starts kgb; unless the test names its own --log, records go to a fresh JSONL file (process.log_path)."""
+    """Starts kgb (`upstream` None: routes only); unless the test names its own --log, records go to a fresh
+    JSONL file (process.log_path)."""
     port = port or free_port()
     log_path = None
     if "--log" not in extra:
         log_path = os.path.join(tempfile.mkdtemp(prefix="kgb-test-log-"), "exchanges.jsonl")
         extra = (*extra, "--log", f"jsonl:{log_path}")
-    args = [os.path.join(BIN, "kgb"), "--listen", f"127.0.0.1:{port}", "--upstream", upstream, *extra]
+    args = [os.path.join(BIN, "kgb"), "--listen", f"127.0.0.1:{port}", *(["--upstream", upstream] if upstream else []), *extra]
     process = Process(args, port, env=env)
     process.log_path = log_path
     return process
@@ -134,3 +145,19 @@ def kgb_factory():
     yield factory
     for process in started:
         process.stop(signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def certificates(tmp_path_factory):
+    """A throw-away CA and server certificates (see certs.py)."""
+    import certs
+    return certs.make(str(tmp_path_factory.mktemp("certs")))
+
+
+@pytest.fixture(scope="session")
+def tls_mock(certificates):
+    """The mock upstream serving TLS with a certificate for localhost and 127.0.0.1 from the test CA."""
+    cert, key = certificates["good"]
+    process = start_mock("127.0.0.1", "--tls-cert", cert, "--tls-key", key)
+    yield process
+    process.stop()

@@ -31,7 +31,17 @@ def test_help_lists_every_flag_with_defaults():
     (["--upstream", "http://127.0.0.1:1", "--header-timeout", "soon"], "--header-timeout"),
     (["--upstream", "http://127.0.0.1:1", "--listen", "nowhere"], "--listen"),
     (["--upstream", "not a url"], "--upstream"),
-    (["--upstream", "https://api.anthropic.com"], "--upstream"),
+    (["--upstream", "ftp://api.anthropic.com"], "--upstream"),
+    (["--upstream", "http://127.0.0.1:1", "--upstream-ca", "/nonexistent.pem"], "--upstream-ca"),
+    (["--upstream", "https://127.0.0.1:1", "--upstream-ca", "/nonexistent.pem"], "--upstream-ca"),
+    (["--upstream", "http://127.0.0.1:1", "--upstream-proxy", "socks5://127.0.0.1:1080"], "--upstream-proxy"),
+    (["--route", "openai=http://127.0.0.1:1"], "--route"),
+    (["--route", "/a/=http://127.0.0.1:1", "--route", "/a/=http://127.0.0.1:2"], "--route"),
+    (["--route", "/a/"], "--route"),
+    (["--upstream", "http://127.0.0.1:1", "--route-header", "/b/:x-api-key=k"], "--route-header"),
+    (["--upstream", "http://127.0.0.1:1", "--route-header", "bad name=k"], "--route-header"),
+    (["--upstream", "http://127.0.0.1:1", "--route-header", "content-length=5"], "--route-header"),
+    (["--upstream", "http://127.0.0.1:1", "--route-header", "x-api-key=env:KGB_TEST_UNSET_VARIABLE"], "--route-header"),
     ([], "--upstream"),
     (["--upstream", "http://127.0.0.1:1", "--bogus"], "--bogus"),
 ])
@@ -41,9 +51,19 @@ def test_bad_values_exit_2_naming_the_flag(args, flag):
     assert flag in result.stderr
 
 
-def test_https_upstream_is_refused_with_a_clear_message():
-    result = run("--upstream", "https://api.anthropic.com")
-    assert "TLS" in result.stderr
+def test_a_missing_key_variable_is_named():
+    result = run("--upstream", "http://127.0.0.1:1", "--route-header", "x-api-key=env:KGB_TEST_UNSET_VARIABLE")
+    assert "KGB_TEST_UNSET_VARIABLE" in result.stderr
+
+
+def test_insecure_mode_says_so_loudly(tls_mock):
+    process = start_kgb(f"https://127.0.0.1:{tls_mock.port}", "--upstream-insecure", "--log", "none")
+    try:
+        assert exchange(process.port, "GET", "/status/200").status == 200
+    finally:
+        process.stop()
+    stderr = process.proc.stderr.read()
+    assert "WARNING" in stderr and "NOT verified" in stderr
 
 
 def test_flags_from_the_environment(mock):
