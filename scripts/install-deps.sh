@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what kgb needs to build and test on Debian 12, only when missing (so repeated runs are instant).
 # llhttp-dev installs llhttp's C sources under /usr/share/llhttp; CModules/CLLHTTP links to them.
+# openssl (the command) and tinyproxy are for the tests: throw-away certificates and a real forward proxy.
 set -euo pipefail
-packages=(libuv1-dev llhttp-dev zlib1g-dev libssl-dev libsqlite3-dev pkg-config python3-venv)
+packages=(libuv1-dev llhttp-dev zlib1g-dev libssl-dev libsqlite3-dev pkg-config python3-venv openssl tinyproxy)
 missing=()
 for package in "${packages[@]}"; do
   # llhttp-dev is a virtual package (provided by node-llhttp): check for the files it provides.
@@ -18,5 +19,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
+  # tinyproxy is for the tests, which start their own on 127.0.0.1; the package's daemon is not wanted.
+  if [[ " ${missing[*]} " == *" tinyproxy "* ]]; then
+    service tinyproxy stop >/dev/null 2>&1 || pkill -x tinyproxy || true
+  fi
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH (expected the Swift 6 toolchain)" >&2; exit 1; }
