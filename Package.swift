@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // C modules: module maps and the llhttp sources Debian ships (symlinks, see README).
@@ -36,20 +37,23 @@ let package = Package(
         // The hot path: no Foundation below this line.
         .target(name: "UV", dependencies: ["CLibUV"], swiftSettings: optimise),
         .target(name: "HTTP1", dependencies: ["CLLHTTP"], swiftSettings: optimise),
-        .target(name: "Gateway", dependencies: ["UV", "HTTP1", "LogRing", "TLS"], swiftSettings: optimise),
+        .target(name: "Gateway", dependencies: ["UV", "HTTP1", "LogRing", "TLS", "Metrics"], swiftSettings: optimise),
+        // Lock-free counters and histograms: one writer thread each, read by the admin endpoint.
+        .target(name: "Metrics", swiftSettings: optimise),
         // OpenSSL over memory BIOs: a byte transformer the loop drives, with no sockets of its own.
         .target(name: "TLS", dependencies: ["COpenSSL"], swiftSettings: optimise),
         .target(name: "LogRing", swiftSettings: optimise),
 
         // The logger thread's side: Foundation allowed (never on the event loop).
-        .target(name: "ExchangeLog", dependencies: ["CZlib", "COpenSSL", "CSQLite", "HTTP1", "LogRing"], path: "Sources/ExchangeLog"),
+        .target(name: "ExchangeLog", dependencies: ["CZlib", "COpenSSL", "CSQLite", "HTTP1", "LogRing", "Metrics"], path: "Sources/ExchangeLog"),
         .systemLibrary(name: "CSQLite", path: "CModules/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // Executables.
         .executableTarget(name: "kgb", dependencies: [
-            "Gateway", "UV", "ExchangeLog", "LogRing", "TLS",
+            "Gateway", "UV", "HTTP1", "ExchangeLog", "LogRing", "TLS", "Metrics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "TOMLKit", package: "TOMLKit"),
+            .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: optimise),
         .executableTarget(name: "MockUpstream", dependencies: [
             "UV", "HTTP1", "CZlib", "TLS",

@@ -10,6 +10,8 @@ public struct LoggerOptions: Sendable {
     /// Key for secret fingerprints; the same key gives the same fingerprint on every instance.
     public var redactionKey: [UInt8]
     public var instance: UInt16
+    /// Where operator-facing warnings go (a failing sink); stderr unless the process routes them elsewhere.
+    public var warn: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("kgb: \($0)\n".utf8)) }
     public init(redactionKey: [UInt8], instance: UInt16) {
         self.redactionKey = redactionKey
         self.instance = instance
@@ -31,13 +33,21 @@ public final class ExchangeLogger: @unchecked Sendable {
     /// How long the logger lets records gather after each drain (see `run`).
     static let gatherMicroseconds: UInt32 = 1000
 
+    public let metrics = LoggerMetrics()
+    private let warn: @Sendable (String) -> Void
+
     public init(ring: LogRing, wakeup: LogWakeup, sinks: [LogSink], options: LoggerOptions) {
         self.ring = ring
         self.wakeup = wakeup
         self.sinks = sinks
+        warn = options.warn
         assembler = RecordAssembler(bodyMax: options.bodyMax, fingerprint: Fingerprint(key: options.redactionKey),
-                                    instance: options.instance)
+                                    instance: options.instance, metrics: metrics)
     }
+
+    /// False after a sink write failed, until one succeeds again (for /readyz).
+    public var sinksHealthy: Bool { healthy.load(ordering: .relaxed) }
+    private let healthy = Atomic<Bool>(true)
 
     /// Records written to the sinks so far, and sink failures (for metrics and tests).
     public var recordsWritten: Int { written.load(ordering: .relaxed) }
@@ -110,13 +120,15 @@ public final class ExchangeLogger: @unchecked Sendable {
     private func report(_ sink: LogSink, _ work: () throws -> Void) {
         do {
             try work()
+            healthy.store(true, ordering: .relaxed)
         } catch {
+            healthy.store(false, ordering: .relaxed)
             failures.add(1, ordering: .relaxed)
             let now = Date()
             let key = ObjectIdentifier(sink)
             if let last = lastReport[key], now.timeIntervalSince(last) < 60 { return }
             lastReport[key] = now
-            FileHandle.standardError.write(Data("kgb: log sink \(sink.name) failed: \(error) (reported at most once a minute; the gateway keeps serving)\n".utf8))
+            warn("log sink \(sink.name) failed: \(error) (reported at most once a minute; the gateway keeps serving)")
         }
     }
 }

@@ -10,14 +10,23 @@ final class RecordAssembler {
     /// Distinguishes ids minted by different kgb processes writing to one store.
     let instance: UInt16
     private var sequence: UInt32 = 0
+    let metrics: LoggerMetrics?
 
-    init(bodyMax: Int, fingerprint: Fingerprint, instance: UInt16) {
+    init(bodyMax: Int, fingerprint: Fingerprint, instance: UInt16, metrics: LoggerMetrics? = nil) {
         self.bodyMax = bodyMax
         self.fingerprint = fingerprint
         self.instance = instance
+        self.metrics = metrics
     }
 
     var openExchanges: Int { open.count }
+
+    /// The loop's clock (uv_hrtime reads CLOCK_MONOTONIC too), to tell how long ago an exchange ended.
+    static func monotonicNanos() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
 
     /// Applies one ring record; returns the finished JSON line (with "\n") when the record was an end.
     func apply(_ record: LogRecord) -> [UInt8]? {
@@ -131,6 +140,9 @@ final class RecordAssembler {
             exchange.figures.firstTokenNs = firstToken - exchange.startedMonotonic
         }
         let figures = exchange.figures
+        metrics?.recorded(usage: usage, firstTokenNanos: figures.firstTokenNs,
+                          endedMonotonic: figures.totalNs > 0 ? exchange.startedMonotonic + figures.totalNs : 0,
+                          now: Self.monotonicNanos())
         for (key, ns) in [("upstream_connect_ms", figures.connectNs), ("upstream_tls_ms", figures.tlsNs), ("ttfb_ms", figures.headNs),
                           ("first_token_ms", figures.firstTokenNs), ("total_ms", figures.totalNs)] {
             json.key(key)

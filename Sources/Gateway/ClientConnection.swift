@@ -105,6 +105,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate, LogRoomWait
                                 clientIsHTTP10: !head.isHTTP11OrLater,
                                 closeAfter: !head.keepAlive || gateway.isDraining)
         exchange.timing.started = EventLoop.hrtime()
+        exchange.routeIndex = route?.index ?? gateway.routes.noneIndex
         gateway.observer.exchangeStarted(exchange.id, client: clientAddress, upstream: route?.upstreamLabel ?? [], request: head)
         self.exchange = exchange
         guard let route else {
@@ -215,6 +216,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate, LogRoomWait
             var rejected = Exchange(id: gateway.nextExchangeID(), requestFraming: .none, isHeadRequest: false,
                                     clientIsHTTP10: false, closeAfter: true)
             rejected.timing.started = EventLoop.hrtime()
+            rejected.routeIndex = gateway.routes.noneIndex
             gateway.observer.exchangeStarted(rejected.id, client: clientAddress, upstream: [], request: parser.head)
             exchange = rejected
         }
@@ -253,6 +255,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate, LogRoomWait
             return .proceed
         }
         exchange.timing.responseHead = EventLoop.hrtime()
+        exchange.status = status
         let bodiless = exchange.isHeadRequest || status == 204 || status == 304
         if bodiless {
             // No body follows; a HEAD or 304 response still states the length the body would have.
@@ -361,6 +364,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate, LogRoomWait
         }
         exchange.timing.ended = EventLoop.hrtime()
         gateway.observer.exchangeEnded(exchange.id, outcome: outcome, error: error, timing: exchange.timing)
+        gateway.metrics.exchangeEnded(route: exchange.routeIndex, status: exchange.status, outcome: outcome, timing: exchange.timing)
         if clientIsGone {
             close(flushingFirst: false)
             return
@@ -407,6 +411,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate, LogRoomWait
         // The request may not have been read to its end; only a fully read one leaves the connection usable.
         let close = exchange.closeAfter || !exchange.requestDone
         self.exchange!.closeAfter = close
+        self.exchange!.status = failure.status
         stream.write(copying: failure.response(close: close))
         // Failures can come from a timer or a connect callback, outside any read: send the error now.
         stream.flush()

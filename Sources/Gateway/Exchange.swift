@@ -21,4 +21,8 @@ struct Exchange {
     var requestInLastChunk = false
     var responseInLastChunk = false
     var timing = ExchangeTiming()
+    /// For metrics: the route's index (configuration order; the route count for "none") and the final status
+    /// the client got (0: none).
+    var routeIndex = 0
+    var status = 0
 }

@@ -3,6 +3,7 @@
 // policy when the ring is full. Nothing here blocks, and nothing allocates unless the ring overflows.
 import HTTP1
 import LogRing
+import Metrics
 import UV
 #if canImport(Glibc)
 import Glibc
@@ -16,10 +17,14 @@ public enum LogOverflowPolicy: String, Sendable, CaseIterable {
 }
 
 /// Counters an operator wants to see (exposed as metrics later).
-public struct LogCounters: Sendable {
-    public var droppedBytes: UInt64 = 0
-    public var pauses: UInt64 = 0
-    public var lostRecords: UInt64 = 0
+/// What the overflow policy did, for /metrics (written by the loop, read by the admin endpoint).
+public enum LogCounter: Int, CaseIterable {
+    /// Body bytes left out of records (drop policy).
+    case droppedBytes
+    /// Times a reader was paused because the ring was full (pause policy).
+    case pauses
+    /// Start/head/end records lost because even the 16 MiB queue behind the ring was full.
+    case lostRecords
 }
 
 /// Loop-owned: every method runs on the gateway's loop thread (`@unchecked Sendable` only so the process
@@ -28,7 +33,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     public let ring: LogRing
     public let wakeup: LogWakeup
     public let policy: LogOverflowPolicy
-    public private(set) var counters = LogCounters()
+    public let counters = AtomicCounters(count: LogCounter.allCases.count)
 
     private var check: LoopCheck?
     /// While records wait for room, the loop must keep turning even if no socket is active (the paused
@@ -72,7 +77,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
             waited += 1
             endOfIteration()
         }
-        counters.lostRecords &+= UInt64(pending.count)
+        counters.add(LogCounter.lostRecords.rawValue, UInt64(pending.count))
         pending.removeAll()
         wakeup.ring()
     }
@@ -187,7 +192,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
             pending.append((kind, id, record))
             pendingBytes += record.count
         } else {
-            counters.lostRecords &+= 1
+            counters.add(LogCounter.lostRecords.rawValue)
         }
     }
 
@@ -210,7 +215,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
             switch policy {
             case .drop:
-                counters.droppedBytes &+= UInt64(rest.count)
+                counters.add(LogCounter.droppedBytes.rawValue, UInt64(rest.count))
                 droppedByExchange[id, default: 0] &+= UInt64(rest.count)
                 return true
             case .pause:
@@ -224,7 +229,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
                     start = end
                 }
                 pendingBytes += rest.count
-                counters.pauses &+= 1
+                counters.add(LogCounter.pauses.rawValue)
                 return false
             }
         }

@@ -9,6 +9,7 @@ public final class Gateway {
     public let config: GatewayConfig
     public var observer: any ExchangeObserver
     let routes: RouteTable
+    public let metrics: GatewayMetrics
 
     private var listener: TCPListener?
     private var clients: [ClientConnection] = []
@@ -21,14 +22,24 @@ public final class Gateway {
         self.loop = loop
         self.config = config
         self.observer = observer
-        routes = RouteTable(config.routes, loop: loop, gatewayConfig: config)
+        metrics = GatewayMetrics(routeLabels: config.routes.map(\.label))
+        routes = RouteTable(config.routes, loop: loop, gatewayConfig: config, metrics: metrics)
     }
 
     /// Binds the listening socket. Throws the bind/listen error (port in use, permission).
     public func start() throws(UVError) {
-        listener = try TCPListener(loop: loop, address: config.listen) { [unowned self] stream in
+        let listener = try TCPListener(loop: loop, address: config.listen, reusePort: config.reusePort) { [unowned self] stream in
             self.accept(stream)
         }
+        let limit = config.maxConnections
+        if limit < Int.max {
+            listener.mustWait = { [unowned self] in
+                guard self.clients.count >= limit else { return false }
+                self.metrics.totals.add(GatewayMetrics.Total.acceptPauses.rawValue)
+                return true
+            }
+        }
+        self.listener = listener
     }
 
     /// The address actually bound (tells the port when listening on port 0).
@@ -39,6 +50,8 @@ public final class Gateway {
         let client = ClientConnection(gateway: self, stream: stream)
         client.slot = clients.count
         clients.append(client)
+        metrics.totals.add(GatewayMetrics.Total.acceptedConnections.rawValue)
+        metrics.adjust(.clientConnections, by: 1)
     }
 
     func remove(_ client: ClientConnection) {
@@ -48,6 +61,8 @@ public final class Gateway {
         clients[slot].slot = slot
         clients.removeLast()
         client.slot = -1
+        metrics.adjust(.clientConnections, by: -1)
+        if let listener, listener.isWaiting, clients.count < config.maxConnections { listener.resumeAccepting() }
         if isDraining && clients.isEmpty { stopped() }
     }
 

@@ -26,6 +26,10 @@ public struct GatewayConfig: Sendable {
     /// keep-alive timeouts, so the gateway closes first rather than racing the upstream's close).
     public var poolMaxIdle = 256
     public var poolIdleTimeout: UInt64 = 30_000
+    /// Client connections served at once by this gateway (one worker); more wait in the listen backlog.
+    public var maxConnections = Int.max
+    /// Several gateways (workers) listen on the same port (SO_REUSEPORT).
+    public var reusePort = false
 
     public init(listen: SocketAddress, routes: [RouteConfig], tlsContext: TLSContext? = nil) {
         self.listen = listen

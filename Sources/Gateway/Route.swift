@@ -29,6 +29,8 @@ public struct RouteConfig: Sendable {
 /// A route as the loop uses it: everything pre-serialised, so the hot path only compares and copies bytes.
 final class Route {
     let config: RouteConfig
+    /// Position in the configuration (the metrics' route label).
+    let index: Int
     let prefix: [UInt8]
     /// Bytes put before the rest of the path: the URL's path, preceded by `http://authority` when a plain-HTTP
     /// upstream is reached through a forward proxy (absolute-form, RFC 9112 §3.2.2).
@@ -44,8 +46,9 @@ final class Route {
     let upstreamLabel: [UInt8]
     let pool: UpstreamPool
 
-    init(_ config: RouteConfig, loop: EventLoop, gatewayConfig: GatewayConfig) {
+    init(_ config: RouteConfig, index: Int, loop: EventLoop, gatewayConfig: GatewayConfig, metrics: GatewayMetrics) {
         self.config = config
+        self.index = index
         prefix = Array(config.prefix.utf8)
         let upstream = config.upstream
         var target: [UInt8] = []
@@ -66,7 +69,8 @@ final class Route {
         extraFields = fields
         replacedNames = replaced
         upstreamLabel = Array(upstream.description.utf8)
-        pool = UpstreamPool(loop: loop, config: gatewayConfig, endpoint: UpstreamEndpoint(upstream, proxy: config.proxy))
+        pool = UpstreamPool(loop: loop, config: gatewayConfig, endpoint: UpstreamEndpoint(upstream, proxy: config.proxy),
+                            metrics: metrics)
     }
 
     /// The request target towards the upstream, from the range of the client's origin-form path and query:
@@ -82,9 +86,13 @@ final class Route {
 final class RouteTable {
     let routes: [Route]
 
-    init(_ configs: [RouteConfig], loop: EventLoop, gatewayConfig: GatewayConfig) {
-        routes = configs.sorted { $0.prefix.utf8.count > $1.prefix.utf8.count }
-            .map { Route($0, loop: loop, gatewayConfig: gatewayConfig) }
+    /// The index metrics use for requests no route matched.
+    let noneIndex: Int
+
+    init(_ configs: [RouteConfig], loop: EventLoop, gatewayConfig: GatewayConfig, metrics: GatewayMetrics) {
+        routes = configs.enumerated().sorted { $0.element.prefix.utf8.count > $1.element.prefix.utf8.count }
+            .map { Route($0.element, index: $0.offset, loop: loop, gatewayConfig: gatewayConfig, metrics: metrics) }
+        noneIndex = configs.count
     }
 
     /// The route for a request path (the target's bytes, origin-form), or nil when none matches.

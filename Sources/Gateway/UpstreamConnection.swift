@@ -48,6 +48,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate {
         self.loop = pool.loop
         parser = HTTPParser(kind: .response, delegate: self, maxHeadBytes: pool.config.maxHeadBytes)
         timer = DeadlineTimer(loop: loop) { [unowned self] in self.timerFired() }
+        pool.metrics.adjust(.upstreamConnections, by: 1)
     }
 
     // MARK: Connecting
@@ -420,6 +421,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate {
     func close() {
         guard state != .closed else { return }
         state = .closed
+        pool.metrics.adjust(.upstreamConnections, by: -1)
         owner = nil
         timer.close()
         stream?.close()

@@ -43,16 +43,20 @@ final class UpstreamPool {
     static let addressTTL: UInt64 = 30_000
     private(set) var isClosed = false
 
-    init(loop: EventLoop, config: GatewayConfig, endpoint: UpstreamEndpoint) {
+    let metrics: GatewayMetrics
+
+    init(loop: EventLoop, config: GatewayConfig, endpoint: UpstreamEndpoint, metrics: GatewayMetrics) {
         self.loop = loop
         self.config = config
         self.endpoint = endpoint
+        self.metrics = metrics
     }
 
     /// A connection for `owner`'s exchange: the most recently used idle one (its TCP state is warmest), or
     /// a new one, connecting.
     func acquire(for owner: ClientConnection) -> UpstreamConnection {
         if let connection = idle.popLast() {
+            metrics.adjust(.pooledConnections, by: -1)
             connection.idleSlot = -1
             connection.begin(for: owner)
             return connection
@@ -95,6 +99,7 @@ final class UpstreamPool {
         }
         connection.idleSlot = idle.count
         idle.append(connection)
+        metrics.adjust(.pooledConnections, by: 1)
         connection.enterPool()
     }
 
@@ -105,6 +110,7 @@ final class UpstreamPool {
             idle.swapAt(slot, idle.count - 1)
             idle[slot].idleSlot = slot
             idle.removeLast()
+            metrics.adjust(.pooledConnections, by: -1)
         }
         connection.idleSlot = -1
         connection.close()
@@ -114,6 +120,7 @@ final class UpstreamPool {
     func close() {
         isClosed = true
         for connection in idle { connection.idleSlot = -1; connection.close() }
+        metrics.adjust(.pooledConnections, by: -idle.count)
         idle.removeAll()
     }
 }

@@ -6,6 +6,10 @@ public final class TCPListener {
     private let handle: UnsafeMutablePointer<uv_tcp_t>
     private let onAccept: (TCPStream) -> Void
     private var isOpen = true
+    /// Asked before each accept: true holds new connections in the kernel's backlog (a connection limit).
+    public var mustWait: (() -> Bool)?
+    /// A connection is waiting: libuv holds it and stops polling the socket until `resumeAccepting()`.
+    public private(set) var isWaiting = false
 
     /// Binds and listens. `reusePort` lets several loops listen on one port (SO_REUSEPORT).
     public init(loop: EventLoop, address: SocketAddress, backlog: Int32 = 1024, reusePort: Bool = false,
@@ -52,7 +56,20 @@ public final class TCPListener {
         }
     }
 
+    /// Accepts the connection held while waiting (libuv then polls the socket again for the rest).
+    public func resumeAccepting() {
+        guard isWaiting, isOpen else { return }
+        isWaiting = false
+        accept()
+    }
+
     fileprivate func accept() {
+        if let mustWait, mustWait() {
+            // Not calling uv_accept leaves the connection with libuv, which stops reading the listening socket:
+            // later clients wait in the kernel's backlog, as with HAProxy's maxconn.
+            isWaiting = true
+            return
+        }
         let stream = TCPStream(loop: loop)
         if uv_accept(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self), stream.streamHandle) == 0 {
             onAccept(stream)

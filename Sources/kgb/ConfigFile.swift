@@ -32,8 +32,10 @@ struct ConfigFile {
     private let lines: [Substring]
 
     static let numberKeys: Set = ["upstream-timeout", "connect-timeout", "header-timeout", "idle-timeout", "drain-timeout",
-                                  "max-header-bytes", "pool-max-idle", "pool-idle-timeout", "log-ring-bytes", "log-body-max"]
-    static let stringKeys: Set = ["listen", "upstream", "log-overflow", "upstream-proxy", "upstream-ca"]
+                                  "max-header-bytes", "pool-max-idle", "pool-idle-timeout", "log-ring-bytes", "log-body-max",
+                                  "workers", "max-connections"]
+    static let stringKeys: Set = ["listen", "upstream", "log-overflow", "upstream-proxy", "upstream-ca", "admin",
+                                  "message-level", "message-format"]
     static let switchKeys: Set = ["upstream-insecure"]
     static let routeKeys: Set = ["prefix", "upstream", "headers"]
 

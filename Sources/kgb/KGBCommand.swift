@@ -1,5 +1,6 @@
 // The kgb command line: flags (and their KGB_* variables) → a validated GatewayConfig.
 import ArgumentParser
+import Logging
 import ExchangeLog
 import Gateway
 import TLS
@@ -14,6 +15,9 @@ struct KGBCommand: ParsableCommand {
         KGB_UPSTREAM_TIMEOUT=120; a flag on the command line wins. Durations are in seconds (fractions allowed).
         Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when the gateway cannot start (port in use),
         2 for a bad flag or value.
+
+        Other commands: `kgb tail [--log SPEC] [--json]` follows the exchange log, one line per exchange;
+        `kgb show ID [--log SPEC]` prints one exchange readably. `kgb tail --help` for more.
         """)
 
     @Option(help: ArgumentHelp("Address to listen on, HOST:PORT ([::1]:PORT for IPv6).", valueName: "host:port"))
@@ -64,6 +68,24 @@ struct KGBCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds an idle upstream connection is kept before the gateway closes it.", valueName: "seconds"))
     var poolIdleTimeout: Double = 30
 
+    @Option(help: ArgumentHelp("Admin listener for /healthz, /readyz and /metrics (Prometheus), HOST:PORT; off unless given. Never the proxy port.", valueName: "host:port"))
+    var admin: String?
+
+    @Option(help: ArgumentHelp("Event loops (threads), each with its own listener on the port (SO_REUSEPORT), log ring and logger.", valueName: "count"))
+    var workers: Int = 1
+
+    @Option(help: ArgumentHelp("Client connections served at once (split evenly among workers); more wait in the listen backlog until one closes.", valueName: "count"))
+    var maxConnections: Int?
+
+    @Option(help: ArgumentHelp("Least severe operational message written to stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
+    var messageLevel: String = "info"
+
+    @Option(help: ArgumentHelp("Operational messages on stderr as text lines or JSON objects (for container log collectors).", valueName: "text|json"))
+    var messageFormat: String = "text"
+
+    @Flag(help: "Print the version and exit.")
+    var version = false
+
     @Option(help: ArgumentHelp("Where exchange records go; repeatable: jsonl:PATH, sqlite:PATH, stdout, none. Default: jsonl:./kgb-logs/exchanges.jsonl.", valueName: "spec"))
     var log: [String] = []
 
@@ -80,7 +102,8 @@ struct KGBCommand: ParsableCommand {
     static let flagNames = ["listen", "upstream", "upstream-timeout", "connect-timeout", "header-timeout",
                             "idle-timeout", "drain-timeout", "max-header-bytes", "pool-max-idle", "pool-idle-timeout",
                             "log", "log-ring-bytes", "log-overflow", "log-body-max",
-                            "route", "route-header", "upstream-proxy", "upstream-ca", "config"]
+                            "route", "route-header", "upstream-proxy", "upstream-ca", "config",
+                            "admin", "workers", "max-connections", "message-level", "message-format"]
     /// On/off flags: KGB_<NAME>=1 or true.
     static let switchNames = ["upstream-insecure"]
 
@@ -140,6 +163,15 @@ struct KGBCommand: ParsableCommand {
         config.maxHeadBytes = maxHeaderBytes
         guard poolMaxIdle >= 0 else { throw ValidationError("--pool-max-idle must not be negative") }
         config.poolMaxIdle = poolMaxIdle
+        guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }
+        config.reusePort = workers > 1
+        if let maxConnections {
+            guard maxConnections >= workers else {
+                throw ValidationError("--max-connections must be at least --workers (\(workers)) (got \(maxConnections))")
+            }
+            // Each worker's listener takes its share; SO_REUSEPORT spreads connections evenly enough.
+            config.maxConnections = (maxConnections + workers - 1) / workers
+        }
         return config
     }
 
@@ -148,6 +180,31 @@ struct KGBCommand: ParsableCommand {
             throw ValidationError("\(flag) must be a number of seconds above 0 and at most 86400 (got \(seconds))")
         }
         return UInt64((seconds * 1000).rounded(.up))
+    }
+
+    struct OperatorSettings {
+        var admin: SocketAddress?
+        var workers: Int
+        var level: Logger.Level
+        var format: OperatorLogHandler.Format
+    }
+
+    func operatorSettings() throws -> OperatorSettings {
+        guard let level = Logger.Level(rawValue: messageLevel.lowercased()) else {
+            throw ValidationError("--message-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(messageLevel)')")
+        }
+        guard let format = OperatorLogHandler.Format(rawValue: messageFormat.lowercased()) else {
+            throw ValidationError("--message-format must be text or json (got '\(messageFormat)')")
+        }
+        var adminAddress: SocketAddress? = nil
+        if let admin {
+            guard let address = SocketAddress(listen: admin) else {
+                throw ValidationError("--admin must be HOST:PORT with a numeric address, e.g. 127.0.0.1:9090 (got '\(admin)')")
+            }
+            guard admin != listen else { throw ValidationError("--admin must not be the proxy's --listen address") }
+            adminAddress = address
+        }
+        return OperatorSettings(admin: adminAddress, workers: workers, level: level, format: format)
     }
 
     static func listenAddress(_ text: String) throws -> SocketAddress {

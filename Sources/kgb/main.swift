@@ -1,10 +1,11 @@
-// kgb's entry point: parse the command line, start the logger thread and the gateway on this thread's event
-// loop, drain on SIGTERM/SIGINT (every finished exchange's record written) and exit 0.
+// kgb's entry point: `kgb tail` / `kgb show` read the exchange log; otherwise parse the settings (flags,
+// KGB_* variables, --config), start N workers (each an event loop with its own listener, ring and logger
+// thread; worker 0 on this thread), serve the admin endpoint, drain on SIGTERM/SIGINT and exit 0.
 import ArgumentParser
 import ExchangeLog
 import Foundation
 import Gateway
-import LogRing
+import Logging
 import UV
 
 func fail(_ message: String, code: Int32) -> Never {
@@ -12,24 +13,33 @@ func fail(_ message: String, code: Int32) -> Never {
     exit(code)
 }
 
-func say(_ message: String) {
-    FileHandle.standardError.write(Data("kgb: \(message)\n".utf8))
+let commandLine = Array(CommandLine.arguments.dropFirst())
+switch commandLine.first {
+case "tail": TailCommand.main(Array(commandLine.dropFirst()))
+case "show": ShowCommand.main(Array(commandLine.dropFirst()))
+default: break
 }
 
 let environment = ProcessInfo.processInfo.environment
 let sources: ArgumentSources
 do {
-    sources = try ArgumentSources(commandLine: Array(CommandLine.arguments.dropFirst()), environment: environment)
+    sources = try ArgumentSources(commandLine: commandLine, environment: environment)
 } catch {
     fail(error.description, code: 2)
 }
 let config: GatewayConfig
 let logSettings: KGBCommand.LogSettings
+let operatorSettings: KGBCommand.OperatorSettings
 let insecure: Bool
 do {
     let command = try KGBCommand.parse(sources.arguments)
+    if command.version {
+        print("kgb \(KGBVersion.current)")
+        exit(0)
+    }
     config = try command.gatewayConfig(environment: environment)
     logSettings = try command.logSettings()
+    operatorSettings = try command.operatorSettings()
     insecure = command.upstreamInsecure
 } catch {
     // --help exits 0; any parse or validation error exits 2 (the usual usage-error code).
@@ -42,12 +52,14 @@ do {
     fail(sources.locate(message), code: 2)
 }
 
+OperatorLog.bootstrap(format: operatorSettings.format, level: operatorSettings.level)
+let log = Logger(label: "kgb")
+
 // A write to a connection the peer closed must be an error code, not a process-killing signal.
 signal(SIGPIPE, SIG_IGN)
 
-let loop = EventLoop()
-
-// The log: sinks opened before serving, so a bad path fails at start-up rather than silently later.
+// The log: sinks opened before serving, so a bad path fails at start-up rather than silently later. With
+// several workers every logger writes to the same sinks, a batch of whole lines at a time.
 var sinks: [LogSink] = []
 for spec in logSettings.specs {
     do {
@@ -61,71 +73,97 @@ for spec in logSettings.specs {
         fail("--log \(spec): \(error)", code: 2)
     }
 }
+let workerCount = operatorSettings.workers
+if workerCount > 1 { sinks = sinks.map { SharedSink($0, users: workerCount) } }
 let redactionKey: [UInt8] = {
-    if let key = ProcessInfo.processInfo.environment["KGB_REDACTION_KEY"], !key.isEmpty { return Array(key.utf8) }
+    if let key = environment["KGB_REDACTION_KEY"], !key.isEmpty { return Array(key.utf8) }
     return (0..<32).map { _ in UInt8.random(in: 0...255) }
 }()
-let (recorder, logger): (ExchangeRecorder?, ExchangeLogger?) = {
-    guard !sinks.isEmpty else { return (nil, nil) }
-    let ring = LogRing(capacity: logSettings.ringBytes)
-    let wakeup = LogWakeup()
-    let recorder = ExchangeRecorder(loop: loop, ring: ring, wakeup: wakeup, policy: logSettings.overflow)
+
+let workers = (0..<workerCount).map { index in
     var options = LoggerOptions(redactionKey: redactionKey, instance: UInt16.random(in: 0...UInt16.max))
     options.bodyMax = logSettings.bodyMax
-    let logger = ExchangeLogger(ring: ring, wakeup: wakeup, sinks: sinks, options: options)
-    logger.start()
-    return (recorder, logger)
-}()
-
-let gateway = Gateway(loop: loop, config: config, observer: recorder ?? NoExchangeLog())
-do {
-    try gateway.start()
-} catch {
-    fail("cannot listen on \(config.listen): \(error.message)", code: 1)
+    options.warn = { message in Logger(label: "kgb").warning("\(message)") }
+    return Worker(index: index, config: config, sinks: sinks, logSettings: logSettings, loggerOptions: options)
 }
-say("listening on \(gateway.boundAddress?.description ?? "\(config.listen)"); "
-    + "log: \(logSettings.specs.map(\.description).joined(separator: ", ")) (overflow: \(logSettings.overflow.rawValue))")
+for worker in workers {
+    do { try worker.start() } catch { fail("cannot listen on \(config.listen): \(error.message)", code: 1) }
+}
+let main = workers[0]
+let loop = main.loop
+
+var admin: AdminServer?
+if let address = operatorSettings.admin {
+    do {
+        admin = try AdminServer(loop: loop, address: address) { path in
+            AdminAnswers.answer(path: path, workers: workers, draining: main.gateway.isDraining)
+        }
+    } catch {
+        fail("cannot listen on --admin \(address): \(error.message)", code: 1)
+    }
+}
+
+log.info("kgb \(KGBVersion.current) listening on \(main.gateway.boundAddress?.description ?? "\(config.listen)")", metadata: [
+    "workers": "\(workerCount)",
+    "admin": "\(admin?.boundAddress?.description ?? "off")",
+    "log": "\(logSettings.specs.map(\.description).joined(separator: ","))",
+    "log_overflow": "\(logSettings.overflow.rawValue)",
+    "max_connections": "\(config.maxConnections == Int.max ? "unlimited" : String(config.maxConnections * workerCount))",
+    "upstream_timeout_ms": "\(config.upstreamTimeout)",
+])
 for route in config.routes.sorted(by: { $0.prefix < $1.prefix }) {
-    let headers = route.headers.isEmpty ? "" : " (sets \(route.headers.map(\.name).joined(separator: ", ")))"
-    say("route \(route.prefix.isEmpty ? "(default)" : route.prefix) → \(route.upstream)"
-        + (route.proxy.map { " via forward proxy \($0)" } ?? "") + headers)
+    var metadata: Logger.Metadata = [:]
+    if let proxy = route.proxy { metadata["proxy"] = "\(proxy)" }
+    if !route.headers.isEmpty { metadata["sets_headers"] = "\(route.headers.map(\.name).joined(separator: ","))" }
+    log.info("route \(route.prefix.isEmpty ? "(default)" : route.prefix) → \(route.upstream)", metadata: metadata)
 }
 if insecure {
-    say("WARNING: --upstream-insecure: https upstreams' certificates are NOT verified; for tests only")
+    log.warning("--upstream-insecure: https upstreams' certificates are NOT verified; for tests only")
 }
 
-/// Every finished exchange's record reaches the sinks before the process exits.
+for worker in workers.dropFirst() { worker.runOnThread() }
+
 func finishLogging() {
-    recorder?.flushAll()
-    logger?.stop()
+    for worker in workers { worker.finishLogging() }
 }
 
 var signalWatchers: [SignalWatcher] = []
+main.onStopped = {
+    // Worker 0 has drained: stop the admin endpoint and signal handling so its loop can end; a fallback timer
+    // (not keeping the loop alive itself) bounds the wait for the last responses' bytes.
+    admin?.close()
+    for watcher in signalWatchers { watcher.close() }
+    let fallback = Timer(loop: loop) {
+        log.info("stopped (fallback timer)")
+        finishLogging()
+        exit(0)
+    }
+    fallback.unref()
+    fallback.start(milliseconds: 2_000)
+}
 for signalNumber in [SIGTERM, SIGINT] {
     signalWatchers.append(SignalWatcher(loop: loop, signal: signalNumber) {
-        if gateway.isDraining {
-            say("second signal: exiting now")
+        if main.gateway.isDraining {
+            log.notice("second signal: exiting now")
             finishLogging()
             exit(0)
         }
-        say("draining: \(gateway.activeExchanges) exchange(s) in flight, up to \(config.drainTimeout) ms")
-        gateway.drain {
-            // Let the last responses' queued bytes reach their clients: the loop ends once every handle
-            // has closed. A fallback timer (not keeping the loop alive itself) bounds that wait.
-            say("stopped")
-            for watcher in signalWatchers { watcher.close() }
-            let fallback = Timer(loop: loop) {
-                finishLogging()
-                exit(0)
-            }
-            fallback.unref()
-            fallback.start(milliseconds: 2_000)
-        }
+        let scope = workers.count == 1 ? "" : " on worker 0 of \(workers.count)"
+        log.notice("draining: \(main.gateway.activeExchanges) exchange(s) in flight\(scope), up to \(config.drainTimeout) ms")
+        for worker in workers.dropFirst() { worker.requestDrain() }
+        main.drain()
     })
 }
 // logrotate: SIGHUP reopens the log files.
-signalWatchers.append(SignalWatcher(loop: loop, signal: SIGHUP) { logger?.requestReopen() })
+signalWatchers.append(SignalWatcher(loop: loop, signal: SIGHUP) {
+    for worker in workers { worker.logger?.requestReopen() }
+})
 
 loop.run()
+let deadline = Double(config.drainTimeout) / 1000 + 3
+for worker in workers.dropFirst() where !worker.join(timeoutSeconds: deadline) {
+    log.warning("worker \(worker.index) did not stop in time")
+}
+log.info("stopped")
 finishLogging()
 exit(0)

@@ -1,0 +1,149 @@
+// Reads exchange records back from a log store (a JSONL file or a SQLite database) for `kgb tail` and
+// `kgb show`: the newest records, then each new one as it is written. Never used by the gateway itself.
+import CSQLite
+import Foundation
+
+public final class LogStoreReader {
+    private enum Store {
+        case jsonLines(path: String)
+        case sqlite(db: OpaquePointer)
+    }
+
+    private let store: Store
+    /// JSONL: the file being followed (reopened when logrotate replaces it) and the bytes of a line not yet ended.
+    private var file: FileHandle?
+    private var fileIdentity: (device: UInt64, inode: UInt64)?
+    private var partial = Data()
+    /// SQLite: the highest rowid returned so far.
+    private var lastRow: Int64 = 0
+
+    public init(_ spec: LogSpec) throws(SinkError) {
+        switch spec {
+        case .jsonLines(let path):
+            store = .jsonLines(path: path)
+        case .sqlite(let path):
+            var db: OpaquePointer?
+            guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil) == SQLITE_OK, let db else {
+                throw SinkError("cannot open \(path): \(db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory")")
+            }
+            sqlite3_busy_timeout(db, 2_000)
+            store = .sqlite(db: db)
+        case .standardOutput, .none:
+            throw SinkError("\(spec) is not a store that can be read back: use jsonl:PATH or sqlite:PATH")
+        }
+    }
+
+    deinit {
+        if case .sqlite(let db) = store { sqlite3_close(db) }
+    }
+
+    /// The last `count` records (oldest first), and positions the reader after them for `next()`.
+    public func newest(_ count: Int) throws(SinkError) -> [String] {
+        switch store {
+        case .jsonLines(let path):
+            guard openFile(path) else { return [] }
+            // The tail of a large file is enough for `count` lines of reasonable size; the reader continues from the end.
+            let size = (try? file!.seekToEnd()) ?? 0
+            let window: UInt64 = UInt64(max(count, 1)) * 256 * 1024
+            try? file!.seek(toOffset: size > window ? size - window : 0)
+            let lines = readAppendedLines()
+            return Array(lines.suffix(count))
+        case .sqlite(let db):
+            var rows: [(Int64, String)] = []
+            query(db, "SELECT rowid, record FROM exchanges ORDER BY rowid DESC LIMIT \(max(count, 0))") { rows.append($0) }
+            lastRow = rows.first?.0 ?? maxRow(db)
+            return rows.reversed().map(\.1)
+        }
+    }
+
+    /// Records written since the last call (possibly none).
+    public func next() -> [String] {
+        switch store {
+        case .jsonLines(let path):
+            if file == nil || replaced(path) {
+                file = nil
+                partial.removeAll()
+                guard openFile(path) else { return [] }
+            }
+            return readAppendedLines()
+        case .sqlite(let db):
+            var rows: [(Int64, String)] = []
+            query(db, "SELECT rowid, record FROM exchanges WHERE rowid > \(lastRow) ORDER BY rowid") { rows.append($0) }
+            if let last = rows.last { lastRow = last.0 }
+            return rows.map(\.1)
+        }
+    }
+
+    /// Every record whose id is `id` (normally one).
+    public func find(id: String) -> [String] {
+        switch store {
+        case .jsonLines(let path):
+            guard let data = FileManager.default.contents(atPath: path) else { return [] }
+            let needle = Data("\"id\":\"\(id)\"".utf8)
+            return data.split(separator: UInt8(ascii: "\n")).filter { $0.range(of: needle) != nil }
+                .map { String(decoding: $0, as: UTF8.self) }
+        case .sqlite(let db):
+            var rows: [String] = []
+            var statement: OpaquePointer?
+            guard sqlite3_prepare_v2(db, "SELECT rowid, record FROM exchanges WHERE id = ?1", -1, &statement, nil) == SQLITE_OK else { return [] }
+            defer { sqlite3_finalize(statement) }
+            sqlite3_bind_text(statement, 1, id, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+            while sqlite3_step(statement) == SQLITE_ROW {
+                rows.append(String(cString: sqlite3_column_text(statement, 1)))
+            }
+            return rows
+        }
+    }
+
+    // MARK: JSONL
+
+    private func openFile(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        file = handle
+        fileIdentity = Self.identity(path)
+        return true
+    }
+
+    /// True when the path now names another file (rotated) or the file shrank (truncated).
+    private func replaced(_ path: String) -> Bool {
+        guard let now = Self.identity(path) else { return false }
+        if let before = fileIdentity, before != now { return true }
+        let position = (try? file?.offset()) ?? 0
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? position
+        return size < position
+    }
+
+    private func readAppendedLines() -> [String] {
+        guard let file, let data = try? file.readToEnd(), !data.isEmpty else { return [] }
+        partial.append(data)
+        guard let lastNewline = partial.lastIndex(of: UInt8(ascii: "\n")) else { return [] }
+        let complete = partial[partial.startIndex..<lastNewline]
+        let lines = complete.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+        partial = Data(partial[(lastNewline + 1)...])
+        // A window that started mid-line: the first piece is not a whole record.
+        return lines.filter { $0.hasPrefix("{") }
+    }
+
+    private static func identity(_ path: String) -> (device: UInt64, inode: UInt64)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return (UInt64(info.st_dev), UInt64(info.st_ino))
+    }
+
+    // MARK: SQLite
+
+    private func query(_ db: OpaquePointer, _ sql: String, _ row: ((Int64, String)) -> Void) {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK else { return }
+        defer { sqlite3_finalize(statement) }
+        while sqlite3_step(statement) == SQLITE_ROW {
+            row((sqlite3_column_int64(statement, 0), String(cString: sqlite3_column_text(statement, 1))))
+        }
+    }
+
+    private func maxRow(_ db: OpaquePointer) -> Int64 {
+        var result: Int64 = 0
+        query(db, "SELECT coalesce(max(rowid), 0), '' FROM exchanges") { result = $0.0 }
+        return result
+    }
+}

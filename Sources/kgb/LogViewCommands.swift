@@ -1,0 +1,77 @@
+// `kgb tail` and `kgb show`: the live view of the exchange log, for people at a terminal.
+import ArgumentParser
+import ExchangeLog
+import Foundation
+
+/// The store to read: --log, else KGB_LOG, else the gateway's default.
+private func store(_ text: String?) throws -> LogStoreReader {
+    let spec: LogSpec
+    do {
+        let given = text ?? ProcessInfo.processInfo.environment["KGB_LOG"].flatMap { $0.isEmpty ? nil : $0 }
+        spec = try given.map { try LogSpec(parsing: $0) } ?? LogSpec.defaultSpec
+    } catch {
+        throw ValidationError("--log: \(error)")
+    }
+    do { return try LogStoreReader(spec) } catch { throw ValidationError("--log: \(error)") }
+}
+
+struct TailCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kgb tail",
+        abstract: "Follow the exchange log: one line per exchange (time, model, status, outcome, tokens, TTFB, duration).",
+        discussion: "Reads a jsonl: file (following it across logrotate) or a sqlite: database. Stops on Ctrl-C.")
+
+    @Option(help: ArgumentHelp("The log store: jsonl:PATH or sqlite:PATH (default: KGB_LOG, else jsonl:./kgb-logs/exchanges.jsonl).", valueName: "spec"))
+    var log: String?
+
+    @Option(name: [.short, .customLong("lines")], help: "Show this many of the newest exchanges first.")
+    var lines: Int = 10
+
+    @Flag(help: "Print each record as its raw JSON line.")
+    var json = false
+
+    @Flag(name: .customLong("no-follow"), help: "Print the newest exchanges and exit instead of following.")
+    var noFollow = false
+
+    func run() throws {
+        let reader = try store(log)
+        for record in try reader.newest(max(0, lines)) { emit(record) }
+        guard !noFollow else { return }
+        while true {
+            for record in reader.next() { emit(record) }
+            usleep(200_000)
+        }
+    }
+
+    /// Unbuffered, a line at a time: a pipe (`kgb tail | grep`) sees each exchange as it is logged.
+    private func emit(_ line: String) {
+        let text = json ? line : ExchangeView(line)?.summaryLine
+        guard let text else { return }
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+}
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kgb show",
+        abstract: "Print one exchange readably: request messages, the reassembled answer, usage and timings.")
+
+    @Argument(help: "The exchange id (the record's \"id\", as `kgb tail` prints it).")
+    var id: String
+
+    @Option(help: ArgumentHelp("The log store: jsonl:PATH or sqlite:PATH (default: KGB_LOG, else jsonl:./kgb-logs/exchanges.jsonl).", valueName: "spec"))
+    var log: String?
+
+    @Flag(help: "Print the raw JSON record.")
+    var json = false
+
+    func run() throws {
+        let reader = try store(log)
+        guard let line = reader.find(id: id).last else {
+            throw ValidationError("no exchange with id \(id) in the log store")
+        }
+        if json { print(line); return }
+        guard let record = ExchangeView(line) else { throw ValidationError("the record for \(id) is not valid JSON") }
+        print(record.details, terminator: "")
+    }
+}
