@@ -24,7 +24,7 @@ struct TailCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The log store: jsonl:PATH or sqlite:PATH (default: KGB_LOG, else jsonl:./kgb-logs/exchanges.jsonl).", valueName: "spec"))
     var log: String?
 
-    @Option(name: [.short, .customLong("lines")], help: "Show this many of the newest exchanges first.")
+    @Option(name: [.customShort("n"), .customLong("lines")], help: "Show this many of the newest exchanges first.")
     var lines: Int = 10
 
     @Flag(help: "Print each record as its raw JSON line.")

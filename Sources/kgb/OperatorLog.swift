@@ -15,9 +15,10 @@ struct OperatorLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?,
-             source: String, file: String, function: String, line: UInt) {
-        let fields = metadata.merging(extra ?? [:]) { $1 }
+    func log(event: LogEvent) {
+        let level = event.level
+        let message = event.message
+        let fields = metadata.merging(event.metadata ?? [:]) { $1 }
         var out: String
         switch format {
         case .text:

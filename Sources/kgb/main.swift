@@ -15,8 +15,8 @@ func fail(_ message: String, code: Int32) -> Never {
 
 let commandLine = Array(CommandLine.arguments.dropFirst())
 switch commandLine.first {
-case "tail": TailCommand.main(Array(commandLine.dropFirst()))
-case "show": ShowCommand.main(Array(commandLine.dropFirst()))
+case "tail": TailCommand.main(Array(commandLine.dropFirst())); exit(0)
+case "show": ShowCommand.main(Array(commandLine.dropFirst())); exit(0)
 default: break
 }
 
@@ -86,42 +86,8 @@ let workers = (0..<workerCount).map { index in
     options.warn = { message in Logger(label: "kgb").warning("\(message)") }
     return Worker(index: index, config: config, sinks: sinks, logSettings: logSettings, loggerOptions: options)
 }
-for worker in workers {
-    do { try worker.start() } catch { fail("cannot listen on \(config.listen): \(error.message)", code: 1) }
-}
 let main = workers[0]
 let loop = main.loop
-
-var admin: AdminServer?
-if let address = operatorSettings.admin {
-    do {
-        admin = try AdminServer(loop: loop, address: address) { path in
-            AdminAnswers.answer(path: path, workers: workers, draining: main.gateway.isDraining)
-        }
-    } catch {
-        fail("cannot listen on --admin \(address): \(error.message)", code: 1)
-    }
-}
-
-log.info("kgb \(KGBVersion.current) listening on \(main.gateway.boundAddress?.description ?? "\(config.listen)")", metadata: [
-    "workers": "\(workerCount)",
-    "admin": "\(admin?.boundAddress?.description ?? "off")",
-    "log": "\(logSettings.specs.map(\.description).joined(separator: ","))",
-    "log_overflow": "\(logSettings.overflow.rawValue)",
-    "max_connections": "\(config.maxConnections == Int.max ? "unlimited" : String(config.maxConnections * workerCount))",
-    "upstream_timeout_ms": "\(config.upstreamTimeout)",
-])
-for route in config.routes.sorted(by: { $0.prefix < $1.prefix }) {
-    var metadata: Logger.Metadata = [:]
-    if let proxy = route.proxy { metadata["proxy"] = "\(proxy)" }
-    if !route.headers.isEmpty { metadata["sets_headers"] = "\(route.headers.map(\.name).joined(separator: ","))" }
-    log.info("route \(route.prefix.isEmpty ? "(default)" : route.prefix) → \(route.upstream)", metadata: metadata)
-}
-if insecure {
-    log.warning("--upstream-insecure: https upstreams' certificates are NOT verified; for tests only")
-}
-
-for worker in workers.dropFirst() { worker.runOnThread() }
 
 func finishLogging() {
     for worker in workers { worker.finishLogging() }
@@ -158,6 +124,42 @@ for signalNumber in [SIGTERM, SIGINT] {
 signalWatchers.append(SignalWatcher(loop: loop, signal: SIGHUP) {
     for worker in workers { worker.logger?.requestReopen() }
 })
+
+// Signal handling is in place before the port opens: a SIGTERM right after start-up still drains.
+for worker in workers {
+    do { try worker.start() } catch { fail("cannot listen on \(config.listen): \(error.message)", code: 1) }
+}
+
+var admin: AdminServer?
+if let address = operatorSettings.admin {
+    do {
+        admin = try AdminServer(loop: loop, address: address) { path in
+            AdminAnswers.answer(path: path, workers: workers, draining: main.gateway.isDraining)
+        }
+    } catch {
+        fail("cannot listen on --admin \(address): \(error.message)", code: 1)
+    }
+}
+
+log.info("kgb \(KGBVersion.current) listening on \(main.gateway.boundAddress?.description ?? "\(config.listen)")", metadata: [
+    "workers": "\(workerCount)",
+    "admin": "\(admin?.boundAddress?.description ?? "off")",
+    "log": "\(logSettings.specs.map(\.description).joined(separator: ","))",
+    "log_overflow": "\(logSettings.overflow.rawValue)",
+    "max_connections": "\(config.maxConnections == Int.max ? "unlimited" : String(config.maxConnections * workerCount))",
+    "upstream_timeout_ms": "\(config.upstreamTimeout)",
+])
+for route in config.routes.sorted(by: { $0.prefix < $1.prefix }) {
+    var metadata: Logger.Metadata = [:]
+    if let proxy = route.proxy { metadata["proxy"] = "\(proxy)" }
+    if !route.headers.isEmpty { metadata["sets_headers"] = "\(route.headers.map(\.name).joined(separator: ","))" }
+    log.info("route \(route.prefix.isEmpty ? "(default)" : route.prefix) → \(route.upstream)", metadata: metadata)
+}
+if insecure {
+    log.warning("--upstream-insecure: https upstreams' certificates are NOT verified; for tests only")
+}
+
+for worker in workers.dropFirst() { worker.runOnThread() }
 
 loop.run()
 let deadline = Double(config.drainTimeout) / 1000 + 3

@@ -6,7 +6,7 @@ import UV
 private func table(_ routes: [(String, String)]) throws -> RouteTable {
     let configs = try routes.map { RouteConfig(prefix: $0.0, upstream: try UpstreamURL($0.1)) }
     let config = GatewayConfig(listen: SocketAddress(listen: "127.0.0.1:0")!, routes: configs)
-    return RouteTable(configs, loop: EventLoop(), gatewayConfig: config)
+    return RouteTable(configs, loop: EventLoop(), gatewayConfig: config, metrics: GatewayMetrics(routeLabels: configs.map(\.label)))
 }
 
 /// The path the upstream receives for `path` (the route's prefix bytes + the rest of the path).
