@@ -7,7 +7,7 @@ UPSTREAM ?=
 VENV := .build/venv
 RELEASE := .build/release
 
-.PHONY: run test deps build unit-tests integration-tests bench python-deps clean
+.PHONY: run test deps build unit-tests integration-tests bench sidecar python-deps clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -47,5 +47,10 @@ test: unit-tests integration-tests
 bench: build
 	bash bench/run.sh
 
+# The sidecar binary (Swift runtime linked statically, stripped) at .build-static/kgb-sidecar, with its ldd,
+# start-up time and idle RSS.
+sidecar: deps
+	bash bench/sidecar.sh
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-static .build-tsan
