@@ -197,23 +197,25 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate {
 
     /// Request bytes towards the upstream; borrowed until `flush()`, copied if not yet connected (or for TLS).
     func send(borrowing bytes: UnsafeRawBufferPointer) {
-        if state != .ready {
-            preconnect.append(contentsOf: bytes)
-        } else if tls != nil {
-            plaintextOut.append(contentsOf: bytes)
-        } else {
-            stream!.write(borrowing: bytes)
-        }
+        if !keptForLater(bytes) { stream!.write(borrowing: bytes) }
     }
 
     func send(copying bytes: UnsafeRawBufferPointer) {
+        if !keptForLater(bytes) { stream!.write(copying: bytes) }
+    }
+
+    /// Copies bytes that cannot go to the socket as they are: before the connection is ready (the pre-connect
+    /// buffer) or for TLS (plaintext gathered for one record per flush). True when it took them.
+    @inline(__always)
+    private func keptForLater(_ bytes: UnsafeRawBufferPointer) -> Bool {
         if state != .ready {
             preconnect.append(contentsOf: bytes)
         } else if tls != nil {
             plaintextOut.append(contentsOf: bytes)
         } else {
-            stream!.write(copying: bytes)
+            return false
         }
+        return true
     }
 
     func flush() {

@@ -54,29 +54,28 @@ headers = {{ Authorization = "Bearer ${{KGB_TEST_KEY}}" }}
         assert proc.wait(5) == 0
 
 
-def test_flags_and_variables_override_the_file(mock, tmp_path):
-    file_port, flag_port = free_port(), free_port()
-    config = write(tmp_path, f'listen = "127.0.0.1:{file_port}"\nupstream = "http://127.0.0.1:1"\nlog = "none"\n')
-    proc = subprocess.Popen([KGB, "--config", config, "--listen", f"127.0.0.1:{flag_port}"], stderr=subprocess.PIPE,
-                            text=True, env=clean_environment({"KGB_UPSTREAM": f"http://127.0.0.1:{mock.port}"}))
-    try:
-        wait_listening(flag_port, proc=proc)
-        assert exchange(flag_port, "GET", "/status/200").status == 200
-    finally:
-        proc.terminate()
-        proc.wait(5)
-
-
-def test_the_config_file_from_the_environment(mock, tmp_path):
-    port = free_port()
-    config = write(tmp_path, f'listen = "127.0.0.1:{port}"\nupstream = "http://127.0.0.1:{mock.port}"\nlog = "none"\n')
-    proc = subprocess.Popen([KGB], stderr=subprocess.PIPE, text=True, env=clean_environment({"KGB_CONFIG": config}))
+def answers_on(port, args, env):
+    """Starts kgb with `args` (no --listen of the test's own), checks it serves on `port`, stops it."""
+    proc = subprocess.Popen([KGB, *args], stderr=subprocess.PIPE, text=True, env=clean_environment(env))
     try:
         wait_listening(port, proc=proc)
         assert exchange(port, "GET", "/status/200").status == 200
     finally:
         proc.terminate()
-        proc.wait(5)
+        assert proc.wait(5) == 0
+
+
+def test_flags_and_variables_override_the_file(mock, tmp_path):
+    file_port, flag_port = free_port(), free_port()
+    config = write(tmp_path, f'listen = "127.0.0.1:{file_port}"\nupstream = "http://127.0.0.1:1"\nlog = "none"\n')
+    answers_on(flag_port, ["--config", config, "--listen", f"127.0.0.1:{flag_port}"],
+               {"KGB_UPSTREAM": f"http://127.0.0.1:{mock.port}"})
+
+
+def test_the_config_file_from_the_environment(mock, tmp_path):
+    port = free_port()
+    config = write(tmp_path, f'listen = "127.0.0.1:{port}"\nupstream = "http://127.0.0.1:{mock.port}"\nlog = "none"\n')
+    answers_on(port, [], {"KGB_CONFIG": config})
 
 
 @pytest.mark.parametrize("text,expected", [
