@@ -1,16 +1,21 @@
 // Per-event delivery latency, measured by a compiled client so its own jitter stays in microseconds.
 // Opens STREAMS connections to 127.0.0.1:PORT, asks each for an SSE answer whose events the mock upstream
-// stamps with CLOCK_MONOTONIC at send ("mock_t_ns"), reads all sockets with poll(), stamps each event on
+// stamps with CLOCK_MONOTONIC at send ("mock_t_ns"), reads all sockets through epoll, stamps each event on
 // arrival with the same clock, and prints p50/p99/max of (arrival - send) in microseconds and the count.
+// The streams start spread evenly over one interval, so their events fall due at evenly spread instants
+// rather than in bursts (a burst would measure the load core's queue more than the proxy). Connects are
+// non-blocking, so a stream whose SYN waits for a full accept queue never keeps the others from being read.
 // With SAMPLES_FILE, every event's latency (µs, one a line, in arrival order) is also written there.
 // Usage: event_latency PORT STREAMS EVENTS INTERVAL_MS [SAMPLES_FILE]
+#define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,37 +41,64 @@ int main(int argc, char **argv) {
         "Content-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
         events, interval, strlen(body), body);
 
-    struct pollfd *fds = calloc(streams, sizeof *fds);
+    int *fds = calloc(streams, sizeof *fds);
+    char *connected = calloc(streams, 1);
     size_t capacity = (size_t)streams * (events + 16);
     double *delays = malloc(capacity * sizeof *delays);
     size_t count = 0;
-    // Per stream: bytes seen so far are scanned for the stamp; a small carry keeps a stamp split across reads.
+    // Per stream: each read is scanned for stamps; a small carry keeps a stamp split across two reads.
     char (*carry)[64] = calloc(streams, 64);
     int *carried = calloc(streams, sizeof(int));
-    for (int i = 0; i < streams; i++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port) };
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) { perror("connect"); return 1; }
-        if (write(fd, request, length) != length) { perror("write"); return 1; }
-        fds[i].fd = fd;
-        fds[i].events = POLLIN;
-    }
-    int open = streams;
+    int epoll_fd = epoll_create1(0);
+    int opened = 0, open = 0;
+    long long start = now_ns(), spacing = (long long)interval * 1000000LL / streams;
     static char buffer[1 << 16];
+    static struct epoll_event ready[1024];
     const char *key = "\"mock_t_ns\":";
     size_t key_length = strlen(key);
-    while (open > 0) {
-        if (poll(fds, streams, 30000) <= 0) { fprintf(stderr, "timed out\n"); return 1; }
+    while (opened < streams || open > 0) {
+        while (opened < streams && now_ns() >= start + opened * spacing) {
+            int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+            struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port) };
+            inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0 && errno != EINPROGRESS) { perror("connect"); return 1; }
+            // Writable once connected: then the request goes out and the stream is read from.
+            struct epoll_event want = { .events = EPOLLOUT, .data.u32 = (unsigned)opened };
+            epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &want);
+            fds[opened++] = fd;
+            open++;
+        }
+        long long wait = opened < streams ? start + opened * spacing - now_ns() : 30000000000LL;
+        if (wait < 0) wait = 0;
+        struct timespec timeout = { (time_t)(wait / 1000000000LL), (long)(wait % 1000000000LL) };
+        int n_ready = epoll_pwait2(epoll_fd, ready, 1024, &timeout, NULL);
+        if (n_ready < 0) { perror("epoll_pwait2"); return 1; }
+        if (n_ready == 0) {
+            if (opened < streams) continue;
+            fprintf(stderr, "timed out\n");
+            return 1;
+        }
         long long arrived = now_ns();
-        for (int i = 0; i < streams; i++) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        for (int r = 0; r < n_ready; r++) {
+            int i = (int)ready[r].data.u32;
+            if (!connected[i]) {
+                int error = 0;
+                socklen_t size = sizeof error;
+                getsockopt(fds[i], SOL_SOCKET, SO_ERROR, &error, &size);
+                if (error) { fprintf(stderr, "connect: %s\n", strerror(error)); return 1; }
+                if (write(fds[i], request, length) != length) { perror("write"); return 1; }
+                struct epoll_event want = { .events = EPOLLIN, .data.u32 = (unsigned)i };
+                epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fds[i], &want);
+                connected[i] = 1;
+                continue;
+            }
             int carry_length = carried[i];
             memcpy(buffer, carry[i], carry_length);
-            ssize_t n = read(fds[i].fd, buffer + carry_length, sizeof buffer - carry_length - 1);
-            if (n <= 0) { close(fds[i].fd); fds[i].fd = -1; open--; continue; }
+            ssize_t n = read(fds[i], buffer + carry_length, sizeof buffer - carry_length - 1);
+            if (n < 0 && errno == EAGAIN) continue;
+            if (n <= 0) { close(fds[i]); open--; continue; }  // closing also takes it out of the epoll set
             size_t total = carry_length + n;
             buffer[total] = 0;
             char *at = buffer;

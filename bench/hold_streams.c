@@ -2,7 +2,8 @@
 // Opens STREAMS connections to 127.0.0.1:PORT in steps of STEP, each asking the mock upstream for a stream of
 // one event a second. After each step, once every open stream has had its first bytes, it waits SETTLE_MS and
 // samples the resident memory (VmRSS) of the proxy's processes (PIDS, comma-separated: all of a proxy's
-// processes, summed), writing "streams<TAB>rss_kb" to stdout. With all streams open it reads events for HOLD_S
+// processes, summed), writing "streams<TAB>rss_kb" to stdout (streams: those answered, should a proxy refuse
+// or queue some; it waits 20 s for them). With all streams open it reads events for HOLD_S
 // seconds and writes "hold<TAB>seconds<TAB>cpu_us<TAB>events<TAB>open": the proxy's CPU time (utime+stime of
 // all PIDS) over that window, the SSE events received, and the streams still open at its end. Then it closes
 // every stream and exits. Reads use epoll, so the client's own cost does not grow with the stream count.
@@ -136,12 +137,13 @@ int main(int argc, char **argv) {
             for (int k = 0; k < 100 && opened < until; k++) open_stream(opened++);
             pump(0);
         }
-        long long deadline = now_ms() + 30000;
+        long long deadline = now_ms() + 20000;
         while (answered < opened && now_ms() < deadline) pump(50);
-        if (answered < opened) { fprintf(stderr, "only %d of %d streams answered\n", answered, opened); return 1; }
+        // A proxy that holds fewer streams than asked (a connection limit) is measured at what it holds.
+        if (answered < opened) fprintf(stderr, "hold_streams: %d of %d streams answered\n", answered, opened);
         long long settled = now_ms() + settle;
         while (now_ms() < settled) pump((int)(settled - now_ms()));
-        printf("%d\t%ld\n", opened, rss_kb());
+        printf("%d\t%ld\n", answered, rss_kb());
         fflush(stdout);
     }
     long long cpu_before = cpu_us(), events_before = events, start = now_ms(), end = start + hold * 1000LL;

@@ -13,7 +13,7 @@
 # 127.0.0.1 is loaded. Every process the script starts is stopped when it exits.
 #
 # Settings (environment): BENCH_BIN (use the kgb binaries in this folder and skip `swift build`), ROUNDS (3),
-# DURATION (seconds of each timed wrk run, 3), CONCURRENCY (50), LATENCY_STREAMS ("100 1000"),
+# DURATION (seconds of each timed wrk run, 3), CONCURRENCY (50), LATENCY_STREAMS ("100 1000"), LATENCY_ROUNDS (2),
 # SCALE_STREAMS (10000), SLOW_BYTES (200000000), SLOW_RATE (bytes/s, 1000000), STARTS (5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-3}
 CONCURRENCY=${CONCURRENCY:-50}
 LATENCY_STREAMS=${LATENCY_STREAMS:-"100 1000"}
+LATENCY_ROUNDS=${LATENCY_ROUNDS:-2}
 SCALE_STREAMS=${SCALE_STREAMS:-10000}
 SLOW_BYTES=${SLOW_BYTES:-200000000}
 SLOW_RATE=${SLOW_RATE:-1000000}
@@ -63,7 +64,9 @@ ulimit -Hn 65536 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)"
 NOFILE=$(ulimit -n)
 SCALE_ASKED=$SCALE_STREAMS
-if [ $(( (NOFILE - 100) / 2 )) -lt "$SCALE_STREAMS" ]; then SCALE_STREAMS=$(( (NOFILE - 100) / 2 / 50 * 50 )); fi
+# (Leave 2,000 descriptors spare: with a limit of 20,000, nginx logged "worker_connections are not enough" and
+# closed connections at 9,750 streams, and held 9,000 without complaint.)
+if [ $(( (NOFILE - 2000) / 2 )) -lt "$SCALE_STREAMS" ]; then SCALE_STREAMS=$(( (NOFILE - 2000) / 2 / 50 * 50 )); fi
 
 # --- Processes: every one started goes into pids and is stopped on exit ----------------------------------------
 pids=()
@@ -72,7 +75,7 @@ cleanup() {
   sleep 0.5
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "${NGINX_DIRS[@]}"
+  rm -rf "${NGINX_DIRS[@]}" "${STATIC_DIR:-}"
 }
 NGINX_DIRS=()
 trap cleanup EXIT
@@ -81,35 +84,47 @@ trap 'exit 130' INT TERM
 wait_port() { for _ in $(seq 400); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
 cpu_us() { awk -v tick=$((1000000 / $(getconf CLK_TCK))) '{print ($14 + $15) * tick}' "/proc/$1/stat"; }
 # Write one representative command line per scenario into the report's list of exact commands.
-note_command() { local label=$1; shift; printf '%s\t%s\n' "$label" "$(printf '%q ' "$@")" >> "$OUT/commands.tsv"; }
+quoted() {  # the words, quoted for a shell where needed
+  local word line=""
+  for word in "$@"; do
+    if [[ $word =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then line+="$word "; else line+="'${word//\'/\'\\\'\'}' "; fi
+  done
+  printf '%s' "${line% }"
+}
+note_command() { local label=$1; shift; printf '%s\t%s\n' "$label" "$(quoted "$@")" >> "$OUT/commands.tsv"; }
 
-MOCK_PORT=19100
+MOCK_PORT=19100 STATIC_PORT=19109
 MOCK=127.0.0.1:$MOCK_PORT
 taskset -c $LOAD_CPU "$BIN/kgb-mock-upstream" --listen $MOCK 2>"$OUT/mock.log" & pids+=($!)
-wait_port $MOCK_PORT
+# The small-JSON scenario's upstream: a static answer from nginx (see bench/static-upstream.conf.in for why).
+STATIC_DIR=$(mktemp -d /tmp/kgb-bench-static.XXXX)
+sed -e "s#@PORT@#$STATIC_PORT#; s#@DIR@#$STATIC_DIR#g" bench/static-upstream.conf.in > "$STATIC_DIR/nginx.conf"
+taskset -c $LOAD_CPU nginx -c "$STATIC_DIR/nginx.conf" -e "$STATIC_DIR/error.log" & pids+=($!)
+wait_port $MOCK_PORT; wait_port $STATIC_PORT
+UPSTREAM=$MOCK  # where the proxies started next send their requests
 
 # The systems: name, and the command that starts one listening on a port ($1), its log in $2.
 SYSTEMS=(kgb kgb-nolog nginx haproxy aiohttp)
 start_command() {  # system port tag -> the command line, in the array CMD
   local system=$1 port=$2 tag=$3
   case $system in
-    kgb) CMD=("$BIN/kgb" --listen 127.0.0.1:$port --upstream http://$MOCK --log "jsonl:$PWD/$OUT/kgb-$tag.jsonl") ;;
-    kgb-nolog) CMD=("$BIN/kgb" --listen 127.0.0.1:$port --upstream http://$MOCK --log none) ;;
+    kgb) CMD=("$BIN/kgb" --listen 127.0.0.1:$port --upstream http://$UPSTREAM --log "jsonl:$OUT/kgb-$tag.jsonl") ;;
+    kgb-nolog) CMD=("$BIN/kgb" --listen 127.0.0.1:$port --upstream http://$UPSTREAM --log none) ;;
     nginx)
       local dir; dir=$(mktemp -d /tmp/kgb-bench-nginx.XXXX); NGINX_DIRS+=("$dir")
-      sed -e "s#@PORT@#$port#; s#@UPSTREAM@#$MOCK#; s#@DIR@#$dir#g; s#@NOFILE@#$NOFILE#g" bench/nginx.conf.in > "$dir/nginx.conf"
+      sed -e "s#@PORT@#$port#; s#@UPSTREAM@#$UPSTREAM#; s#@DIR@#$dir#g; s#@NOFILE@#$NOFILE#g" bench/nginx.conf.in > "$dir/nginx.conf"
       CMD=(nginx -c "$dir/nginx.conf" -e "$dir/nginx-error.log") ;;
     haproxy)
-      sed -e "s#@PORT@#$port#; s#@UPSTREAM@#$MOCK#" bench/haproxy.cfg.in > "$OUT/haproxy-$tag.cfg"
+      sed -e "s#@PORT@#$port#; s#@UPSTREAM@#$UPSTREAM#" bench/haproxy.cfg.in > "$OUT/haproxy-$tag.cfg"
       CMD=(haproxy -db -f "$OUT/haproxy-$tag.cfg") ;;
-    aiohttp) CMD=("$PY" bench/aiohttp_gateway.py --listen 127.0.0.1:$port --upstream http://$MOCK --log "$PWD/$OUT/aiohttp-$tag.jsonl") ;;
+    aiohttp) CMD=("$PY" bench/aiohttp_gateway.py --listen 127.0.0.1:$port --upstream http://$UPSTREAM --log "$OUT/aiohttp-$tag.jsonl") ;;
   esac
 }
 declare -A PORT PID PIDS
 launch() {  # system port tag: starts it on the proxy core; PID[tag] is the process doing the work
   local system=$1 port=$2 tag=$3
   start_command "$system" "$port" "$tag"
-  printf '%s\t%s\n' "$tag" "taskset -c $PROXY_CPU $(printf '%q ' "${CMD[@]}")" >> "$OUT/commands-start.tsv"
+  printf '%s\t%s\n' "$tag" "$(quoted taskset -c $PROXY_CPU "${CMD[@]}")" >> "$OUT/commands-start.tsv"
   taskset -c $PROXY_CPU "${CMD[@]}" 2>"$OUT/$tag.log" & pids+=($!)
   local pid=$!
   wait_port "$port"
@@ -121,27 +136,38 @@ launch() {  # system port tag: starts it on the proxy core; PID[tag] is the proc
   fi
 }
 
+stop() {  # tag: stops an instance started by launch, and waits for it
+  local pid=${PIDS[$1]%%,*}
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
 # --- 6. Start-up time and idle memory: each system started STARTS times on its own --------------------------
 echo "bench: start-up"
 for system in "${SYSTEMS[@]}"; do
   start_command "$system" 19130 startup
-  taskset -c $PROXY_CPU $SYSTEM_PYTHON bench/startup.py "$system" 19130 "$STARTS" -- "${CMD[@]}" >> "$OUT/startup.tsv"
-  if [ "$system" = kgb ]; then note_command startup $SYSTEM_PYTHON bench/startup.py "$system" 19130 "$STARTS" -- "${CMD[@]}"; fi
+  CMD=(taskset -c $PROXY_CPU "${CMD[@]}")
+  taskset -c $LOAD_CPU $SYSTEM_PYTHON bench/startup.py "$system" 19130 "$STARTS" -- "${CMD[@]}" >> "$OUT/startup.tsv"
+  if [ "$system" = kgb ]; then note_command startup taskset -c $LOAD_CPU $SYSTEM_PYTHON bench/startup.py "$system" 19130 "$STARTS" -- "${CMD[@]}"; fi
 done
 rm -f "$OUT/kgb-startup.jsonl" "$OUT/aiohttp-startup.jsonl"
 
-# --- The proxies under test -------------------------------------------------------------------------------------
+# --- The proxies under test: one set in front of the mock upstream, and for the small JSON exchanges a set in
+# front of the static upstream (json-*), stopped when that scenario is done -------------------------------------
 port=19101
 for system in "${SYSTEMS[@]}"; do launch "$system" $port "$system"; port=$((port + 1)); done
-PORT[direct]=$MOCK_PORT
+UPSTREAM=127.0.0.1:$STATIC_PORT
+port=19121
+for system in "${SYSTEMS[@]}"; do launch "$system" $port "json-$system"; port=$((port + 1)); done
+UPSTREAM=$MOCK
+PORT[direct]=$MOCK_PORT PORT[json-direct]=$STATIC_PORT
 
 # --- 1 and 2. Throughput: wrk, DURATION seconds per system per round ----------------------------------------
 JSON_BODY='{"model":"claude-bench","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}'
 SSE_BODY='{"model":"claude-bench","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hello"}]}'
 to_us() { awk '{ v = $1; if (v ~ /us$/) print v + 0; else if (v ~ /ms$/) print (v + 0) * 1000; else print (v + 0) * 1000000 }'; }
 printf 'scenario\tround\ttarget\treq_per_s\tp50_us\tp99_us\trequests\tcpu_us\tloop_us\n' > "$OUT/throughput.tsv"
-throughput() {  # scenario round target body path
-  local scenario=$1 round=$2 target=$3 body=$4 path=$5 pid=${PID[$3]:-} url="http://127.0.0.1:${PORT[$3]}$5"
+throughput() {  # scenario round target instance body path
+  local scenario=$1 round=$2 target=$3 body=$5 path=$6 pid=${PID[$4]:-} url="http://127.0.0.1:${PORT[$4]}$6"
   local wrk=(wrk -t1 -c"$CONCURRENCY" --latency -s bench/post.lua)
   BENCH_BODY=$body taskset -c $LOAD_CPU "${wrk[@]}" -d1s "$url" >/dev/null  # warm-up
   local before=0 loop_before=0 cpu=- loop=- text="$OUT/wrk-$scenario-$target-$round.txt"
@@ -160,23 +186,30 @@ throughput() {  # scenario round target body path
 }
 for scenario in json sse; do
   echo "bench: $scenario"
-  body=$JSON_BODY path=/v1/messages
-  if [ $scenario = sse ]; then body=$SSE_BODY path="/v1/messages?events=20"; fi
-  BENCH_BODY=$body note_command "$scenario" env BENCH_BODY="$body" taskset -c $LOAD_CPU wrk -t1 -c"$CONCURRENCY" --latency -s bench/post.lua -d"${DURATION}s" "http://127.0.0.1:${PORT[kgb]}$path"
+  body=$JSON_BODY path=/v1/messages prefix=json-
+  if [ $scenario = sse ]; then body=$SSE_BODY path="/v1/messages?events=20" prefix=; fi
+  note_command "$scenario" env BENCH_BODY="$body" taskset -c $LOAD_CPU wrk -t1 -c"$CONCURRENCY" --latency -s bench/post.lua -d"${DURATION}s" "http://127.0.0.1:${PORT[${prefix}kgb]}$path"
   for round in $(seq "$ROUNDS"); do
-    for target in direct "${SYSTEMS[@]}"; do throughput $scenario "$round" "$target" "$body" "$path"; done
+    for target in direct "${SYSTEMS[@]}"; do throughput $scenario "$round" "$target" "$prefix$target" "$body" "$path"; done
   done
+  if [ $scenario = json ]; then
+    for system in "${SYSTEMS[@]}"; do stop "json-$system"; done
+    rm -f "$OUT/kgb-json-kgb.jsonl" "$OUT/aiohttp-json-aiohttp.jsonl"
+  fi
 done
 
-# --- 3. Per-event latency: 20 deltas 50 ms apart per stream, at each LATENCY_STREAMS -------------------------
+# --- 3. Per-event latency: 20 deltas 50 ms apart per stream, at each LATENCY_STREAMS, LATENCY_ROUNDS rounds
+# with the systems taking turns; the report pools each system's samples over the rounds ----------------------
 echo "bench: latency"
-printf 'streams\ttarget\tp50_us\tp99_us\tmax_us\tevents\n' > "$OUT/latency.tsv"
+printf 'streams\tround\ttarget\tp50_us\tp99_us\tmax_us\tevents\n' > "$OUT/latency.tsv"
 for streams in $LATENCY_STREAMS; do
-  note_command "latency $streams" taskset -c $LOAD_CPU "$OUT/event_latency" "${PORT[kgb]}" "$streams" 20 50 "$OUT/samples-$streams-kgb.txt"
-  for target in direct "${SYSTEMS[@]}"; do
-    printf '%s\t%s\t%s\n' "$streams" "$target" \
-      "$(taskset -c $LOAD_CPU "$OUT/event_latency" "${PORT[$target]}" "$streams" 20 50 "$OUT/samples-$streams-$target.txt")" \
-      | tee -a "$OUT/latency.tsv"
+  note_command "latency $streams" taskset -c $LOAD_CPU "$OUT/event_latency" "${PORT[kgb]}" "$streams" 20 50 "$OUT/samples-$streams-kgb-1.txt"
+  for round in $(seq "$LATENCY_ROUNDS"); do
+    for target in direct "${SYSTEMS[@]}"; do
+      printf '%s\t%s\t%s\t%s\n' "$streams" "$round" "$target" \
+        "$(taskset -c $LOAD_CPU "$OUT/event_latency" "${PORT[$target]}" "$streams" 20 50 "$OUT/samples-$streams-$target-$round.txt")" \
+        | tee -a "$OUT/latency.tsv"
+    done
   done
 done
 
@@ -184,8 +217,10 @@ done
 echo "bench: slow readers start ($SLOW_BYTES bytes at $SLOW_RATE bytes/s each)"
 port=19111
 slow_pids=()
+declare -A SLOW_BEFORE
 for system in "${SYSTEMS[@]}"; do
   launch "$system" $port "slow-$system"
+  SLOW_BEFORE[$system]=$(awk '/VmRSS/ {print $2}' "/proc/${PID[slow-$system]}/status")
   taskset -c $LOAD_CPU "$OUT/slow_reader" $port "/bytes?n=$SLOW_BYTES" "$SLOW_RATE" > "$OUT/slow-$system.txt" & pids+=($!)
   slow_pids+=($!)
   port=$((port + 1))
@@ -245,7 +280,7 @@ wait "${slow_pids[@]}"
 for system in "${SYSTEMS[@]}"; do
   hwm=$(awk '/VmHWM/ {print $2}' "/proc/${PID[slow-$system]}/status")
   rss=$(awk '/VmRSS/ {print $2}' "/proc/${PID[slow-$system]}/status")
-  printf '%s\t%s\t%s\t%s\n' "$system" "$(cat "$OUT/slow-$system.txt")" "$hwm" "$rss" | tee -a "$OUT/slow.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$system" "$(cat "$OUT/slow-$system.txt")" "$hwm" "$rss" "${SLOW_BEFORE[$system]}" | tee -a "$OUT/slow.tsv"
 done
 
 ELAPSED=$(( $(date +%s) - BEGAN ))
@@ -255,6 +290,7 @@ ELAPSED=$(( $(date +%s) - BEGAN ))
   printf 'kgb_built\t%s\n' "$(date -u -r "$BIN/kgb" '+%Y-%m-%d %H:%M UTC')"
   printf 'git_head\t%s\n' "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   printf 'rounds\t%s\nduration\t%s\nconcurrency\t%s\nstarts\t%s\n' "$ROUNDS" "$DURATION" "$CONCURRENCY" "$STARTS"
+  printf 'latency_rounds\t%s\n' "$LATENCY_ROUNDS"
   printf 'scale_asked\t%s\nscale_streams\t%s\nnofile\t%s\n' "$SCALE_ASKED" "$SCALE_STREAMS" "$NOFILE"
   printf 'slow_bytes\t%s\nslow_rate\t%s\nelapsed_s\t%s\n' "$SLOW_BYTES" "$SLOW_RATE" "$ELAPSED"
   printf 'hey\t%s\n' "$(dpkg-query -W -f '${Version}' hey 2>/dev/null || echo unknown)"
