@@ -15,6 +15,20 @@ public final class EventLoop {
     /// shared the same way: whatever is put in it is used before the read callback returns.
     public let derivedBuffer: UnsafeMutableRawBufferPointer
 
+    /// Write gather arrays and scratch space, lent to a stream from its first write until its flush (which comes
+    /// before its turn ends), so an idle or waiting connection holds none: memory follows active writers, not
+    /// open connections.
+    private var spareWriteBuffers: [WriteBuffers] = []
+    static let spareWriteBuffersKept = 64
+
+    func borrowWriteBuffers() -> WriteBuffers {
+        spareWriteBuffers.popLast() ?? WriteBuffers()
+    }
+
+    func returnWriteBuffers(_ buffers: WriteBuffers) {
+        if spareWriteBuffers.count < EventLoop.spareWriteBuffersKept { spareWriteBuffers.append(buffers) }
+    }
+
     public init() {
         raw = .allocate(capacity: 1)
         let status = uv_loop_init(raw)
@@ -47,4 +61,17 @@ public final class EventLoop {
 
     /// A monotonic clock in nanoseconds (a syscall-free vDSO read), for timing an exchange.
     @inline(__always) public static func hrtime() -> UInt64 { uv_hrtime() }
+}
+
+/// One stream's gather-then-flush space while it has writes pending (see `EventLoop.borrowWriteBuffers`).
+final class WriteBuffers {
+    static let gatherCapacity = 64
+    static let scratchCapacity = 16 * 1024
+    let gather = UnsafeMutablePointer<uv_buf_t>.allocate(capacity: WriteBuffers.gatherCapacity)
+    let scratch = UnsafeMutableRawPointer.allocate(byteCount: WriteBuffers.scratchCapacity, alignment: 8)
+
+    deinit {
+        gather.deallocate()
+        scratch.deallocate()
+    }
 }

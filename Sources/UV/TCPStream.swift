@@ -29,13 +29,22 @@ public final class TCPStream {
     private let writeRequest: UnsafeMutablePointer<uv_write_t>
     private let connectRequest: UnsafeMutablePointer<uv_connect_t>
 
-    /// Borrowed buffers gathered since the last flush (zero-copy), plus scratch for small framing bytes.
-    private let gather: UnsafeMutablePointer<uv_buf_t>
+    /// Borrowed buffers gathered since the last flush (zero-copy), plus scratch for small framing bytes; both
+    /// lent by the loop from the first write until the flush.
+    private var writeBuffers: WriteBuffers?
     private var gatherCount: Int32 = 0
-    private let scratch: UnsafeMutableRawPointer
     private var scratchUsed = 0
-    static let gatherCapacity = 64
-    static let scratchCapacity = 16 * 1024
+    static let gatherCapacity = WriteBuffers.gatherCapacity
+    static let scratchCapacity = WriteBuffers.scratchCapacity
+
+    @inline(__always) private var gather: UnsafeMutablePointer<uv_buf_t> { lentBuffers.gather }
+    @inline(__always) private var scratch: UnsafeMutableRawPointer { lentBuffers.scratch }
+    @inline(__always) private var lentBuffers: WriteBuffers {
+        if let writeBuffers { return writeBuffers }
+        let borrowed = loop.borrowWriteBuffers()
+        writeBuffers = borrowed
+        return borrowed
+    }
     /// Pieces up to this size are copied into the scratch and coalesced with their neighbours: for small SSE
     /// events a memcpy is cheaper than one more iovec in the kernel, and a whole read's worth of events
     /// (size line, data, CRLF, ...) leaves as one contiguous buffer.
@@ -58,8 +67,6 @@ public final class TCPStream {
         handle = .allocate(capacity: 1)
         writeRequest = .allocate(capacity: 1)
         connectRequest = .allocate(capacity: 1)
-        gather = .allocate(capacity: TCPStream.gatherCapacity)
-        scratch = .allocate(byteCount: TCPStream.scratchCapacity, alignment: 8)
         uv_tcp_init(loop.raw, handle)
         handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
     }
@@ -159,7 +166,13 @@ public final class TCPStream {
     /// the kernel does not take is copied into the outbound queue and written by libuv.
     public func flush() {
         guard gatherCount > 0 else { return }
-        defer { gatherCount = 0; scratchUsed = 0 }
+        defer {
+            gatherCount = 0
+            scratchUsed = 0
+            // Everything gathered was written or copied into the queue: the buffers go back to the loop.
+            if let writeBuffers { loop.returnWriteBuffers(writeBuffers) }
+            writeBuffers = nil
+        }
         guard state == .open else { return }
         var index = 0
         if !isWriting && staged.isEmpty {
@@ -292,8 +305,8 @@ public final class TCPStream {
         staged.release()
         writeRequest.deallocate()
         connectRequest.deallocate()
-        gather.deallocate()
-        scratch.deallocate()
+        if let writeBuffers { loop.returnWriteBuffers(writeBuffers) }
+        writeBuffers = nil
         handle.deallocate()
     }
 }
