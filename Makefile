@@ -44,8 +44,11 @@ integration-tests: build python-deps
 
 test: unit-tests integration-tests
 
+# kgb against nginx, HAProxy and an aiohttp gateway (bench/run.sh), then to an HTTPS upstream against nginx
+# (bench/tls.sh); both write bench/RESULTS.md.
 bench: build
-	bash bench/run.sh
+	BENCH_BIN=$(RELEASE) bash bench/run.sh
+	BENCH_BIN=$(RELEASE) bash bench/tls.sh
 
 # The sidecar binary (Swift runtime linked statically, stripped) at .build-static/kgb-sidecar, with its ldd,
 # start-up time and idle RSS.

@@ -82,3 +82,17 @@ for scenario in ("json", "sse"):
     print(f"| {scenario.upper()} | {med('kgb', 'req_per_s'):,.0f} | {med('nginx', 'req_per_s'):,.0f} | {kc:.0f} | {nc:.0f} | {kc / max(1, nc):.2f}× |")
 PYEOF
 cat "$OUT/section.md"
+# Into bench/RESULTS.md (run.sh writes the rest): this section replaces an earlier one, so re-running is safe.
+python3 - bench/RESULTS.md "$OUT/section.md" <<'PYEOF'
+import sys
+results, section = sys.argv[1], open(sys.argv[2]).read()
+try:
+    text = open(results).read()
+except FileNotFoundError:
+    text = "# kgb benchmark results\n"
+start = text.find("## TLS upstream")
+if start >= 0:
+    end = text.find("\n## ", start + 1)
+    text = text[:start] + (text[end + 1:] if end >= 0 else "")
+open(results, "w").write(text.rstrip("\n") + "\n\n" + section)
+PYEOF
