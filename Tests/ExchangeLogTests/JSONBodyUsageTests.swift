@@ -55,6 +55,10 @@ import Testing
     #"{"model":"esc\u00e9\"","stop_reason":"","usage":null}"#,
     #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
     #"{"model":"cut"#, "[1,2]", "", "null", #"{"a":tru"#,
+    #"{"model":"m","usage":{"input_tokens":12.0,"output_tokens":1.5,"cache_read_input_tokens":1e2,"cache_creation_input_tokens":null}}"#,
+    #"{"model":"m","usage":{"input_tokens":-3,"output_tokens":99999999999999999999,"cache_read_input_tokens":"7"}}"#,
+    #"{"object":"chat.completion","choices":[],"usage":{"prompt_tokens":2,"prompt_tokens_details":null,"completion_tokens":{"x":1}}}"#,
+    #"{"model":"m","usage":[1,2]}"#,
 ])
 func scannerAgreesWithTheFullParse(_ body: String) {
     let bytes = Array(body.utf8)
