@@ -118,6 +118,13 @@ for signalNumber in [SIGTERM, SIGINT] {
         log.notice("draining: \(main.gateway.activeExchanges) exchange(s) in flight\(scope), up to \(config.drainTimeout) ms")
         for worker in workers.dropFirst() { worker.requestDrain() }
         main.drain()
+        // Progress once a second while connections finish (the gauges are readable from any worker's loop).
+        let progress = Timer(loop: loop) {
+            let open = workers.reduce(UInt64(0)) { $0 &+ $1.gateway.metrics.gauges.load(GatewayMetrics.Gauge.clientConnections.rawValue) }
+            log.notice("draining: \(open) client connection(s) still open")
+        }
+        progress.unref()
+        progress.start(repeatingEvery: 1_000)
     })
 }
 // logrotate: SIGHUP reopens the log files.
