@@ -64,29 +64,24 @@ public enum JSONBodyUsage {
     // work per small JSON exchange.
 
     private static func anthropicUsage(_ data: UnsafeRawBufferPointer, _ value: Range<Int>, into usage: inout Usage) {
-        for member in objectMembers(data, value) {
-            if TopLevelScanner.isKey(member.key, "input_tokens") {
-                if let n = integer(data, member.value) { usage.inputTokens = n }
-            } else if TopLevelScanner.isKey(member.key, "output_tokens") {
-                if let n = integer(data, member.value) { usage.outputTokens = n }
-            } else if TopLevelScanner.isKey(member.key, "cache_read_input_tokens") {
-                if let n = integer(data, member.value) { usage.cacheReadInputTokens = n }
-            } else if TopLevelScanner.isKey(member.key, "cache_creation_input_tokens") {
-                if let n = integer(data, member.value) { usage.cacheCreationInputTokens = n }
-            }
-        }
+        readCounts(data, value, [("input_tokens", \.inputTokens), ("output_tokens", \.outputTokens),
+                                 ("cache_read_input_tokens", \.cacheReadInputTokens),
+                                 ("cache_creation_input_tokens", \.cacheCreationInputTokens)], into: &usage)
     }
 
     private static func openAIUsage(_ data: UnsafeRawBufferPointer, _ value: Range<Int>, into usage: inout Usage) {
+        readCounts(data, value, [("prompt_tokens", \.inputTokens), ("completion_tokens", \.outputTokens)], into: &usage)
+        for member in objectMembers(data, value) where TopLevelScanner.isKey(member.key, "prompt_tokens_details") {
+            readCounts(data, member.value, [("cached_tokens", \.cacheReadInputTokens)], into: &usage)
+        }
+    }
+
+    /// Each named member of the object at `value` that holds an integral number sets its field.
+    private static func readCounts(_ data: UnsafeRawBufferPointer, _ value: Range<Int>,
+                                   _ fields: [(name: StaticString, field: WritableKeyPath<Usage, Int?>)], into usage: inout Usage) {
         for member in objectMembers(data, value) {
-            if TopLevelScanner.isKey(member.key, "prompt_tokens") {
-                if let n = integer(data, member.value) { usage.inputTokens = n }
-            } else if TopLevelScanner.isKey(member.key, "completion_tokens") {
-                if let n = integer(data, member.value) { usage.outputTokens = n }
-            } else if TopLevelScanner.isKey(member.key, "prompt_tokens_details") {
-                for detail in objectMembers(data, member.value) where TopLevelScanner.isKey(detail.key, "cached_tokens") {
-                    if let n = integer(data, detail.value) { usage.cacheReadInputTokens = n }
-                }
+            for (name, field) in fields where TopLevelScanner.isKey(member.key, name) {
+                if let n = integer(data, member.value) { usage[keyPath: field] = n }
             }
         }
     }
