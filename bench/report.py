@@ -360,8 +360,8 @@ valgrind --tool=massif /tmp/kgb-nodebug ... --log none  +  bench/out/hold_stream
    thread pays for the log too: copying each fragment into the ring (`LogRing.tryWrite`,
    `ExchangeRecorder.writeBody`) is +12 k instructions per JSON exchange and +18 k per SSE stream. Acted on after
    this profile: the usage object is now read member by member without the JSON parser, which took the logger
-   thread from 17 to 14 µs of CPU per small JSON exchange (20,000 exchanges, its utime+stime; the figures above
-   predate it).
+   thread from 17 to 14 µs of CPU per small JSON exchange (20,000 exchanges, its utime+stime; the instruction
+   counts in the table above were taken before it).
 2. **Without logging, kgb runs more user-space instructions than nginx** (+28% per JSON exchange, +41% per SSE
    stream), yet its CPU per exchange is level with nginx's in the tables because it makes fewer system calls and
    the kernel's share dominates. Where the extra goes (`--log none`, JSON): `Array.append(contentsOf:)` building
@@ -391,6 +391,11 @@ valgrind --tool=massif /tmp/kgb-nodebug ... --log none  +  bench/out/hold_stream
 6. **Per-event latency and the logger:** the bench pins each proxy process, threads included, to one core, so
    kgb's logger (item 1) competes with its loop for that core; that is why the JSONL row's latency tail can be
    longer than the `--log none` row's. With a core of its own the logger would not delay events.
+7. **Per-event latency moves from run to run more than the systems differ.** Two full `make bench` runs on
+   2026-11-25, same binaries but for the two fixes above: the added latency at 100 streams was p50 41 and 61 µs,
+   p99 53 and 199 µs for kgb `--log none`, and p50 62 and 52 µs, p99 166 and 97 µs for nginx; kgb was ahead of
+   nginx in one run and behind in the other. The client and the mock share the load core, so these tails are
+   mostly that core's scheduling; read the latency lines of the list above with that in mind.
 """
 
 
