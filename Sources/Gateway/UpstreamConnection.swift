@@ -164,8 +164,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate {
         if !stream.isCongested { owner?.upstreamDrained() }
     }
 
-    /// A TLS session's handshake statistics, for the log record.
-    var tlsVersion: String? { tls?.protocolVersion }
+    /// Whether this connection's TLS handshake resumed a session (for the log record).
     var tlsResumed: Bool { tls?.resumedSession ?? false }
 
     /// Resolution or connection failed before any stream was usable.
@@ -179,9 +178,9 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate {
 
     func begin(for owner: ClientConnection) {
         self.owner = owner
-        // A pooled connection's handshake belongs to the exchange that opened it.
-        if state == .ready { tlsHandshakeNanos = 0 }
         if state == .ready {
+            // A pooled connection's handshake belongs to the exchange that opened it.
+            tlsHandshakeNanos = 0
             arm(.awaitingHead, pool.config.upstreamTimeout)
             stream?.startReading()
         }

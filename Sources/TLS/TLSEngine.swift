@@ -84,9 +84,6 @@ public final class TLSEngine {
     /// True when the handshake resumed a session instead of doing a full key exchange.
     public var resumedSession: Bool { SSL_session_reused(ssl) == 1 }
 
-    /// The protocol version agreed ("TLSv1.3").
-    public var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
-
     // MARK: Data
 
     /// Ciphertext read from the socket.
