@@ -331,3 +331,32 @@ func fastPathAgreesWithTheParser(_ event: String) {
     #expect(analyze(fits + next) == expected)
     #expect(analyze(fits + next, cuts: [100]) == expected)
 }
+
+// Events the record uses only by count are recognised without the JSON parser; what is not a well-formed object
+// (trailing bytes, a "type" that is not a string, a message_start) still takes the full path and reads the same.
+@Test func eventsCountedWithoutTheParserReadAsBefore() {
+    let stream = """
+        event: message_start
+        data: {"type":"message_start","message":{"model":"claude-q","usage":{"input_tokens":5,"output_tokens":1}}}
+
+        event: ping
+        data: {"type": "ping"}
+
+        data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":"ignored"}}
+
+        data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}
+
+        data: {"type":"content_block_stop","index":0} trailing
+
+        data: {"type":7}
+
+        data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":9}}
+
+        data: {"type":"message_stop"}
+
+
+        """
+    let expected = Outcome(events: 8, text: "hi",
+                           usage: Usage(model: "claude-q", inputTokens: 5, outputTokens: 9, stopReason: "end_turn"))
+    expectSplitInvariant(Array(stream.utf8), expected)
+}

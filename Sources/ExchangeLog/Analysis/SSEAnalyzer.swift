@@ -188,7 +188,7 @@ public struct SSEAnalyzer: Sendable {
                 || DeltaFastPath.appendAnthropicTextDelta(data, to: &textBytes)
                 || (model && DeltaFastPath.appendOpenAIContentDelta(data, to: &textBytes))
         }
-        if done {
+        if done || data.withUnsafeBytes({ Self.carriesNothingRecorded($0) }) {
             events += 1
             return
         }
@@ -197,6 +197,17 @@ public struct SSEAnalyzer: Sendable {
         events += 1
         guard let object else { return }  // malformed JSON spoils this event only
         read(object, eventName: String(decoding: eventName, as: UTF8.self))
+    }
+
+    /// Anthropic events the record takes nothing from but their count (ping, content_block_start/stop,
+    /// message_stop), known by their top-level "type" without the JSON parser: parsing them was a large part
+    /// of the logger's work per stream. Only a well-formed object qualifies; anything else takes the full path.
+    private static func carriesNothingRecorded(_ data: UnsafeRawBufferPointer) -> Bool {
+        guard let members = TopLevelScanner.members(data),
+              TopLevelScanner.skipSpace(data, members.last.map { TopLevelScanner.skipSpace(data, $0.value.upperBound) + 1 } ?? data.count) == data.count,
+              let type = members.first(where: { TopLevelScanner.isKey($0.key, "type") }),
+              let name = TopLevelScanner.string(data, type.value) else { return false }
+        return name == "ping" || name == "content_block_start" || name == "content_block_stop" || name == "message_stop"
     }
 
     /// Anthropic events carry their name again as "type"; trust the JSON, fall back to the `event:` field.
