@@ -19,8 +19,6 @@ final class RecordAssembler {
         self.metrics = metrics
     }
 
-    var openExchanges: Int { open.count }
-
     /// The loop's clock (uv_hrtime reads CLOCK_MONOTONIC too), to tell how long ago an exchange ended.
     static func monotonicNanos() -> UInt64 {
         var now = timespec()

@@ -219,25 +219,24 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate {
 
     func flush() {
         guard state == .ready else { return }
-        if let tls, !plaintextOut.isEmpty {
-            let failure = plaintextOut.withUnsafeBytes { tls.write($0) }
-            plaintextOut.removeAll(keepingCapacity: true)
-            if let failure {
-                owner?.upstreamFailed(GatewayFailure(.upstreamBroken, "encrypting the request failed: \(failure)"))
-                return
-            }
+        guard let tls else {
+            stream!.flush()
+            return
         }
-        if tls != nil { sendCiphertext() } else { stream!.flush() }
+        if let failure = tls.encrypt(&plaintextOut) {
+            owner?.upstreamFailed(GatewayFailure(.upstreamBroken, "encrypting the request failed: \(failure)"))
+            return
+        }
+        sendCiphertext()
     }
 
     /// Hands what TLS produced to the socket (borrowed, then copied by the stream only if the kernel refuses it).
     private func sendCiphertext() {
         guard let tls, let stream else { return }
-        let pending = tls.pendingCiphertext
-        guard pending.count > 0 else { return }
-        stream.write(borrowing: pending)
-        stream.flush()
-        tls.ciphertextSent()
+        tls.takeCiphertext { ciphertext in
+            stream.write(borrowing: ciphertext)
+            stream.flush()
+        }
     }
 
     /// True when request bytes are piling up faster than the upstream takes them.

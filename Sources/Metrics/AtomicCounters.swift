@@ -25,12 +25,6 @@ public final class AtomicCounters: @unchecked Sendable {
         counter.pointee.store(counter.pointee.load(ordering: .relaxed) &+ amount, ordering: .relaxed)
     }
 
-    /// Single writer only (a gauge).
-    @inline(__always)
-    public func set(_ index: Int, _ value: UInt64) {
-        (base + index).pointee.store(value, ordering: .relaxed)
-    }
-
     @inline(__always)
     public func load(_ index: Int) -> UInt64 {
         (base + index).pointee.load(ordering: .relaxed)

@@ -53,19 +53,16 @@ final class TLSServerStream: MockTransport, TCPStreamDelegate {
     func write(copying bytes: UnsafeRawBufferPointer) { plaintext.append(contentsOf: bytes) }
 
     func flush() {
-        guard engine.isHandshakeComplete, !plaintext.isEmpty else { return }
-        let failure = plaintext.withUnsafeBytes { engine.write($0) }
-        plaintext.removeAll(keepingCapacity: true)
-        if failure != nil { tcp.close(); return }
+        guard engine.isHandshakeComplete else { return }
+        if engine.encrypt(&plaintext) != nil { tcp.close(); return }
         sendCiphertext()
     }
 
     private func sendCiphertext() {
-        let pending = engine.pendingCiphertext
-        guard pending.count > 0 else { return }
-        tcp.write(borrowing: pending)
-        tcp.flush()
-        engine.ciphertextSent()
+        engine.takeCiphertext { ciphertext in
+            tcp.write(borrowing: ciphertext)
+            tcp.flush()
+        }
     }
 
     func closeWhenWritten() {

@@ -4,8 +4,8 @@
 import COpenSSL
 import Glibc
 
-/// Loop-owned. `receive` ciphertext the socket read, then `read` plaintext until `.wantMore`; `write`
-/// plaintext, then send `pendingCiphertext` and call `ciphertextSent()`. After `handshake()`, `receive` or
+/// Loop-owned. `receive` ciphertext the socket read, then `read` plaintext until `.wantMore`; `write` or
+/// `encrypt` plaintext, then send what `takeCiphertext` hands over. After `handshake()`, `receive` or
 /// `read`, ciphertext may be pending too (handshake messages, alerts, key updates).
 public final class TLSEngine {
     let ssl: OpaquePointer
@@ -106,7 +106,7 @@ public final class TLSEngine {
         }
     }
 
-    /// Encrypts plaintext; the ciphertext waits in `pendingCiphertext`. Returns a reason on failure.
+    /// Encrypts plaintext; the ciphertext waits for `takeCiphertext`. Returns a reason on failure.
     public func write(_ plaintext: UnsafeRawBufferPointer) -> String? {
         guard plaintext.count > 0 else { return nil }
         ERR_clear_error()
@@ -115,15 +115,24 @@ public final class TLSEngine {
         return count == Int32(plaintext.count) ? nil : failureReason()
     }
 
-    /// Ciphertext waiting to be sent; valid until `ciphertextSent()` or the next engine call.
-    public var pendingCiphertext: UnsafeRawBufferPointer {
-        var data: UnsafeMutablePointer<CChar>? = nil
-        let count = kgb_BIO_get_mem_data(outbound, &data)
-        return UnsafeRawBufferPointer(start: data, count: count > 0 ? count : 0)
+    /// Encrypts the plaintext gathered since the last call and empties `gathered` (keeping its capacity): one
+    /// TLS record per flush rather than one per piece. Returns a reason on failure.
+    public func encrypt(_ gathered: inout [UInt8]) -> String? {
+        guard !gathered.isEmpty else { return nil }
+        let failure = gathered.withUnsafeBytes { write($0) }
+        gathered.removeAll(keepingCapacity: true)
+        return failure
     }
 
-    /// The caller has taken (sent or copied) all of `pendingCiphertext`.
-    public func ciphertextSent() { _ = kgb_BIO_reset(outbound) }
+    /// Hands the ciphertext waiting to be sent, if any, to `send` (which must send or copy it before returning),
+    /// then forgets it.
+    public func takeCiphertext(_ send: (UnsafeRawBufferPointer) -> Void) {
+        var data: UnsafeMutablePointer<CChar>? = nil
+        let count = kgb_BIO_get_mem_data(outbound, &data)
+        guard count > 0 else { return }
+        send(UnsafeRawBufferPointer(start: data, count: count))
+        _ = kgb_BIO_reset(outbound)
+    }
 
     /// Queues a close_notify alert (sent with the next pending ciphertext).
     public func shutdown() {

@@ -18,14 +18,8 @@ struct ArgumentSources {
         }
     }
 
-    private func value(of flag: String) -> String? {
-        var found: String? = nil
-        for (index, argument) in arguments.enumerated() {
-            if argument == "--\(flag)", index + 1 < arguments.count { found = arguments[index + 1] }
-            if argument.hasPrefix("--\(flag)=") { found = String(argument.dropFirst(flag.count + 3)) }
-        }
-        return found
-    }
+    /// The value that counts for a single-valued flag: the last one given.
+    private func value(of flag: String) -> String? { values(of: flag).last }
 
     private func values(of flag: String) -> [String] {
         var found: [String] = []
