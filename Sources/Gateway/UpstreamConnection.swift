@@ -286,7 +286,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate {
             guard state == .ready else { return }
             switch ending {
             case .closed?: endOfStream(error: nil); return
-            case .failed(let why)?: endOfStream(error: "TLS failed: \(why)"); return
+            case .failed(let why)?: endOfStream(error: "TLS with upstream \(endpoint.origin.authority) failed: \(why)"); return
             default: if filled < buffer.count { return }  // all received ciphertext decrypted
             }
         }

@@ -92,7 +92,8 @@ final class Connection: TCPStreamDelegate, HTTPParserDelegate {
     }
 
     func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict {
-        let request = MockRequest(head: parser.head)
+        var request = MockRequest(head: parser.head)
+        request.tls = stream.tlsDetails
         bodyUse = request.path == "/echo" ? .checksum : request.path.hasPrefix("/v1/") ? .keep : .count
         // Clients that wait for it (curl above 1 MiB) would otherwise pause a second before sending the body.
         let hasBody = parser.head.isChunked || (parser.head.contentLength ?? 0) > 0

@@ -16,6 +16,8 @@ struct MockRequest {
     /// The client allows another request after this one (llhttp's reading of version and Connection).
     var keepAlive: Bool
 
+    /// SNI and ALPN when the request came over TLS.
+    var tls: (serverName: String?, alpn: String?)?
     var bodyBytes: UInt64 = 0
     var bodyCRC: UInt = 0
     /// Only for routes that read the body, and only up to `Connection.maxKeptBody`.

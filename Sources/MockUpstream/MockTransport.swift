@@ -7,6 +7,8 @@ protocol MockTransport: AnyObject {
     var state: TCPStream.State { get }
     var isCongested: Bool { get }
     var isReading: Bool { get }
+    /// SNI and ALPN of a TLS connection (nil over plain TCP), reported by /echo.
+    var tlsDetails: (serverName: String?, alpn: String?)? { get }
     var delegate: (any TCPStreamDelegate)? { get set }
     func setWatermarks(high: Int, low: Int)
     func setNoDelay()
@@ -21,6 +23,8 @@ protocol MockTransport: AnyObject {
 }
 
 extension TCPStream: MockTransport {
+    var tlsDetails: (serverName: String?, alpn: String?)? { nil }
+
     func setWatermarks(high: Int, low: Int) {
         highWatermark = high
         lowWatermark = low
@@ -45,6 +49,7 @@ final class TLSServerStream: MockTransport, TCPStreamDelegate {
     var state: TCPStream.State { tcp.state }
     var isCongested: Bool { tcp.isCongested }
     var isReading: Bool { tcp.isReading }
+    var tlsDetails: (serverName: String?, alpn: String?)? { (engine.serverName, engine.negotiatedProtocol) }
     func setWatermarks(high: Int, low: Int) { tcp.setWatermarks(high: high, low: low) }
     func setNoDelay() { tcp.setNoDelay() }
     func startReading() { tcp.startReading() }

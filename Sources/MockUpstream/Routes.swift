@@ -56,10 +56,12 @@ enum Routes {
     /// What arrived: method, target, version, headers in order, and the body's size and CRC-32.
     static func echo(_ request: MockRequest) -> ResponsePlan {
         let headers = request.headers.map { "[\(JSONText.quoted($0.0)),\(JSONText.quoted($0.1))]" }.joined(separator: ",")
+        let quoted = { (text: String?) in text.map(JSONText.quoted) ?? "null" }
+        let tls = request.tls.map { ",\"tls\":{\"server_name\":\(quoted($0.serverName)),\"alpn\":\(quoted($0.alpn))}" } ?? ""
         return .json(200, """
             {"method":\(JSONText.quoted(request.methodName)),"target":\(JSONText.quoted(request.target)),\
             "version":\(JSONText.quoted(request.version)),"headers":[\(headers)],\
-            "body_bytes":\(request.bodyBytes),"body_crc32":\(request.bodyCRC)}
+            "body_bytes":\(request.bodyBytes),"body_crc32":\(request.bodyCRC)\(tls)}
             """)
     }
 

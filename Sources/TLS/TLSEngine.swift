@@ -81,6 +81,20 @@ public final class TLSEngine {
         }
     }
 
+    /// The server name the client sent (SNI), if any; for the mock's /echo.
+    public var serverName: String? {
+        SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name).map { String(cString: $0) }
+    }
+
+    /// The application protocol agreed by ALPN, if any.
+    public var negotiatedProtocol: String? {
+        var data: UnsafePointer<UInt8>? = nil
+        var length: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &data, &length)
+        guard let data, length > 0 else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
+    }
+
     /// True when the handshake resumed a session instead of doing a full key exchange.
     public var resumedSession: Bool { SSL_session_reused(ssl) == 1 }
 

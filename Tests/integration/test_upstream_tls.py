@@ -1,13 +1,15 @@
 """HTTPS upstreams: TLS driven by the event loop, certificates verified by default, sessions resumed, and every
 handshake failure a 502 that says why, with the gateway still serving."""
 import json
+import shutil
 import socket
+import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import read_records, start_mock
+from conftest import free_port, read_records, start_mock, wait_listening
 from httpraw import exchange
 
 STREAM = json.dumps({"model": "claude-tls-test", "max_tokens": 9, "stream": True, "messages": []})
@@ -22,6 +24,8 @@ def test_requests_and_streams_reach_an_https_upstream(tls_mock, certificates, mo
     echoed = exchange(gateway.port, "GET", "/echo")
     assert echoed.status == 200
     assert ["Host", f"localhost:{tls_mock.port}"] in json.loads(echoed.body)["headers"]
+    # SNI names the host; ALPN settles on HTTP/1.1.
+    assert json.loads(echoed.body)["tls"] == {"server_name": "localhost", "alpn": "http/1.1"}
     streamed = exchange(gateway.port, "POST", "/v1/messages?events=30", [("Content-Type", "application/json")], STREAM)
     assert streamed.status == 200 and streamed.body.rstrip().endswith(b'data: {"type":"message_stop"}')
     # A large body crosses many TLS records and reads: byte for byte what the plain mock sends.
@@ -35,7 +39,9 @@ def test_requests_and_streams_reach_an_https_upstream(tls_mock, certificates, mo
 
 def test_an_ip_address_upstream_is_verified_against_the_certificates_ip(tls_mock, certificates, kgb_factory):
     gateway = kgb_factory(f"https://127.0.0.1:{tls_mock.port}", "--upstream-ca", certificates["ca"])
-    assert exchange(gateway.port, "GET", "/status/200").status == 200
+    echoed = exchange(gateway.port, "GET", "/echo")
+    assert echoed.status == 200
+    assert json.loads(echoed.body)["tls"] == {"server_name": None, "alpn": "http/1.1"}  # no SNI for an address
 
 
 def test_handshake_time_is_logged_and_sessions_are_resumed(tls_mock, certificates, kgb_factory):
@@ -131,3 +137,22 @@ def test_a_failed_handshake_is_a_502_and_the_gateway_keeps_serving(tls_mock, cer
         assert exchange(gateway.port, "GET", "/good/status/200").status == 200
     finally:
         broken.close()
+
+
+def test_a_tls_alert_from_the_upstream_is_a_502_that_names_it(certificates, kgb_factory):
+    # `openssl s_server -Verify 1` demands a client certificate kgb does not have and answers with an alert.
+    cert, key = certificates["good"]
+    port = free_port()
+    server = subprocess.Popen([shutil.which("openssl"), "s_server", "-accept", f"127.0.0.1:{port}", "-cert", cert,
+                               "-key", key, "-Verify", "1", "-www", "-quiet"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_listening(port, proc=server)
+        gateway = kgb_factory(f"https://localhost:{port}", "--upstream-ca", certificates["ca"])
+        response = exchange(gateway.port, "GET", "/")
+        assert response.status == 502
+        assert f"TLS with upstream localhost:{port} failed" in error_message(response)
+        assert "alert certificate required" in error_message(response)
+    finally:
+        server.terminate()
+        server.wait(5)
