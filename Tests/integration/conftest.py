@@ -8,6 +8,8 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -161,3 +163,32 @@ def tls_mock(certificates):
     process = start_mock("127.0.0.1", "--tls-cert", cert, "--tls-key", key)
     yield process
     process.stop()
+
+
+# The admin endpoint (--admin), for tests that read /healthz, /readyz and /metrics.
+
+def admin_get(port, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def metrics(port):
+    """{(name, frozenset(labels)): value} from the Prometheus text."""
+    status, text = admin_get(port, "/metrics")
+    assert status == 200
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line:
+            continue
+        match = re.fullmatch(r'([a-z_]+)(?:\{(.*)\})? (\S+)', line)
+        assert match, line
+        labels = frozenset(re.findall(r'(\w+)="([^"]*)"', match.group(2) or ""))
+        samples[(match.group(1), labels)] = float(match.group(3))
+    return samples
+
+
+def value(samples, name, **labels):
+    return samples.get((name, frozenset(labels.items())), 0.0)

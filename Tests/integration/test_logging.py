@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import read_records
+from conftest import free_port, metrics, read_records, value
 from httpraw import Conn, Incomplete, exchange, request
 
 STREAM = json.dumps({"model": "claude-log-test", "max_tokens": 9, "stream": True,
@@ -243,13 +243,20 @@ def test_binary_body_is_logged_as_base64(gateway):
 
 @pytest.mark.parametrize("policy", ["pause", "drop"])
 def test_full_ring_policies(mock, kgb_factory, policy):
-    gateway = kgb_factory(f"http://127.0.0.1:{mock.port}", "--log-ring-bytes", "65536", "--log-overflow", policy)
+    admin = free_port()
+    gateway = kgb_factory(f"http://127.0.0.1:{mock.port}", "--log-ring-bytes", "65536", "--log-overflow", policy,
+                          "--admin", f"127.0.0.1:{admin}")
     size = 8 << 20
     response = exchange(gateway.port, "GET", f"/bytes?n={size}")
     assert len(response.body) == size, "the client always gets the whole stream"
     record = read_records(gateway.log_path, 1, timeout=10)[0]
     assert record["response"]["body_bytes"] == size
+    samples = metrics(admin)
+    assert value(samples, "kgb_log_ring_capacity_bytes") == 65536
+    assert value(samples, "kgb_log_ring_used_bytes") <= 65536
     if policy == "pause":
         assert record["response"]["truncated"] is False
+        assert value(samples, "kgb_log_pauses_total") > 0 and value(samples, "kgb_log_dropped_bytes_total") == 0
     else:
         assert record["response"]["truncated"] is True
+        assert value(samples, "kgb_log_dropped_bytes_total") > 0 and value(samples, "kgb_log_pauses_total") == 0

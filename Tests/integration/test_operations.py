@@ -9,43 +9,15 @@ import socket
 import subprocess
 import threading
 import time
-import urllib.request
 
 import pytest
 
-from conftest import BIN, clean_environment, free_port, read_records, wait_listening
+from conftest import BIN, admin_get, clean_environment, free_port, metrics, read_records, value, wait_listening
 from httpraw import Conn, exchange, request
 
 KGB = os.path.join(BIN, "kgb")
 STREAM = json.dumps({"model": "claude-metrics", "max_tokens": 9, "stream": True, "messages": [{"role": "user", "content": "hi"}]})
 JSON = json.dumps({"model": "claude-metrics", "max_tokens": 9, "messages": [{"role": "user", "content": "hi"}]})
-
-
-def admin_get(port, path):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-def metrics(port):
-    """{(name, frozenset(labels)): value} from the Prometheus text."""
-    status, text = admin_get(port, "/metrics")
-    assert status == 200
-    samples = {}
-    for line in text.splitlines():
-        if line.startswith("#") or not line:
-            continue
-        match = re.fullmatch(r'([a-z_]+)(?:\{(.*)\})? (\S+)', line)
-        assert match, line
-        labels = frozenset(re.findall(r'(\w+)="([^"]*)"', match.group(2) or ""))
-        samples[(match.group(1), labels)] = float(match.group(3))
-    return samples
-
-
-def value(samples, name, **labels):
-    return samples.get((name, frozenset(labels.items())), 0.0)
 
 
 def post(port, target, body):
@@ -76,6 +48,9 @@ def test_metrics_after_a_known_sequence(mock, kgb_factory):
     assert value(samples, "kgb_first_token_seconds_count") == 4
     assert value(samples, "kgb_client_connections") == 0
     assert value(samples, "kgb_upstream_idle_connections") == 1
+    assert value(samples, "kgb_upstream_connections") == 1  # the pooled one; the dead route's attempt is closed
+    assert value(samples, "kgb_upstream_connect_seconds_count") == 1
+    assert 0 < value(samples, "kgb_log_lag_seconds") < 5
     # Six exchanges, plus the test harness's one connection that checked kgb was listening.
     assert value(samples, "kgb_accepted_connections_total") == 7
     assert value(samples, "kgb_log_records_written_total") == 6
