@@ -54,9 +54,26 @@ public final class HTTPParser {
     /// True between the first byte of a message and its end.
     public private(set) var isInMessage = false
 
+    private let kind: ParserKind
+    /// A rule of ours that the message broke (llhttp only sees "callback error").
+    private var protocolViolation: String?
+
+    /// Where the parser is relative to a chunk-size line, which this type reads itself (see ChunkSizeLine).
+    private enum SizeLinePhase {
+        case none
+        /// llhttp paused (from a callback) just before a size line.
+        case next
+        /// The line is being read; it may span reads.
+        case reading
+    }
+    private var sizeLinePhase = SizeLinePhase.none
+    private var sizeLine = ChunkSizeLine()
+    private var currentChunkSize: UInt64 = 0
+
     public init(kind: ParserKind, delegate: HTTPParserDelegate, maxHeadBytes: Int = 64 * 1024) {
         self.delegate = delegate
         self.maxHeadBytes = maxHeadBytes
+        self.kind = kind
         withUnsafeMutablePointer(to: &state) { parser in
             llhttp_init(parser, kind == .request ? HTTP_REQUEST : HTTP_RESPONSE, &parserSettings)
         }
@@ -70,20 +87,63 @@ public final class HTTPParser {
     /// Parses `bytes`. After `.paused`, call `resume()` before feeding the unconsumed rest.
     public func execute(_ bytes: UnsafeRawBufferPointer) -> ParseOutcome {
         precondition(!isPaused, "execute while paused")
+        var offset = 0
+        while true {
+            if sizeLinePhase == .reading {
+                switch sizeLine.scan(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
+                case .needMore:
+                    return .consumed
+                case .invalid(let reason):
+                    return .failed(ParseError(kind: .malformed, reason: reason))
+                case .complete(let consumed, let size):
+                    offset += consumed
+                    sizeLinePhase = .none
+                    if case .failed(let error) = executeCanonicalSizeLine(size) { return .failed(error) }
+                }
+            }
+            switch llhttpExecute(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
+            case .consumed:
+                return .consumed
+            case .failed(let error):
+                return .failed(error)
+            case .paused(let consumed):
+                offset += consumed
+                if sizeLinePhase == .next {
+                    // Our own pause before a size line: read it, then go on.
+                    withUnsafeMutablePointer(to: &state) { llhttp_resume($0) }
+                    sizeLine.reset()
+                    sizeLinePhase = .reading
+                    continue
+                }
+                isPaused = true
+                return .paused(consumed: offset)
+            }
+        }
+    }
+
+    private func llhttpExecute(_ bytes: UnsafeRawBufferPointer) -> ParseOutcome {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return .consumed }
         return withUnsafeMutablePointer(to: &state) { parser -> ParseOutcome in
             parser.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-            let start = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
+            let start = base.assumingMemoryBound(to: CChar.self)
             let status = llhttp_execute(parser, start, bytes.count)
             switch status {
             case HPE_OK:
                 return .consumed
             case HPE_PAUSED:
-                isPaused = true
                 let stop = UnsafeRawPointer(llhttp_get_error_pos(parser)!)
-                return .paused(consumed: stop - UnsafeRawPointer(start!))
+                return .paused(consumed: stop - UnsafeRawPointer(start))
             default:
                 return .failed(error(parser, status))
             }
+        }
+    }
+
+    /// Gives llhttp the size line it can read: the size in hex and CRLF, without the extensions.
+    private func executeCanonicalSizeLine(_ size: UInt64) -> ParseOutcome {
+        withUnsafeTemporaryAllocation(byteCount: 20, alignment: 1) { line in
+            let count = ChunkFraming.sizeLine(size, into: line)
+            return llhttpExecute(UnsafeRawBufferPointer(rebasing: line[0..<count]))
         }
     }
 
@@ -116,6 +176,8 @@ public final class HTTPParser {
         isPaused = false
         isInMessage = false
         head.reset()
+        sizeLinePhase = .none
+        protocolViolation = nil
     }
 
     /// True when the message's body runs until the connection closes (a response with neither framing).
@@ -125,6 +187,7 @@ public final class HTTPParser {
 
     private func error(_ parser: UnsafeMutablePointer<llhttp_t>, _ status: llhttp_errno_t) -> ParseError {
         if headTooLarge { return ParseError(kind: .headTooLarge, reason: "header block larger than \(maxHeadBytes) bytes") }
+        if let protocolViolation { return ParseError(kind: .malformed, reason: protocolViolation) }
         let name = String(cString: llhttp_errno_name(status))
         let reason = llhttp_get_error_reason(parser).map { String(cString: $0) } ?? "parse error"
         return ParseError(kind: .malformed, reason: "\(reason) (\(name))")
@@ -138,6 +201,8 @@ public final class HTTPParser {
         headBytesSeen = 0
         inTrailers = false
         headTooLarge = false
+        protocolViolation = nil
+        sizeLinePhase = .none
         isInMessage = true
         return 0
     }
@@ -190,11 +255,37 @@ public final class HTTPParser {
             head.contentLength = parser.pointee.content_length
         }
         inTrailers = true
+        if kind == .response, !(100...599).contains(head.status) {
+            // A status outside the five classes has no meaning (RFC 9110 §15); relaying one below 100 as if it were
+            // interim would let the upstream start a second response of its choosing.
+            protocolViolation = "invalid status code \(head.status) (not in 100-599)"
+            return -1
+        }
         switch delegate.parserHeadComplete(self) {
-        case .proceed: return 0
+        case .proceed:
+            // llhttp reads a chunked body unless this is a CONNECT request (llhttp__after_headers_complete).
+            guard head.isChunked, !(parser.pointee.upgrade != 0 && parser.pointee.method == UInt8(HTTP_CONNECT.rawValue)) else { return 0 }
+            return pauseBeforeSizeLine()
         case .skipBody: return 1
         case .reject: return -1
         }
+    }
+
+    /// Pauses llhttp so that `execute` reads the next chunk-size line itself.
+    private func pauseBeforeSizeLine() -> Int32 {
+        sizeLinePhase = .next
+        return Int32(HPE_PAUSED.rawValue)
+    }
+
+    fileprivate func chunkHeader(size: UInt64) {
+        currentChunkSize = size
+        delegate.parserChunkHeader(self, size: size)
+    }
+
+    fileprivate func chunkComplete() -> Int32 {
+        delegate.parserChunkComplete(self)
+        // After a data chunk comes the next size line; after the last chunk, the message ends.
+        return currentChunkSize > 0 ? pauseBeforeSizeLine() : 0
     }
 
     fileprivate func messageComplete() -> Int32 {
@@ -224,15 +315,10 @@ private nonisolated(unsafe) var parserSettings: llhttp_settings_t = {
         return 0
     }
     settings.on_chunk_header = { parser in
-        let owner = HTTPParser.from(parser)
-        owner.delegate.parserChunkHeader(owner, size: parser!.pointee.content_length)
+        HTTPParser.from(parser).chunkHeader(size: parser!.pointee.content_length)
         return 0
     }
-    settings.on_chunk_complete = { parser in
-        let owner = HTTPParser.from(parser)
-        owner.delegate.parserChunkComplete(owner)
-        return 0
-    }
+    settings.on_chunk_complete = { HTTPParser.from($0).chunkComplete() }
     settings.on_message_complete = { HTTPParser.from($0).messageComplete() }
     return settings
 }()

@@ -168,3 +168,114 @@ func malformedRequestsFail(_ text: String) {
     #expect(feed(parser, Array(big.utf8), cuts: cuts)?.kind == .headTooLarge)
     withExtendedLifetime(recorder) {}
 }
+
+// MARK: Chunk extensions (RFC 9112 §7.1.1): valid ones pass at any split, everything else fails closed.
+
+/// A chunked response whose first size line is `line` (without its CRLF), then "hello", then the last chunk.
+func chunkedResponse(firstSizeLine line: String, lastSizeLine last: String = "0") -> [UInt8] {
+    Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\(line)\r\nhello\r\n\(last)\r\n\r\n".utf8)
+}
+
+@Test(arguments: [
+    "5", "005", "5;q=\"a\\\"b\"", "5 ;x=y", "5;x = \"y\"", "5\t;\tx\t=\ty", "5;a;b=c;d=\"\"", "5;x=\"\\\\\"",
+    "5;x=\"sp ace\\\ttab\"", "5 ; x ; y = z",
+])
+func validChunkExtensionsAreSkippedAtEverySplit(_ line: String) throws {
+    let input = chunkedResponse(firstSizeLine: line, lastSizeLine: "0;end=\"yes\"")
+    for cut in 0...input.count {
+        let recorder = Recorder()
+        let parser = HTTPParser(kind: .response, delegate: recorder)
+        #expect(feed(parser, input, cuts: [cut]) == nil, "\(line) cut at \(cut)")
+        #expect(recorder.body == Array("hello".utf8), "\(line) cut at \(cut)")
+        #expect(recorder.chunkSizes == [5, 0])
+        #expect(recorder.chunkEnds == 2)
+        #expect(recorder.messages == 1)
+        withExtendedLifetime(recorder) {}
+    }
+}
+
+@Test(arguments: [
+    "5 ", "5;", "5;=y", "5;x=", "5;x=\"y", "5;x=\"a\u{7f}\"", "5;x=y z", "5;x y", "5=x", " 5", "x5", "",
+    "5;x=\"y\"z", "5;x=\"y\" ", "5\u{0}", "5;x=\"\u{1}\"", "5;(x)", "5,x", "5;x=\"\\\u{1}\"",
+    "10000000000000000",
+])
+func invalidChunkSizeLinesFail(_ line: String) {
+    let recorder = Recorder()
+    let parser = HTTPParser(kind: .response, delegate: recorder)
+    let error = feed(parser, chunkedResponse(firstSizeLine: line), cuts: [])
+    #expect(error?.kind == .malformed, "\(line.debugDescription) must fail")
+    #expect(recorder.body.isEmpty)
+    withExtendedLifetime(recorder) {}
+}
+
+@Test func bareLineFeedAfterChunkSizeFails() {
+    let recorder = Recorder()
+    let parser = HTTPParser(kind: .response, delegate: recorder)
+    let input = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n".utf8)
+    #expect(feed(parser, input, cuts: [])?.kind == .malformed)
+    withExtendedLifetime(recorder) {}
+}
+
+@Test func overlongChunkExtensionsFail() {
+    let recorder = Recorder()
+    let parser = HTTPParser(kind: .response, delegate: recorder)
+    let line = "5;x=" + String(repeating: "a", count: ChunkSizeLine.maxLength)
+    #expect(feed(parser, chunkedResponse(firstSizeLine: line), cuts: [100, 2000])?.kind == .malformed)
+    withExtendedLifetime(recorder) {}
+}
+
+@Test func chunkExtensionsInRequestsToo() {
+    let recorder = Recorder()
+    let parser = HTTPParser(kind: .request, delegate: recorder)
+    let input = Array("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3 ; a=\"b\\\"\"\r\nabc\r\n0\r\n\r\n".utf8)
+    #expect(feed(parser, input, cuts: []) == nil)
+    #expect(recorder.body == Array("abc".utf8))
+    #expect(recorder.messages == 1)
+    withExtendedLifetime(recorder) {}
+}
+
+@Test func closeInsideASizeLineIsATruncation() {
+    let recorder = Recorder()
+    let parser = HTTPParser(kind: .response, delegate: recorder)
+    #expect(feed(parser, Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=".utf8), cuts: []) == nil)
+    guard case .failed = parser.finish() else { Issue.record("a close inside a size line must fail"); return }
+    withExtendedLifetime(recorder) {}
+}
+
+@Test func pipelinedChunkedResponsesKeepTheirBoundaries() {
+    // The size-line reader must hand over to llhttp exactly at each message's end.
+    let first = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;a=b\r\nab\r\n0\r\n\r\n"
+    let second = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2 ; a=\"b\"\r\ncd\r\n0\r\n\r\n"
+    let input = Array((first + second).utf8)
+    for cut in 0...input.count {
+        let recorder = Recorder()
+        recorder.pauseAtEnd = true
+        let parser = HTTPParser(kind: .response, delegate: recorder)
+        #expect(feed(parser, input, cuts: [cut]) == nil)
+        #expect(recorder.messages == 2)
+        #expect(recorder.body == Array("abcd".utf8))
+        withExtendedLifetime(recorder) {}
+    }
+}
+
+// MARK: Status codes outside 100-599 are never relayed (one below 100 looked like an interim response).
+
+@Test(arguments: ["000", "020", "099", "600", "999"])
+func statusOutsideTheFiveClassesFails(_ status: String) {
+    let recorder = Recorder()
+    let parser = HTTPParser(kind: .response, delegate: recorder)
+    let error = feed(parser, Array("HTTP/1.1 \(status) OK\r\nContent-Length: 0\r\n\r\n".utf8), cuts: [])
+    #expect(error?.kind == .malformed)
+    #expect(error?.reason.contains("invalid status code") == true)
+    #expect(recorder.heads.isEmpty, "the delegate never sees the head")
+    withExtendedLifetime(recorder) {}
+}
+
+@Test(arguments: ["100", "199", "200", "299", "599"])
+func statusInsideTheFiveClassesParses(_ status: String) {
+    let recorder = Recorder()
+    let parser = HTTPParser(kind: .response, delegate: recorder)
+    #expect(feed(parser, Array("HTTP/1.1 \(status) X\r\nContent-Length: 0\r\n\r\n".utf8), cuts: []) == nil)
+    #expect(recorder.heads.first?.status == Int(status))
+    withExtendedLifetime(recorder) {}
+}
