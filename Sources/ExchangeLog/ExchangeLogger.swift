@@ -27,7 +27,10 @@ public final class ExchangeLogger: @unchecked Sendable {
     private let reopenRequested = Atomic<Bool>(false)
     private let written = Atomic<Int>(0)
     private let failures = Atomic<Int>(0)
+    private let lost = Atomic<Int>(0)
     private var lastReport: [ObjectIdentifier: Date] = [:]
+    /// Sinks whose last write failed, with the records each has lost since (logger thread only).
+    private var failing: [ObjectIdentifier: Int] = [:]
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
     /// How long the logger lets records gather after each drain (see `run`).
@@ -45,13 +48,15 @@ public final class ExchangeLogger: @unchecked Sendable {
                                     instance: options.instance, metrics: metrics)
     }
 
-    /// False after a sink write failed, until one succeeds again (for /readyz).
+    /// False while any sink's last write failed (for /readyz).
     public var sinksHealthy: Bool { healthy.load(ordering: .relaxed) }
     private let healthy = Atomic<Bool>(true)
 
-    /// Records written to the sinks so far, and sink failures (for metrics and tests).
+    /// Records handed to the sinks so far, failed sink writes, and records a sink could not write (a record
+    /// lost by two sinks counts twice) — for metrics and tests.
     public var recordsWritten: Int { written.load(ordering: .relaxed) }
     public var sinkFailures: Int { failures.load(ordering: .relaxed) }
+    public var recordsLost: Int { lost.load(ordering: .relaxed) }
 
     public func start() {
         let thread = Thread { [self] in run() }
@@ -113,22 +118,33 @@ public final class ExchangeLogger: @unchecked Sendable {
 
     private func flush(_ batch: inout [UInt8]) {
         guard !batch.isEmpty else { return }
-        for sink in sinks { report(sink) { try sink.write(batch) } }
+        for sink in sinks { report(sink, lines: batch.lineCount) { try sink.write(batch) } }
         batch.removeAll(keepingCapacity: true)
     }
 
-    private func report(_ sink: LogSink, _ work: () throws -> Void) {
+    /// Runs one sink operation; counts what a failure lost and says so (once a minute while it lasts, and once
+    /// when the sink works again, with the total).
+    private func report(_ sink: LogSink, lines: Int = 0, _ work: () throws -> Void) {
+        let key = ObjectIdentifier(sink)
         do {
             try work()
-            healthy.store(true, ordering: .relaxed)
+            if let lostWhileFailing = failing.removeValue(forKey: key) {
+                lastReport[key] = nil
+                warn("log sink \(sink.name) works again; \(lostWhileFailing) record(s) could not be written while it failed")
+            }
         } catch {
-            healthy.store(false, ordering: .relaxed)
+            let lostNow = (error as? SinkError)?.linesLost ?? lines
+            failing[key, default: 0] += lostNow
             failures.add(1, ordering: .relaxed)
+            lost.add(lostNow, ordering: .relaxed)
             let now = Date()
-            let key = ObjectIdentifier(sink)
-            if let last = lastReport[key], now.timeIntervalSince(last) < 60 { return }
+            if let last = lastReport[key], now.timeIntervalSince(last) < 60 {
+                healthy.store(failing.isEmpty, ordering: .relaxed)
+                return
+            }
             lastReport[key] = now
-            warn("log sink \(sink.name) failed: \(error) (reported at most once a minute; the gateway keeps serving)")
+            warn("log sink \(sink.name) failed: \(error) (\(failing[key]!) record(s) lost so far; reported at most once a minute; the gateway keeps serving)")
         }
+        healthy.store(failing.isEmpty, ordering: .relaxed)
     }
 }

@@ -4,7 +4,8 @@ import Foundation
 
 public protocol LogSink: AnyObject {
     var name: String { get }
-    /// Writes complete lines (each ends in "\n"). Throws a message fit for an operator.
+    /// Writes complete lines (each ends in "\n"). Throws a `SinkError` fit for an operator, saying how many of
+    /// the lines were not written. A sink never leaves part of a line behind: a reader sees whole records only.
     func write(_ lines: [UInt8]) throws
     /// Reopens the destination (logrotate moved the file away).
     func reopen() throws
@@ -13,13 +14,30 @@ public protocol LogSink: AnyObject {
 
 public struct SinkError: Error, CustomStringConvertible {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// How many of the batch's lines (records) did not reach the destination; nil: all of them.
+    public let linesLost: Int?
+    public init(_ description: String, linesLost: Int? = nil) {
+        self.description = description
+        self.linesLost = linesLost
+    }
+}
+
+extension [UInt8] {
+    /// The number of complete lines in a batch.
+    var lineCount: Int { reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } }
 }
 
 /// Appends JSON lines to a file, creating its directory. SIGHUP reopens it.
+///
+/// A failed write (a full disk, say) may have put part of the batch in the file. The file is cut back to the end
+/// of the last whole line, so the next record starts on a line of its own and a reader never meets a fragment;
+/// if even the cut fails, the next batch starts with a newline, so the fragment stays a line of its own that no
+/// reader takes for a record (it is not valid JSON).
 public final class JSONLinesSink: LogSink {
     public let path: String
-    private var file: UnsafeMutablePointer<FILE>?
+    private var fd: Int32 = -1
+    /// The last failed write left a fragment that could not be cut away.
+    private var fragmentLeft = false
     public var name: String { "jsonl:\(path)" }
 
     public init(path: String) throws {
@@ -36,19 +54,51 @@ public final class JSONLinesSink: LogSink {
                 throw SinkError("cannot create directory \(directory): \(error.localizedDescription)")
             }
         }
-        guard let opened = fopen(path, "a") else {
+        let opened = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard opened >= 0 else {
             throw SinkError("cannot open \(path) for appending: \(String(cString: strerror(errno)))")
         }
-        file = opened
+        fd = opened
     }
 
     public func write(_ lines: [UInt8]) throws {
-        guard let file else { try open(); return try write(lines) }
-        let written = lines.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
-        if written != lines.count || fflush(file) != 0 {
-            let reason = String(cString: strerror(errno))
-            clearerr(file)
-            throw SinkError("writing \(path) failed: \(reason)")
+        if fd < 0 { try open() }
+        if fragmentLeft {
+            guard writeAll([0x0A]) == 1 else {
+                throw SinkError("writing \(path) failed: \(String(cString: strerror(errno)))", linesLost: lines.lineCount)
+            }
+            fragmentLeft = false
+        }
+        // O_APPEND: the batch goes at the end of the file, wherever that is now (logrotate may have cut it).
+        let start = lseek(fd, 0, SEEK_END)
+        let written = writeAll(lines)
+        guard written < lines.count else { return }
+        let reason = String(cString: strerror(errno))
+        // Keep the whole lines that made it; cut away the fragment after them.
+        let kept = lines[0..<written].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
+        let lost = Array(lines[kept...]).lineCount
+        if written > kept {
+            if start < 0 || ftruncate(fd, start + off_t(kept)) != 0 { fragmentLeft = true }
+        }
+        throw SinkError("writing \(path) failed: \(reason); \(lost) record(s) not written"
+                        + (fragmentLeft ? ", and a partial line could not be removed (the next record starts on a new line)" : ""),
+                        linesLost: lost)
+    }
+
+    /// write(2) until done or an error; returns the bytes written (errno tells why it stopped short).
+    private func writeAll(_ bytes: [UInt8]) -> Int {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return offset
+                }
+                if n == 0 { errno = ENOSPC; return offset }
+                offset += n
+            }
+            return offset
         }
     }
 
@@ -58,8 +108,8 @@ public final class JSONLinesSink: LogSink {
     }
 
     public func close() {
-        if let file { fclose(file) }
-        file = nil
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
     }
 }
 

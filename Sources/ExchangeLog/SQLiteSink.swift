@@ -95,6 +95,7 @@ public final class SQLiteSink: LogSink {
             }
             try exec("COMMIT")
         } catch {
+            // The transaction rolls back whole: none of the batch's records is in the file.
             try? exec("ROLLBACK")
             throw error
         }
