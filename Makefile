@@ -7,7 +7,8 @@ UPSTREAM ?=
 VENV := .build/venv
 RELEASE := .build/release
 
-.PHONY: run test deps build unit-tests integration-tests bench sidecar python-deps clean
+FUZZ_SECONDS ?= 60
+.PHONY: run test deps build unit-tests integration-tests fuzz fuzz-short bench sidecar python-deps clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -42,7 +43,15 @@ unit-tests: deps
 integration-tests: build python-deps
 	cd Tests/integration && KGB_BIN_DIR=$(CURDIR)/$(RELEASE) ../../$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
-test: unit-tests integration-tests
+test: unit-tests integration-tests fuzz-short
+
+# libFuzzer targets (Tests/Fuzz) with AddressSanitizer, FUZZ_SECONDS each (default 60); FUZZ_TARGETS picks some.
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
+
+# What CI runs on every change: each fuzz target for 10 s, from the committed seeds.
+fuzz-short: deps
+	FUZZ_SECONDS=10 bash scripts/fuzz.sh
 
 # kgb against nginx, HAProxy and an aiohttp gateway (bench/run.sh), then to an HTTPS upstream against nginx
 # (bench/tls.sh); both write bench/RESULTS.md.
@@ -56,4 +65,4 @@ sidecar: deps
 	bash bench/sidecar.sh
 
 clean:
-	rm -rf .build .build-static .build-tsan
+	rm -rf .build .build-static .build-tsan .build-fuzz .build-asan

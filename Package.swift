@@ -13,6 +13,12 @@ let package = Package(
     products: [
         .executable(name: "kgb", targets: ["kgb"]),
         .executable(name: "kgb-mock-upstream", targets: ["MockUpstream"]),
+        // For Tests/Fuzz, a package of its own (its targets are built only with -sanitize=fuzzer).
+        .library(name: "HTTP1", targets: ["HTTP1"]),
+        .library(name: "Gateway", targets: ["Gateway"]),
+        .library(name: "ExchangeLog", targets: ["ExchangeLog"]),
+        .library(name: "LogRing", targets: ["LogRing"]),
+        .library(name: "UV", targets: ["UV"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -59,6 +59,13 @@ import Testing
     #"{"model":"m","usage":{"input_tokens":-3,"output_tokens":99999999999999999999,"cache_read_input_tokens":"7"}}"#,
     #"{"object":"chat.completion","choices":[],"usage":{"prompt_tokens":2,"prompt_tokens_details":null,"completion_tokens":{"x":1}}}"#,
     #"{"model":"m","usage":[1,2]}"#,
+    // Found by the fuzzer: an "object" that is not a chat completion decides, whatever "choices" holds.
+    #"{"object":"chat.completio/","model":"gpt-x","choices":[{"finish_reason":"stop"}],"usage":{"prompt_tokens":15,"completion_tokens":20}}"#,
+    #"{"choices":[],"object":"message","usage":{"input_tokens":3,"prompt_tokens":4}}"#,
+    #"{"choices":[],"usage":{"input_tokens":3,"prompt_tokens":4}}"#,
+    #"{"model":"m","usage":{"input_tokens":1},}"#,
+    #"{"model":"m","model":{"x":1},"stop_reason":"a","stop_reason":null,"usage":{"input_tokens":1}}"#,
+    #"{"object":"chat.completion","object":1,"choices":[],"choices":{},"usage":{"prompt_tokens":2,"input_tokens":3}}"#,
 ])
 func scannerAgreesWithTheFullParse(_ body: String) {
     let bytes = Array(body.utf8)

@@ -31,24 +31,27 @@ public enum JSONBodyUsage {
         body.withUnsafeBytes { data -> Usage in
             var usage = Usage()
             guard let members = TopLevelScanner.members(data) else { return usage }
-            var isOpenAI = false
+            // As APIShapes.isOpenAIChat: a string "object" decides alone; without one, a "choices" array does.
+            var objectSaysOpenAI: Bool?
+            var hasChoicesArray = false
             var usageValue: Range<Int>?
             var choicesValue: Range<Int>?
             for member in members {
+                // A key given twice: the last one counts, as in the parsed object.
                 if TopLevelScanner.isKey(member.key, "model") {
-                    if let model = TopLevelScanner.string(data, member.value), !model.isEmpty { usage.model = model }
+                    usage.model = TopLevelScanner.string(data, member.value).flatMap { $0.isEmpty ? nil : $0 }
                 } else if TopLevelScanner.isKey(member.key, "stop_reason") {
-                    if let reason = TopLevelScanner.string(data, member.value), !reason.isEmpty { usage.stopReason = reason }
+                    usage.stopReason = TopLevelScanner.string(data, member.value).flatMap { $0.isEmpty ? nil : $0 }
                 } else if TopLevelScanner.isKey(member.key, "usage") {
                     usageValue = member.value
                 } else if TopLevelScanner.isKey(member.key, "choices") {
                     choicesValue = member.value
-                    if data[member.value.lowerBound] == UInt8(ascii: "[") { isOpenAI = true }
+                    hasChoicesArray = data[member.value.lowerBound] == UInt8(ascii: "[")
                 } else if TopLevelScanner.isKey(member.key, "object") {
-                    if TopLevelScanner.string(data, member.value)?.hasPrefix("chat.completion") == true { isOpenAI = true }
+                    objectSaysOpenAI = TopLevelScanner.string(data, member.value).map { $0.hasPrefix("chat.completion") }
                 }
             }
-            if isOpenAI {
+            if objectSaysOpenAI ?? hasChoicesArray {
                 usage.stopReason = nil
                 if let usageValue { openAIUsage(data, usageValue, into: &usage) }
                 if let choices = choicesValue { usage.stopReason = firstChoiceFinishReason(data, choices) }

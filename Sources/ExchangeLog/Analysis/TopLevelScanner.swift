@@ -24,6 +24,8 @@ enum TopLevelScanner {
             if data[i] == UInt8(ascii: "}") { return members }
             guard data[i] == UInt8(ascii: ",") else { return nil }
             i = skipSpace(data, i + 1)
+            // Foundation's parser takes a comma before the closing brace; so does this reader, to agree with it.
+            if i < data.count && data[i] == UInt8(ascii: "}") { return members }
         }
         return nil
     }

@@ -1,0 +1,4 @@
+// libFuzzer runs fuzzRecordAssembler on every input (see FuzzSupport/FuzzDriver.swift).
+import FuzzSupport
+
+runFuzzer(fuzzRecordAssembler)

@@ -1,0 +1,4 @@
+// libFuzzer runs fuzzResponseParser on every input (see FuzzSupport/FuzzDriver.swift).
+import FuzzSupport
+
+runFuzzer(fuzzResponseParser)

@@ -1,0 +1,4 @@
+// libFuzzer runs fuzzSSEAnalyzer on every input (see FuzzSupport/FuzzDriver.swift).
+import FuzzSupport
+
+runFuzzer(fuzzSSEAnalyzer)

@@ -1,0 +1,4 @@
+// libFuzzer runs fuzzUsageReaders on every input (see FuzzSupport/FuzzDriver.swift).
+import FuzzSupport
+
+runFuzzer(fuzzUsageReaders)
