@@ -8,7 +8,7 @@ VENV := .build/venv
 RELEASE := .build/release
 
 FUZZ_SECONDS ?= 60
-.PHONY: run test deps build unit-tests integration-tests fuzz fuzz-short bench sidecar python-deps clean
+.PHONY: run test deps build unit-tests integration-tests test-asan test-tsan fuzz fuzz-short bench sidecar python-deps clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -43,7 +43,15 @@ unit-tests: deps
 integration-tests: build python-deps
 	cd Tests/integration && KGB_BIN_DIR=$(CURDIR)/$(RELEASE) ../../$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
-test: unit-tests integration-tests fuzz-short
+test: unit-tests integration-tests test-asan test-tsan fuzz-short
+
+# The integration suite against an AddressSanitizer build (UBSan over the C code), and the logging, streaming and
+# operations tests against a ThreadSanitizer build; any sanitizer report fails the run (scripts/test-sanitized.sh).
+test-asan: python-deps
+	bash scripts/test-sanitized.sh address
+
+test-tsan: python-deps
+	bash scripts/test-sanitized.sh thread
 
 # libFuzzer targets (Tests/Fuzz) with AddressSanitizer, FUZZ_SECONDS each (default 60); FUZZ_TARGETS picks some.
 fuzz: deps

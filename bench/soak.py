@@ -12,7 +12,7 @@ Standard library only. Everything runs on 127.0.0.1: kgb-mock-upstream, one kgb 
   pipeline         2-5 requests written at once on one connection, answers read in order
   upstream fault   the mock resets, stalls, truncates, closes before the head, or never answers
   slow reader      a streamed answer read in small pieces, slowly, through a 4 KiB receive buffer
-  bulk reader      1-3 MB read at a bounded rate, so kgb stops and resumes reading the upstream
+  bulk reader      5-8 MiB read at a bounded rate, so kgb stops and resumes reading the upstream
   abort response   the client closes (or resets) at a random point of the answer
   abort body       the client closes part-way through its request body
   abort head       the client closes part-way through its request head
@@ -436,7 +436,8 @@ def body_problem(spec, answer):
     return "" if kind in ("message", "chat.completion") else f"unexpected JSON answer {kind!r}"
 
 
-_PATTERN = bytes(range(251)) * (3 * MIB // 251 + 2)
+BULK_MAX = 8 * MIB
+_PATTERN = bytes(range(251)) * (BULK_MAX // 251 + 1)
 
 
 def pattern_bytes(size):
@@ -471,17 +472,18 @@ class Client(threading.Thread):
         return self.soak.kgb_port
 
     def connection(self, keep_alive=True, rcvbuf=None):
-        """The kept connection while kgb is sure to hold it open, else a new one."""
-        if keep_alive and self.kept and self.kept.reusable:
-            # kgb closes a connection idle for --idle-timeout: reuse one only well within it, so a request
-            # never races the close (HTTP clients retry that case; this one would count it as a failure).
-            if time.monotonic() - self.kept.last_used < self.soak.settings.idle_timeout / 3:
-                return self.kept
+        """For keep-alive use, the kept connection while kgb is sure to hold it open, else a new one (kept in
+        its place); otherwise a new connection of its own. A kept connection left unused is closed by kgb's
+        idle timer, which is part of what is soaked."""
+        if not keep_alive:
+            return Connection(self.port, rcvbuf)
+        # Reused only well within --idle-timeout, so a request never races kgb's close (HTTP clients retry
+        # that case; this one would count it as a failure).
+        if self.kept and self.kept.reusable and time.monotonic() - self.kept.last_used < self.soak.settings.idle_timeout / 3:
+            return self.kept
         self.drop_kept()
-        connection = Connection(self.port, rcvbuf)
-        if keep_alive:
-            self.kept = connection
-        return connection
+        self.kept = Connection(self.port, rcvbuf)
+        return self.kept
 
     def drop_kept(self):
         if self.kept:
@@ -593,9 +595,11 @@ def op_slow_reader(client):
 
 
 def op_bulk_reader(client):
-    """A large body read at a bounded rate: kgb's write queue fills and it pauses the upstream."""
+    """A large body read at a bounded rate: kgb's write queue fills and it pauses the upstream. On loopback
+    the kernel takes up to 4 MiB (tcp_wmem) of a slow reader's answer before kgb's own queue grows, so the
+    body is larger than that."""
     rng = client.rng
-    spec = Spec(api="bytes", size=rng.randint(1 * MIB, 3 * MIB), chunked_reply=rng.random() < 0.5)
+    spec = Spec(api="bytes", size=rng.randint(5 * MIB, BULK_MAX), chunked_reply=rng.random() < 0.5)
     connection = client.connection(keep_alive=False, rcvbuf=16384)
     sent = client.soak.ledger.new("bulk_reader")
     connection.pace(client.soak.settings.bulk_reader_bps, 16384)
@@ -705,6 +709,12 @@ class Service:
 
     def fd_count(self):
         return len(os.listdir(f"/proc/{self.pid}/fd"))
+
+    def cpu_seconds(self):
+        """User and system CPU time so far."""
+        with open(f"/proc/{self.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stderr_text(self):
         with open(self.stderr_path, errors="replace") as stderr:
@@ -849,19 +859,36 @@ class Soak:
         return self.kgb.port
 
     def run(self):
-        """Starts the processes, drives the traffic, shuts down and gathers what the checks need."""
-        self.mock = start_mock(self.settings, self.run_dir)
-        self.kgb = start_kgb(self.settings, self.run_dir, self.mock.port)
-        self.fd_baseline = self.kgb.fd_count()
-        self.rss_start_kib = self.kgb.rss_kib()
-        print(f"soak: kgb pid {self.kgb.pid} on {HOST}:{self.kgb.port} (admin {self.kgb.admin_port}), "
-              f"{self.settings.clients} clients for {self.duration:g} s, seed {self.settings.seed}; run directory {self.run_dir}", flush=True)
-        self._drive_traffic()
-        self.idle_wait, self.fd_end, self.idle_metrics = self._wait_until_idle()
-        self.rss_idle_kib = self.kgb.rss_kib() if self.kgb.alive() else 0
-        self.alive_before_sigterm = self.kgb.alive()
-        self.exit_code = self.kgb.stop(DRAIN_TIMEOUT + 15)
-        self.mock.stop(10)
+        """Starts the processes, drives the traffic, shuts down and gathers what the checks need. The
+        processes are stopped whatever happens."""
+        try:
+            self.mock = start_mock(self.settings, self.run_dir)
+            self.kgb = start_kgb(self.settings, self.run_dir, self.mock.port)
+            self.fd_baseline = self._fd_baseline()
+            self.rss_start_kib = self.kgb.rss_kib()
+            print(f"soak: kgb pid {self.kgb.pid} on {HOST}:{self.kgb.port} (admin {self.kgb.admin_port}), "
+                  f"{self.settings.clients} clients for {self.duration:g} s, seed {self.settings.seed}; "
+                  f"run directory {self.run_dir}", flush=True)
+            self._drive_traffic()
+            self.idle_wait, self.fd_end, self.idle_metrics = self._wait_until_idle()
+            self.alive_before_sigterm = self.kgb.alive()
+            self.mock_alive_before_sigterm = self.mock.alive()
+            self.rss_idle_kib = self.kgb.rss_kib() if self.alive_before_sigterm else None
+            self.cpu_seconds = self.kgb.cpu_seconds() if self.alive_before_sigterm else None
+            self.exit_code = self.kgb.stop(DRAIN_TIMEOUT + 15)
+            self.mock_exit_code = self.mock.stop(10)
+        finally:
+            for service in (self.kgb, self.mock):
+                if service and service.alive():
+                    service.process.kill()
+                    service.process.wait()
+
+    def _fd_baseline(self):
+        """kgb's open fds before traffic, once it has closed the connection that probed its port."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and metrics(self.kgb).get("kgb_client_connections") != 0:
+            time.sleep(0.05)
+        return self.kgb.fd_count()
 
     def _drive_traffic(self):
         self.started = time.monotonic()
@@ -871,7 +898,7 @@ class Soak:
         clients = [Client(index, self) for index in range(self.settings.clients)]
         for thread in background + clients:
             thread.start()
-        self._report_progress(clients)
+        self._report_progress()
         for client in clients:
             # An operation ends within CLIENT_TIMEOUT of the deadline; more means a client is stuck.
             client.join(max(0.0, self.deadline + CLIENT_TIMEOUT + 10 - time.monotonic()))
@@ -881,7 +908,7 @@ class Soak:
         for thread in background:
             thread.join()
 
-    def _report_progress(self, clients):
+    def _report_progress(self):
         """A line every minute (or every tenth of a short run) until the deadline."""
         every = min(60.0, max(5.0, self.duration / 10))
         while not self.stop.wait(min(every, max(0.0, self.deadline - time.monotonic()))):
@@ -920,13 +947,17 @@ class LogContents:
     files: list
     records: list
     problems: list
+    # soak_id: [records]; records whose path has no soak_id are in `strays`.
+    by_soak_id: dict = dataclasses.field(default_factory=dict)
+    strays: list = dataclasses.field(default_factory=list)
 
 
 def read_logs(run_dir):
     """Every record of every log file (the live one and the rotated ones), and what is wrong with the files.
     Only the fields the checks use are kept."""
     base = log_path(run_dir)
-    files = sorted(glob.glob(base + "*"), key=lambda path: (path != base, int(path.rsplit(".", 1)[1]) if path != base else 0))
+    # Oldest first: the rotated files in rotation order, then the live one.
+    files = sorted(glob.glob(base + "*"), key=lambda path: (path == base, 0 if path == base else int(path.rsplit(".", 1)[1])))
     records, problems = [], []
     for path in files:
         with open(path, "rb") as file:
@@ -940,12 +971,20 @@ def read_logs(run_dir):
             try:
                 record = json.loads(line)
                 summary = {"id": record["id"], "path": record["path"], "outcome": record["outcome"],
-                           "status": (record.get("response") or {}).get("status"), "where": where}
+                           "error": record.get("error"), "status": (record.get("response") or {}).get("status"),
+                           "where": where}
             except (ValueError, KeyError, TypeError) as error:
                 problems.append(f"{where}: not a record ({error!r}): {line[:120]!r}")
                 continue
             records.append(summary)
-    return LogContents(files, records, problems)
+    log = LogContents(files, records, problems, collections.defaultdict(list))
+    for record in records:
+        match = SOAK_ID.search(record["path"])
+        if match:
+            log.by_soak_id[int(match.group(1))].append(record)
+        else:
+            log.strays.append(record)
+    return log
 
 
 # MARK: - Checks
@@ -964,6 +1003,8 @@ def check_process(soak):
         problems.append(f"kgb died{when} (exit status {soak.kgb.process.returncode})")
     if soak.exit_code != 0:
         problems.append(f"exit status after SIGTERM: {soak.exit_code if soak.exit_code is not None else 'killed, no exit'}")
+    if not soak.mock_alive_before_sigterm or soak.mock_exit_code != 0:
+        problems.append(f"the mock upstream died or did not stop cleanly (exit status {soak.mock.process.returncode})")
     for service in (soak.kgb, soak.mock):
         for line in service.stderr_text().splitlines():
             if any(marker in line for marker in SANITIZER_MARKERS):
@@ -1019,9 +1060,11 @@ def check_fds(soak):
     return Check("fds", ok, f"baseline {soak.fd_baseline}, after {soak.idle_wait:.1f} s idle {soak.fd_end} ({gauges})")
 
 
-def check_clients(soak):
-    """What each client saw against what its request asked for; clients stuck or failing outside the ledger."""
-    problems = [f"{sent.describe()}: {sent.problem}" for sent in soak.ledger.entries if sent.problem]
+def check_clients(soak, log):
+    """What each client saw against what its request asked for; clients stuck or failing outside the ledger.
+    Each problem shows kgb's record of the exchange, which usually says why."""
+    problems = [f"{sent.describe()}: {sent.problem}{record_note(log.by_soak_id.get(sent.soak_id))}"
+                for sent in soak.ledger.entries if sent.problem]
     if not soak.ledger.entries:
         problems.append("no request was sent")
     problems += [f"{sent.describe()}: never finished" for sent in soak.ledger.entries if sent.seen == "pending"]
@@ -1036,23 +1079,25 @@ def check_clients(soak):
     return Check("clients", not problems, summarize(problems, f"{len(soak.ledger.entries)} requests as expected"))
 
 
+def record_note(records):
+    if not records:
+        return "; no record"
+    record = records[0]
+    return f"; record: {record['outcome']}" + (f" ({record['error']})" if record["error"] else "")
+
+
 def check_records(soak, log):
     """One valid record per exchange, with the outcome its client's view allows (see allowed_outcomes)."""
     problems = list(log.problems)
     ids = collections.Counter(record["id"] for record in log.records)
     problems += [f"record id {record_id} appears {count} times" for record_id, count in ids.items() if count > 1]
-    by_soak_id = collections.defaultdict(list)
-    for record in log.records:
-        match = SOAK_ID.search(record["path"])
-        if match:
-            by_soak_id[int(match.group(1))].append(record)
-        else:
-            problems.append(f"{record['where']}: record {record['id']} is for no request sent ({record['path']})")
+    problems += [f"{record['where']}: record {record['id']} is for no request sent ({record['path']})"
+                 for record in log.strays]
     sent_ids = {sent.soak_id for sent in soak.ledger.entries}
     problems += [f"{records[0]['where']}: record for soak_id={soak_id}, which was never sent"
-                 for soak_id, records in by_soak_id.items() if soak_id not in sent_ids]
+                 for soak_id, records in log.by_soak_id.items() if soak_id not in sent_ids]
     for sent in soak.ledger.entries:
-        problems += record_problems(sent, by_soak_id.get(sent.soak_id, []))
+        problems += record_problems(sent, log.by_soak_id.get(sent.soak_id, []))
     problems += metric_problems(soak, log)
     ok_detail = f"{len(log.records)} records in {len(log.files)} files, one per exchange, outcomes as the clients saw"
     return Check("records", not problems, summarize(problems, ok_detail))
@@ -1106,11 +1151,13 @@ def figures(soak, log):
     mib = lambda kib: f"{kib / 1024:.1f}" if kib is not None else "?"
     outcomes = collections.Counter(record["outcome"] for record in log.records)
     seen = collections.Counter(sent.seen for sent in soak.ledger.entries)
+    operations = collections.Counter(sent.operation for sent in soak.ledger.entries)
     requests = len(soak.ledger.entries)
     return [
         ("duration of traffic", f"{soak.traffic_seconds:.0f} s ({soak.settings.clients} clients)"),
         ("requests sent", f"{requests}"),
         ("requests/s", f"{requests / soak.traffic_seconds:.0f}"),
+        ("requests by operation", ", ".join(f"{name} {count}" for name, count in operations.most_common())),
         ("clients saw", ", ".join(f"{name} {count}" for name, count in seen.most_common())),
         ("records", f"{len(log.records)} in {len(log.files)} files"),
         ("record outcomes", ", ".join(f"{name} {count}" for name, count in outcomes.most_common())),
@@ -1120,6 +1167,7 @@ def figures(soak, log):
          f"{mib(memory['last_max'])} / {mib(memory['end'])} / {mib(soak.rss_idle_kib)}"),
         ("RSS slope after warm-up", f"{rss_slope_mib_per_minute(soak):+.2f} MiB/min ({len(soak.samples)} samples)"),
         ("fds baseline / peak / after idle", f"{soak.fd_baseline} / {max((s.fds for s in soak.samples), default='?')} / {soak.fd_end}"),
+        ("kgb CPU time", f"{soak.cpu_seconds:.1f} s" if soak.cpu_seconds is not None else "?"),
         ("kgb exit status after SIGTERM", f"{soak.exit_code}"),
     ]
 
@@ -1166,12 +1214,13 @@ def parse_settings(argv):
     parser.add_argument("--idle-timeout", type=float, default=2.0, help="kgb --idle-timeout (default: 2)")
     parser.add_argument("--pool-idle-timeout", type=float, default=1.0, help="kgb --pool-idle-timeout (default: 1)")
     parser.add_argument("--log-ring-bytes", type=int, default=8 * MIB, help="kgb --log-ring-bytes (default: 8 MiB)")
-    parser.add_argument("--log-body-max", type=int, default=256 * 1024, help="kgb --log-body-max (default: 256 KiB)")
-    # A slow reader must finish reading within --idle-timeout of kgb's end of the exchange (a slower one meets
-    # the idle timer while its answer is still queued); a bulk reader must drain kgb's write queue from its
-    # high to its low watermark (192 KiB) within --upstream-timeout (the body timer runs while kgb pauses).
+    parser.add_argument("--log-body-max", type=int, default=64 * 1024, help="kgb --log-body-max (default: 64 KiB)")
+    # Readers slower than kgb's timers allow are cut by kgb (see the soak's report): its body timer
+    # (--upstream-timeout) also runs while kgb itself pauses the upstream for a slow reader (192 KiB to drain),
+    # and its idle timer (--idle-timeout) starts when the exchange ends, with up to 256 KiB still queued for
+    # the client, and drops what is still queued when it fires. The defaults stay well inside both.
     parser.add_argument("--slow-reader-bps", type=float, default=32_000, help="slow readers' bytes/s (default: 32000)")
-    parser.add_argument("--bulk-reader-bps", type=float, default=2_000_000, help="bulk readers' bytes/s (default: 2000000)")
+    parser.add_argument("--bulk-reader-bps", type=float, default=4_000_000, help="bulk readers' bytes/s (default: 4000000)")
     settings = parser.parse_args(argv)
     if settings.minutes <= 0 or settings.clients < 1:
         parser.error("--minutes must be above 0 and --clients at least 1")
@@ -1196,7 +1245,7 @@ def main(argv):
                 service.stop(5)
         return 2
     log = read_logs(run_dir)
-    checks = [check_memory(soak), check_fds(soak), check_records(soak, log), check_clients(soak), check_process(soak)]
+    checks = [check_memory(soak), check_fds(soak), check_records(soak, log), check_clients(soak, log), check_process(soak)]
     rows = figures(soak, log)
     print_report(rows, checks)
     if settings.results:
