@@ -61,14 +61,20 @@ public final class HTTPParser {
     /// Where the parser is relative to a chunk-size line, which this type reads itself (see ChunkSizeLine).
     private enum SizeLinePhase {
         case none
-        /// llhttp paused (from a callback) just before a size line.
-        case next
-        /// The line is being read; it may span reads.
+        /// llhttp paused (from a callback) just before a size line, inside the bytes being parsed.
+        case pausedBefore
+        /// A size line starts with the next bytes `execute` is given (llhttp is waiting for it).
+        case atNextInput
+        /// The line is being read here; it may span reads.
         case reading
     }
     private var sizeLinePhase = SizeLinePhase.none
     private var sizeLine = ChunkSizeLine()
     private var currentChunkSize: UInt64 = 0
+    /// The end of the bytes llhttp is parsing, and of the last body span it reported from them: after a chunk's
+    /// data and CRLF, the next size line starts at `bodyEnd + 2` (when both are in the same bytes).
+    private var inputEnd: UnsafeRawPointer?
+    private var bodyEnd: UnsafeRawPointer?
 
     public init(kind: ParserKind, delegate: HTTPParserDelegate, maxHeadBytes: Int = 64 * 1024) {
         self.delegate = delegate
@@ -88,6 +94,7 @@ public final class HTTPParser {
     public func execute(_ bytes: UnsafeRawBufferPointer) -> ParseOutcome {
         precondition(!isPaused, "execute while paused")
         var offset = 0
+        if sizeLinePhase == .atNextInput { sizeLineStarts(bytes) }
         while true {
             if sizeLinePhase == .reading {
                 switch sizeLine.scan(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
@@ -108,11 +115,10 @@ public final class HTTPParser {
                 return .failed(error)
             case .paused(let consumed):
                 offset += consumed
-                if sizeLinePhase == .next {
+                if sizeLinePhase == .pausedBefore {
                     // Our own pause before a size line: read it, then go on.
                     withUnsafeMutablePointer(to: &state) { llhttp_resume($0) }
-                    sizeLine.reset()
-                    sizeLinePhase = .reading
+                    sizeLineStarts(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
                     continue
                 }
                 isPaused = true
@@ -121,8 +127,25 @@ public final class HTTPParser {
         }
     }
 
+    /// A size line starts at `bytes`: a plain one ("HEX\r\n") that is all here goes to llhttp as it is; any other
+    /// is read here. No bytes yet: decide when they come.
+    private func sizeLineStarts(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else {
+            sizeLinePhase = .atNextInput
+            return
+        }
+        if HTTPParser.isPlainSizeLine(base, base + bytes.count) {
+            sizeLinePhase = .none
+        } else {
+            sizeLine.reset()
+            sizeLinePhase = .reading
+        }
+    }
+
     private func llhttpExecute(_ bytes: UnsafeRawBufferPointer) -> ParseOutcome {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return .consumed }
+        inputEnd = base + bytes.count
+        bodyEnd = nil
         return withUnsafeMutablePointer(to: &state) { parser -> ParseOutcome in
             parser.pointee.data = Unmanaged.passUnretained(self).toOpaque()
             let start = base.assumingMemoryBound(to: CChar.self)
@@ -273,7 +296,7 @@ public final class HTTPParser {
 
     /// Pauses llhttp so that `execute` reads the next chunk-size line itself.
     private func pauseBeforeSizeLine() -> Int32 {
-        sizeLinePhase = .next
+        sizeLinePhase = .pausedBefore
         return Int32(HPE_PAUSED.rawValue)
     }
 
@@ -284,8 +307,41 @@ public final class HTTPParser {
 
     fileprivate func chunkComplete() -> Int32 {
         delegate.parserChunkComplete(self)
-        // After a data chunk comes the next size line; after the last chunk, the message ends.
-        return currentChunkSize > 0 ? pauseBeforeSizeLine() : 0
+        // After a data chunk comes the next size line; after the last chunk, the message ends. When the next line
+        // is already here and plain (the usual case: no extensions), llhttp reads it without a pause.
+        guard currentChunkSize > 0 else { return 0 }
+        if let bodyEnd, let inputEnd, bodyEnd + 2 <= inputEnd {
+            let next = bodyEnd + 2
+            if next == inputEnd {
+                // The line comes with the next read (a stream sending one event per write): no pause needed.
+                sizeLinePhase = .atNextInput
+                return 0
+            }
+            if HTTPParser.isPlainSizeLine(next, inputEnd) { return 0 }
+        }
+        return pauseBeforeSizeLine()
+    }
+
+    /// True when the bytes from `start` begin with 1-16 hex digits and CRLF, all before `end`.
+    @inline(__always)
+    static func isPlainSizeLine(_ start: UnsafeRawPointer, _ end: UnsafeRawPointer) -> Bool {
+        let bytes = start.assumingMemoryBound(to: UInt8.self)
+        let available = min(end - start, 18)
+        var index = 0
+        while index < available {
+            let byte = bytes[index]
+            if byte == 0x0D { break }
+            let letter = byte | 0x20
+            guard (byte &- 0x30) < 10 || (letter &- 0x61) < 6 else { return false }
+            index += 1
+        }
+        return index > 0 && index <= 16 && index + 1 < available && bytes[index] == 0x0D && bytes[index + 1] == 0x0A
+    }
+
+    @inline(__always)
+    fileprivate func bodySpan(_ at: UnsafePointer<CChar>, _ length: Int) {
+        bodyEnd = UnsafeRawPointer(at + length)
+        delegate.parserBody(self, UnsafeRawBufferPointer(start: at, count: length))
     }
 
     fileprivate func messageComplete() -> Int32 {
@@ -310,8 +366,7 @@ private nonisolated(unsafe) var parserSettings: llhttp_settings_t = {
     settings.on_header_value_complete = { HTTPParser.from($0).valueComplete() }
     settings.on_headers_complete = { parser in HTTPParser.from(parser).headersComplete(parser!) }
     settings.on_body = { parser, at, length in
-        let owner = HTTPParser.from(parser)
-        owner.delegate.parserBody(owner, UnsafeRawBufferPointer(start: at, count: length))
+        HTTPParser.from(parser).bodySpan(at!, length)
         return 0
     }
     settings.on_chunk_header = { parser in
