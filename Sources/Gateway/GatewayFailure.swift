@@ -10,7 +10,7 @@ public enum Outcome: String, Sendable {
     case rejected
 }
 
-public struct GatewayFailure: Error, CustomStringConvertible, Sendable {
+public struct GatewayFailure: Error, CustomStringConvertible, Sendable, Equatable {
     public enum Cause: Sendable {
         /// The request could not be parsed or broke a protocol rule.
         case badRequest

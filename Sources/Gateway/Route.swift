@@ -73,6 +73,16 @@ final class Route {
                             metrics: metrics)
     }
 
+    /// The request head for this route's upstream (HeadWriter's rules, this route's target, host and fields).
+    func writeRequestHead(_ head: HTTPHead, target: Range<Int>, connectionOptions: ConnectionOptions, clientIP: [UInt8],
+                          framing: BodyFraming, into out: inout [UInt8]) {
+        let forwarded = head.bytes.withUnsafeBytes { forwardedTarget(target, in: $0) }
+        HeadWriter.upstreamRequest(head, target: forwarded, connectionOptions: connectionOptions,
+                                   targetPrefix: targetPrefix, slashWhenEmpty: config.upstream.path.isEmpty,
+                                   host: host, extraFields: extraFields, replacedNames: replacedNames,
+                                   clientIP: clientIP, forwardedProto: "http", framing: framing, into: &out)
+    }
+
     /// The request target towards the upstream, from the range of the client's origin-form path and query:
     /// the matched prefix skipped when it is replaced, and no doubled slash where the two parts meet.
     func forwardedTarget(_ target: Range<Int>, in bytes: UnsafeRawBufferPointer) -> Range<Int> {

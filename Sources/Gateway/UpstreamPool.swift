@@ -54,15 +54,15 @@ final class UpstreamPool {
 
     /// A connection for `owner`'s exchange: the most recently used idle one (its TCP state is warmest), or
     /// a new one, connecting.
-    func acquire(for owner: ClientConnection) -> UpstreamConnection {
+    func acquire(for handler: UpstreamResponseHandler) -> UpstreamConnection {
         if let connection = idle.popLast() {
             metrics.adjust(.pooledConnections, by: -1)
             connection.idleSlot = -1
-            connection.begin(for: owner)
+            connection.begin(for: handler)
             return connection
         }
         let connection = UpstreamConnection(pool: self)
-        connection.begin(for: owner)
+        connection.begin(for: handler)
         if loop.now < addressesExpire {
             connection.connect(to: addresses)
         } else {
@@ -84,7 +84,7 @@ final class UpstreamPool {
                 for connection in waiting { connection.connect(to: resolved) }
             case .failure(let error):
                 for connection in waiting {
-                    connection.fail(.upstreamUnreachable, "cannot resolve \(endpoint.proxy == nil ? "upstream" : "forward proxy") host '\(host)': \(error.message)")
+                    connection.fail(GatewayFailure(.upstreamUnreachable, "cannot resolve \(endpoint.proxy == nil ? "upstream" : "forward proxy") host '\(host)': \(error.message)"))
                 }
             }
         }
@@ -93,7 +93,7 @@ final class UpstreamPool {
     /// Takes back a connection whose exchange completed cleanly.
     func release(_ connection: UpstreamConnection) {
         connection.end()
-        guard !isClosed, idle.count < config.poolMaxIdle, connection.isConnected else {
+        guard !isClosed, idle.count < config.poolMaxIdle, connection.isReady else {
             connection.close()
             return
         }

@@ -56,6 +56,21 @@ public final class EventLoop {
 
     public func stop() { uv_stop(raw) }
 
+    /// Runs `work` on a later turn of this loop, never inside the call that asks: a completion libuv would deliver
+    /// later (a failed connect, an address that needed no lookup) is delivered the same way when it is known at
+    /// once, so a caller's state machine has one path for it (libuv's own habit, `delayed_error` in stream.c).
+    public func deliverLater(_ work: @escaping () -> Void) {
+        deferred.append(work)
+        if deferred.count == 1 { deferredTimer.start(milliseconds: 0) }
+    }
+
+    private var deferred: [() -> Void] = []
+    private lazy var deferredTimer = Timer(loop: self) { [unowned self] in
+        let due = self.deferred
+        self.deferred.removeAll()
+        for work in due { work() }
+    }
+
     /// The loop's cached clock in milliseconds (updated once per iteration; no syscall).
     @inline(__always) public var now: UInt64 { uv_now(raw) }
 

@@ -6,7 +6,8 @@ public enum Resolver {
     public static func resolve(loop: EventLoop, host: String, port: Int,
                                _ completion: @escaping (Result<[SocketAddress], UVError>) -> Void) {
         if let literal = SocketAddress(ip: host, port: port) {
-            completion(.success([literal]))
+            // Nothing to look up, but the answer still comes on a later turn, as a lookup's would.
+            loop.deliverLater { completion(.success([literal])) }
             return
         }
         let request = UnsafeMutablePointer<uv_getaddrinfo_t>.allocate(capacity: 1)
@@ -19,7 +20,7 @@ public enum Resolver {
         if status < 0 {
             Unmanaged<Box>.fromOpaque(request.pointee.data).release()
             request.deallocate()
-            completion(.failure(UVError(status, "getaddrinfo")))
+            loop.deliverLater { completion(.failure(UVError(status, "getaddrinfo"))) }
         }
     }
 

@@ -99,8 +99,10 @@ public final class TCPStream {
     public func connect(to address: SocketAddress) {
         let status = address.withSockaddr { uv_tcp_connect(connectRequest, handle, $0, onConnect) }
         if status < 0 {
-            // Report asynchronously-shaped: the caller's state machine expects one path for failures.
-            delegate?.streamConnected(self, UVError(status, "uv_tcp_connect"))
+            // Reported on a later turn, as libuv reports a refused connection: never inside connect().
+            loop.deliverLater { [self] in
+                if state == .open { delegate?.streamConnected(self, UVError(status, "uv_tcp_connect")) }
+            }
         }
     }
 
