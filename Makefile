@@ -8,7 +8,7 @@ VENV := .build/venv
 RELEASE := .build/release
 
 FUZZ_SECONDS ?= 60
-.PHONY: run test deps build unit-tests integration-tests test-asan test-tsan fuzz fuzz-short bench sidecar python-deps clean
+.PHONY: run test deps build unit-tests integration-tests test-asan test-tsan fuzz fuzz-short soak bench sidecar python-deps clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -60,6 +60,12 @@ fuzz: deps
 # What CI runs on every change: each fuzz target for 10 s, from the committed seeds.
 fuzz-short: deps
 	FUZZ_SECONDS=10 bash scripts/fuzz.sh
+
+# Soak: one kgb under mixed traffic for SOAK_MINUTES (default 10, fractions allowed), then memory, fd, record and
+# sanitizer checks (bench/soak.py). SOAK_BIN=DIR soaks another build (e.g. .build-asan/release after make test-asan);
+# SOAK_RESULTS=FILE appends the figures as a Markdown section.
+soak: build python-deps
+	$(VENV)/bin/python bench/soak.py --bin $${SOAK_BIN:-$(RELEASE)} --minutes $${SOAK_MINUTES:-10} $${SOAK_RESULTS:+--results $$SOAK_RESULTS}
 
 # kgb against nginx, HAProxy and an aiohttp gateway (bench/run.sh), then to an HTTPS upstream against nginx
 # (bench/tls.sh); both write bench/RESULTS.md.

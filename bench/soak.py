@@ -36,7 +36,17 @@ Every request carries a unique `soak_id=N` query parameter (the mock ignores unk
   5. process  kgb ran until SIGTERM, then exited 0, and no sanitizer (ASan, LSan, UBSan, TSan) or Swift
               runtime error is on its stderr (kept in the run directory)
 
-Exit status 0 when every check passed, 1 when one failed, 2 when the soak could not start.
+Exit status 0 when every check passed, 1 when one failed, 2 when the soak could not start. The run directory
+(logs, stderr) is deleted after a passing run unless `--keep` or `--run-dir` is given.
+
+Against a sanitizer build (`--bin` pointing at it), the environment reaches kgb, so ASAN_OPTIONS and the like
+apply. AddressSanitizer holds freed memory in a quarantine (256 MiB by default) that fills during the run:
+set ASAN_OPTIONS=quarantine_size_mb=16 (or read the memory check as not meaningful).
+
+Readers slower than kgb's timers allow are cut by kgb itself, so the slow and bulk readers' rates
+(`--slow-reader-bps`, `--bulk-reader-bps`) stay well inside them: kgb's body timer (`--upstream-timeout`) also
+runs while kgb has paused the upstream for a slow client, and its idle timer (`--idle-timeout`) starts when an
+exchange ends, with up to 256 KiB still queued for the client, and drops what is still queued when it fires.
 
 Two kgb settings are made smaller than their defaults, so that the checks measure leaks rather than warm-up:
 the log ring (`--log-ring-bytes`, 64 MiB by default, is touched page by page as records pass, so RSS would
@@ -72,8 +82,9 @@ CLIENT_TIMEOUT = 20.0
 # Sent as x-api-key on every request: it must never appear in a log file (kgb fingerprints it).
 SECRET = "sk-soak-0123456789abcdef-never-logged"
 SOAK_ID = re.compile(r"[?&]soak_id=(\d+)")
-SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                     "WARNING: ThreadSanitizer", "Fatal error:")
+# Lines on stderr that mean memory or thread misuse (sanitizers) or a crash (the Swift runtime's reports).
+CRASH_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "WARNING: ThreadSanitizer",
+                 "Fatal error:", "*** Program crashed", "*** Signal ", "Swift runtime failure")
 
 
 # MARK: - What a client saw
@@ -213,10 +224,10 @@ def random_fault_spec(rng, fault):
     return spec
 
 
-def encode_request(spec, soak_id, body_override=None):
+def encode_request(spec, soak_id):
     """The request's bytes (head and body), and where its head ends."""
     if spec.api == "bytes":
-        target = f"/bytes?n={spec.size}&soak_id={soak_id}" + (f"&chunked=1&chunk={16384}" if spec.chunked_reply else "")
+        target = f"/bytes?n={spec.size}&soak_id={soak_id}" + ("&chunked=1&chunk=16384" if spec.chunked_reply else "")
         method, body = "GET", b""
     else:
         path = "/v1/messages" if spec.api == "anthropic" else "/v1/chat/completions"
@@ -228,7 +239,7 @@ def encode_request(spec, soak_id, body_override=None):
         if spec.fault:
             query += [f"fault={spec.fault}", f"fault_after={spec.fault_after}"]
         target = f"{path}?{'&'.join(query)}"
-        method, body = "POST", body_override if body_override is not None else api_body(spec, soak_id)
+        method, body = "POST", api_body(spec, soak_id)
     lines = [f"{method} {target} HTTP/1.1", f"Host: {HOST}", f"x-soak-id: {soak_id}", f"x-api-key: {SECRET}",
              "User-Agent: kgb-soak"]
     if spec.gzip:
@@ -1001,17 +1012,26 @@ def check_process(soak):
     if soak.crashed_at is not None or not soak.alive_before_sigterm:
         when = f" at {soak.crashed_at:.1f} s" if soak.crashed_at is not None else " before SIGTERM"
         problems.append(f"kgb died{when} (exit status {soak.kgb.process.returncode})")
-    if soak.exit_code != 0:
+    elif soak.exit_code != 0:
         problems.append(f"exit status after SIGTERM: {soak.exit_code if soak.exit_code is not None else 'killed, no exit'}")
     if not soak.mock_alive_before_sigterm or soak.mock_exit_code != 0:
         problems.append(f"the mock upstream died or did not stop cleanly (exit status {soak.mock.process.returncode})")
     for service in (soak.kgb, soak.mock):
-        for line in service.stderr_text().splitlines():
-            if any(marker in line for marker in SANITIZER_MARKERS):
-                problems.append(f"{service.name} stderr: {line.strip()[:200]}")
-                break
-    detail = "; ".join(problems) or f"ran until SIGTERM, exit 0, stderr clean ({soak.kgb.stderr_path})"
-    return Check("process", not problems, detail)
+        problems += [f"{service.name} stderr: {line}" for line in crash_report(service.stderr_text())]
+    detail = "; ".join(problems) if problems else f"ran until SIGTERM, exit 0, stderr clean ({soak.kgb.stderr_path})"
+    return Check("process", not problems, "\n      ".join(problems) if len(problems) > 1 else detail)
+
+
+def crash_report(text, limit=4):
+    """The lines of a sanitizer or crash report worth showing: the marker lines, and the first frames after
+    "crashed:" (where it happened)."""
+    lines = [line.strip() for line in text.splitlines()]
+    shown = [line for line in lines if any(marker in line for marker in CRASH_MARKERS)][:limit]
+    for index, line in enumerate(lines):
+        if line.endswith("crashed:"):
+            shown += [frame[:200] for frame in lines[index + 1:index + 4] if frame][:2]
+            break
+    return list(dict.fromkeys(shown))  # without repeats, in order
 
 
 def memory_figures(soak):
@@ -1099,7 +1119,7 @@ def check_records(soak, log):
     for sent in soak.ledger.entries:
         problems += record_problems(sent, log.by_soak_id.get(sent.soak_id, []))
     problems += metric_problems(soak, log)
-    ok_detail = f"{len(log.records)} records in {len(log.files)} files, one per exchange, outcomes as the clients saw"
+    ok_detail = f"{len(log.records)} records, one per exchange, outcomes as the clients saw"
     return Check("records", not problems, summarize(problems, ok_detail))
 
 
@@ -1159,10 +1179,10 @@ def figures(soak, log):
         ("requests/s", f"{requests / soak.traffic_seconds:.0f}"),
         ("requests by operation", ", ".join(f"{name} {count}" for name, count in operations.most_common())),
         ("clients saw", ", ".join(f"{name} {count}" for name, count in seen.most_common())),
-        ("records", f"{len(log.records)} in {len(log.files)} files"),
+        ("records", f"{len(log.records)} (log files: {len(log.files)})"),
         ("record outcomes", ", ".join(f"{name} {count}" for name, count in outcomes.most_common())),
         ("log rotations (rename + SIGHUP)", f"{soak.rotations}"),
-        ("RSS at start / warm-up end / middle max / last-third max / end of traffic / idle (MiB)",
+        ("RSS MiB: start / warm-up end / middle max / last max / traffic end / idle",
          f"{mib(soak.rss_start_kib)} / {mib(memory['warm_up_end'])} / {mib(memory['middle_max'])} / "
          f"{mib(memory['last_max'])} / {mib(memory['end'])} / {mib(soak.rss_idle_kib)}"),
         ("RSS slope after warm-up", f"{rss_slope_mib_per_minute(soak):+.2f} MiB/min ({len(soak.samples)} samples)"),
@@ -1191,7 +1211,9 @@ def write_results(path, settings, rows, checks):
              f"`bench/soak.py --bin {settings.bin} --minutes {settings.minutes:g}`", "", "| | |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in rows]
     lines += ["", "| check | result | |", "|---|---|---|"]
-    lines += [f"| {check.name} | {'pass' if check.ok else '**FAIL**'} | {check.detail.splitlines()[0]} |" for check in checks]
+    # A failed check's count and its first problem (the console has the rest); `|` would end the cell.
+    cell = lambda detail: " ".join(line.strip() for line in detail.splitlines()[:2]).replace("|", "\\|")
+    lines += [f"| {check.name} | {'pass' if check.ok else '**FAIL**'} | {cell(check.detail)} |" for check in checks]
     with open(path, "a") as results:
         results.write("\n".join(lines) + "\n\n")
 
@@ -1215,10 +1237,7 @@ def parse_settings(argv):
     parser.add_argument("--pool-idle-timeout", type=float, default=1.0, help="kgb --pool-idle-timeout (default: 1)")
     parser.add_argument("--log-ring-bytes", type=int, default=8 * MIB, help="kgb --log-ring-bytes (default: 8 MiB)")
     parser.add_argument("--log-body-max", type=int, default=64 * 1024, help="kgb --log-body-max (default: 64 KiB)")
-    # Readers slower than kgb's timers allow are cut by kgb (see the soak's report): its body timer
-    # (--upstream-timeout) also runs while kgb itself pauses the upstream for a slow reader (192 KiB to drain),
-    # and its idle timer (--idle-timeout) starts when the exchange ends, with up to 256 KiB still queued for
-    # the client, and drops what is still queued when it fires. The defaults stay well inside both.
+    # Slower readers are cut by kgb's own timers (see the module's docstring).
     parser.add_argument("--slow-reader-bps", type=float, default=32_000, help="slow readers' bytes/s (default: 32000)")
     parser.add_argument("--bulk-reader-bps", type=float, default=4_000_000, help="bulk readers' bytes/s (default: 4000000)")
     settings = parser.parse_args(argv)
@@ -1235,6 +1254,10 @@ def main(argv):
             return 2
     run_dir = settings.run_dir or tempfile.mkdtemp(prefix="kgb-soak-")
     os.makedirs(run_dir, exist_ok=True)
+    if glob.glob(log_path(run_dir) + "*"):
+        # Records of an earlier run would be matched against this run's ledger.
+        print(f"soak: {run_dir} already holds exchange logs; give an empty --run-dir", file=sys.stderr)
+        return 2
     soak = Soak(settings, run_dir)
     try:
         soak.run()
@@ -1245,7 +1268,8 @@ def main(argv):
                 service.stop(5)
         return 2
     log = read_logs(run_dir)
-    checks = [check_memory(soak), check_fds(soak), check_records(soak, log), check_clients(soak, log), check_process(soak)]
+    # The process first: when kgb died, the other checks mostly fail because of it.
+    checks = [check_process(soak), check_memory(soak), check_fds(soak), check_records(soak, log), check_clients(soak, log)]
     rows = figures(soak, log)
     print_report(rows, checks)
     if settings.results:

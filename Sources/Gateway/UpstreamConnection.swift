@@ -135,7 +135,12 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
     var isCongested: Bool { isReady ? stream!.isCongested : pendingOut.count > 256 * 1024 }
 
     func pauseReading() { stream?.stopReading() }
-    func resumeReading() { if isReady { stream?.startReading() } }
+
+    func resumeReading() {
+        guard isReady else { return }
+        lastActivity = loop.now  // the time kgb held the upstream back is not the upstream's silence
+        stream?.startReading()
+    }
 
     // MARK: Reading the response
 
@@ -145,29 +150,20 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
         if tls != nil { readEncrypted(bytes) } else { parse(bytes) }
     }
 
-    /// Decrypts into the loop's derived buffer, a buffer's worth at a time, and parses each.
+    /// Decrypts into the loop's derived buffer, a buffer's worth at a time, parsing each.
     private func readEncrypted(_ bytes: UnsafeRawBufferPointer) {
         guard let tls else { return }
         tls.receive(bytes)
-        let buffer = loop.derivedBuffer
-        while isReady {
-            var filled = 0
-            var ending: TLSEngine.ReadResult? = nil
-            fill: while filled < buffer.count {
-                switch tls.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...])) {
-                case .bytes(let count): filled += count
-                case .wantMore: break fill
-                case let result: ending = result; break fill
-                }
-            }
-            sendCiphertext()  // reading can produce ciphertext too (key updates, alerts)
-            if filled > 0 { parse(UnsafeRawBufferPointer(rebasing: buffer[0..<filled])) }
-            guard isReady else { return }
-            switch ending {
-            case .closed?: return endOfStream(error: nil)
-            case .failed(let why)?: return endOfStream(error: "TLS with upstream \(pool.endpoint.origin.authority) failed: \(why)")
-            default: if filled < buffer.count { return }
-            }
+        let ending = tls.decryptReceived(into: loop.derivedBuffer) { plaintext in
+            parse(plaintext)
+            return isReady
+        }
+        sendCiphertext()  // reading can produce ciphertext too (key updates, alerts)
+        guard isReady else { return }
+        switch ending {
+        case .closed: endOfStream(error: nil)
+        case .failed(let why): endOfStream(error: "TLS with upstream \(pool.endpoint.origin.authority) failed: \(why)")
+        case .bytes, .wantMore: break
         }
     }
 
@@ -251,6 +247,8 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
         case .awaitingHead:
             handler?.upstreamFailed(GatewayFailure(.upstreamTimeout, "upstream sent no response head within \(limit) ms"))
         case .body:
+            // Paused by kgb (a slow client, a full log): not the upstream's silence.
+            if stream?.isReading == false { return arm(.body, limit) }
             let idle = loop.now - lastActivity
             guard idle >= limit else { return timer.expire(in: limit - idle) }
             handler?.upstreamFailed(GatewayFailure(.upstreamTimeout, "upstream sent nothing for \(limit) ms mid-response"))

@@ -120,6 +120,25 @@ public final class TLSEngine {
         }
     }
 
+    /// Decrypts everything received so far into `buffer`, a buffer's worth at a time: `consume` gets each fill and
+    /// returns false to stop early. Returns how reading ended: `.wantMore` (all used, or stopped), `.closed` (the
+    /// peer's close_notify) or `.failed`.
+    public func decryptReceived(into buffer: UnsafeMutableRawBufferPointer,
+                                _ consume: (UnsafeRawBufferPointer) -> Bool) -> ReadResult {
+        while true {
+            var filled = 0
+            var ending = ReadResult.wantMore
+            fill: while filled < buffer.count {
+                switch read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...])) {
+                case .bytes(let count): filled += count
+                case let other: ending = other; break fill
+                }
+            }
+            if filled > 0 && !consume(UnsafeRawBufferPointer(rebasing: buffer[0..<filled])) { return .wantMore }
+            if ending != .wantMore || filled < buffer.count { return ending }
+        }
+    }
+
     /// Encrypts plaintext; the ciphertext waits for `takeCiphertext`. Returns a reason on failure.
     public func write(_ plaintext: UnsafeRawBufferPointer) -> String? {
         guard plaintext.count > 0 else { return nil }

@@ -123,7 +123,7 @@ public final class TCPStream {
 
     /// Queues bytes without copying them. They must stay valid until the next `flush()`.
     public func write(borrowing bytes: UnsafeRawBufferPointer) {
-        guard bytes.count > 0, state == .open else { return }
+        guard bytes.count > 0, state == .open, writeFailure == nil else { return }
         if bytes.count <= TCPStream.coalesceLimit {
             write(copying: bytes)
             return
@@ -139,7 +139,7 @@ public final class TCPStream {
 
     /// Queues a small piece of framing (a chunk-size line, CRLF) by copying it into the stream's scratch.
     public func write(copying bytes: UnsafeRawBufferPointer) {
-        guard bytes.count > 0, state == .open else { return }
+        guard bytes.count > 0, state == .open, writeFailure == nil else { return }
         if bytes.count > TCPStream.scratchCapacity {
             flush()
             enqueueUnsent(bytes)
@@ -175,7 +175,7 @@ public final class TCPStream {
             if let writeBuffers { loop.returnWriteBuffers(writeBuffers) }
             writeBuffers = nil
         }
-        guard state == .open else { return }
+        guard state == .open, writeFailure == nil else { return }
         var index = 0
         if !isWriting && staged.isEmpty {
             let written = uv_try_write(streamHandle, gather, UInt32(gatherCount))
@@ -268,8 +268,28 @@ public final class TCPStream {
         }
     }
 
+    /// A write failed: nothing more is written, and the delegate hears of it on a later loop turn — never inside
+    /// the write() or flush() that found it, where the caller is still in the middle of its own work.
     private func failWrite(_ error: UVError) {
-        delegate?.streamWriteFailed(self, error)
+        guard writeFailure == nil else { return }
+        writeFailure = error
+        staged.clear()
+        gatherCount = 0
+        scratchUsed = 0
+        loop.deliverLater { [self] in
+            if state == .open { delegate?.streamWriteFailed(self, error) }
+        }
+    }
+
+    /// Set by the first failed write; the stream takes no more bytes.
+    private var writeFailure: UVError?
+
+    /// Bytes accepted and not yet taken by the peer: what kgb and libuv still hold, plus the kernel's send queue
+    /// (a syscall: for deadlines, not per write). It falls as a slow reader reads, however large the write in
+    /// flight (the kernel may hold megabytes of it).
+    public var unreadBytes: Int {
+        guard state == .open else { return 0 }
+        return Int(uv_stream_get_write_queue_size(streamHandle)) + staged.count + max(0, Int(kgb_tcp_unsent_in_kernel(handle)))
     }
 
     // MARK: Closing

@@ -3,12 +3,14 @@ graceful drain on SIGTERM."""
 import json
 import signal
 import socket
+import struct
+import threading
 import subprocess
 import time
 
 import pytest
 
-from conftest import BIN, SANITIZED, free_port
+from conftest import BIN, SANITIZED, free_port, read_records
 from httpraw import Conn, request
 
 STREAM = json.dumps({"model": "m", "max_tokens": 5, "stream": True, "messages": [{"role": "user", "content": "x"}]})
@@ -94,3 +96,67 @@ def test_drain_timeout_bounds_the_wait(mock, kgb_factory):
         assert time.monotonic() - started < 3
     finally:
         conn.close()
+
+
+def slow_read(port, n, rate, rcvbuf=4096):
+    """Reads GET /bytes?n=N on a keep-alive connection at `rate` bytes/s; returns (bytes received, bytes expected)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.connect(("127.0.0.1", port))
+    sock.settimeout(30)
+    sock.sendall(f"GET /bytes?n={n} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    received, want, started, head = 0, None, time.monotonic(), b""
+    try:
+        while want is None or received < want:
+            piece = sock.recv(65536)
+            if not piece:
+                break
+            received += len(piece)
+            if want is None:
+                head += piece
+                if b"\r\n\r\n" in head:
+                    want = head.index(b"\r\n\r\n") + 4 + n
+            time.sleep(max(0.0, received / rate - (time.monotonic() - started)))
+    finally:
+        sock.close()
+    return received, want
+
+
+# Sizes and rates past what the kernel's socket buffers absorb, so kgb still holds part of the answer when the
+# timer fires (the figures that showed each bug on the previous code).
+@pytest.mark.parametrize("timeout_flag,size,rate", [("--idle-timeout", 3_000_000, 400_000),
+                                                    ("--upstream-timeout", 3_500_000, 600_000)])
+def test_a_slow_reader_gets_the_whole_answer_whatever_the_timeouts(mock, kgb_factory, timeout_flag, size, rate):
+    """Found by the soak: a keep-alive client still reading the end of its answer was closed by the idle timeout
+    (its record said complete), and an upstream that kgb itself held back for a slow client was timed out. A client
+    that keeps reading is not idle, and an upstream kgb paused is not silent."""
+    gateway = kgb_factory(f"http://127.0.0.1:{mock.port}", timeout_flag, "1", "--log", "none")
+    received, want = slow_read(gateway.port, size, rate)
+    assert received == want, f"cut after {received} of {want} bytes"
+
+
+def test_clients_resetting_mid_stream_never_crash_kgb(mock, kgb_factory):
+    """Found by the soak: a write failing inside a flush (the client reset the connection) ended the exchange in
+    the middle of writing a body fragment, and kgb trapped. Failures now arrive on a later loop turn."""
+    gateway = kgb_factory(f"http://127.0.0.1:{mock.port}")
+    body = json.dumps({"model": "m", "max_tokens": 5, "stream": True, "messages": []})
+    per_client, clients = 100, 4
+
+    def abort_repeatedly():
+        for _ in range(per_client):
+            sock = socket.create_connection(("127.0.0.1", gateway.port))
+            sock.sendall(request(gateway.port, "POST", "/v1/messages?events=3000", [("Content-Type", "application/json")], body))
+            sock.recv(1024)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+            sock.close()
+
+    threads = [threading.Thread(target=abort_repeatedly) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert gateway.proc.poll() is None, "kgb is still running"
+    records = read_records(gateway.log_path, per_client * clients, timeout=10)
+    assert len(records) == per_client * clients
+    # Aborted, or already complete when the reset came (the whole answer was in the kernel's hands).
+    assert {r["outcome"] for r in records} <= {"client_aborted", "complete"}

@@ -1,0 +1,244 @@
+// One exchange carried out: the request forwarded to an upstream connection as the client connection parses it,
+// the response written to the client as the upstream connection hands it over, the log told of each piece, and
+// one ending, whatever happens. What each event means is ExchangeMachine's to say; this type does the I/O.
+import HTTP1
+import UV
+
+/// Loop-owned, one per client connection, reused for each of its exchanges (`machine` is nil between them).
+final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
+    /// The client connection owns the relay and outlives it.
+    private unowned(unsafe) let client: ClientConnection
+    private unowned(unsafe) let gateway: Gateway
+    private let stream: TCPStream
+    private(set) var machine: ExchangeMachine?
+    private var upstream: UpstreamConnection?
+    private var requestOptions = ConnectionOptions()
+    private var responseOptions = ConnectionOptions()
+    private var headOut: [UInt8] = []
+
+    init(client: ClientConnection, gateway: Gateway, stream: TCPStream) {
+        self.client = client
+        self.gateway = gateway
+        self.stream = stream
+    }
+
+    var isActive: Bool { machine != nil }
+
+    // MARK: The request
+
+    /// A new exchange, recorded from its first moment.
+    func begin(_ head: HTTPHead, route: Route?) {
+        var machine = ExchangeMachine(id: gateway.nextExchangeID(), requestFraming: RequestRules.bodyFraming(head),
+                                      isHeadRequest: head.method == .head, clientIsHTTP10: !head.isHTTP11OrLater,
+                                      closesConnection: !head.keepAlive || gateway.isDraining)
+        machine.timing.started = EventLoop.hrtime()
+        machine.routeIndex = route?.index ?? gateway.routes.noneIndex
+        gateway.observer.exchangeStarted(machine.id, client: client.clientAddress, upstream: route?.upstreamLabel ?? [], request: head)
+        self.machine = machine
+    }
+
+    /// Sends the request head to an upstream connection of `route` (pooled, or connecting from now).
+    func forward(_ head: HTTPHead, target: Range<Int>, route: Route, clientIP: [UInt8]) {
+        guard let machine else { return }
+        let upstream = route.pool.acquire(for: self)
+        self.upstream = upstream
+        requestOptions.collect(from: head)
+        headOut.removeAll(keepingCapacity: true)
+        route.writeRequestHead(head, target: target, connectionOptions: requestOptions, clientIP: clientIP,
+                               framing: machine.requestFraming, into: &headOut)
+        headOut.withUnsafeBytes { upstream.send(borrowing: $0) }
+    }
+
+    func requestBody(_ bytes: UnsafeRawBufferPointer) {
+        guard let upstream, let id = machine?.id else { return }
+        upstream.send(borrowing: bytes)
+        machine!.timing.requestBodyBytes &+= UInt64(bytes.count)
+        if !gateway.observer.requestBody(id, bytes) { logRefused(.requestLogFull) }
+    }
+
+    func requestChunkStarts(size: UInt64) {
+        guard let upstream, machine?.requestChunkStarts(size: size) == true else { return }
+        writeChunkSizeLine(size) { upstream.send(copying: $0) }
+    }
+
+    func requestChunkEnds() {
+        guard let upstream, machine?.requestChunkEndIsWritten == true else { return }
+        upstream.send(copying: ChunkFraming.chunkEnd.bytes)
+    }
+
+    func requestComplete() {
+        guard machine != nil else { return }
+        if machine!.requestFraming == .chunked { upstream?.send(copying: ChunkFraming.lastChunk.bytes) }
+        machine!.requestReceived()
+    }
+
+    /// The request broke the protocol: answered with the error before a response head, cut after; either way the
+    /// connection closes (its framing can no longer be trusted).
+    func requestBroken(_ failure: GatewayFailure, head: HTTPHead) {
+        if machine == nil { begin(head, route: nil) }  // every exchange produces one record
+        machine!.requestBroken()
+        upstream?.abort()
+        upstream = nil
+        fail(failure, outcome: .rejected)
+    }
+
+    func noRoute(_ failure: GatewayFailure) { fail(failure, outcome: .rejected) }
+
+    /// Sends what was written towards the upstream and the client in this turn.
+    func flushRequest() {
+        upstream?.flush()
+        upstreamReadDone()
+        if let upstream, upstream.isCongested { pause(.upstreamCongested) }
+    }
+
+    // MARK: The response (UpstreamResponseHandler)
+
+    func upstreamReady(_ connection: UpstreamConnection) {
+        machine?.timing.upstreamConnected = EventLoop.hrtime()
+        machine?.timing.upstreamTLSHandshake = connection.tlsHandshakeNanos
+        machine?.timing.upstreamTLSResumed = connection.tlsResumed
+    }
+
+    func responseHead(_ head: HTTPHead) -> HeadVerdict {
+        guard machine != nil else { return .reject }
+        let action = machine!.responseHead(status: head.status, contentLength: head.contentLength,
+                                           isChunked: head.isChunked, draining: gateway.isDraining)
+        responseOptions.collect(from: head)
+        headOut.removeAll(keepingCapacity: true)
+        switch action {
+        case .reject:
+            return .reject
+        case .interim(let relay):
+            guard relay else { return .proceed }
+            HeadWriter.clientResponse(head, connectionOptions: responseOptions, framing: .none, close: false,
+                                      clientIsHTTP10: false, into: &headOut)
+            headOut.withUnsafeBytes { stream.write(copying: $0) }  // the final head may reuse the buffer before a flush
+            return .proceed
+        case .final(let framing, let close, let skipBody):
+            machine!.timing.responseHead = EventLoop.hrtime()
+            HeadWriter.clientResponse(head, connectionOptions: responseOptions, framing: framing, close: close,
+                                      clientIsHTTP10: machine!.clientIsHTTP10, into: &headOut)
+            headOut.withUnsafeBytes { stream.write(borrowing: $0) }
+            gateway.observer.responseHead(machine!.id, head)
+            return skipBody ? .skipBody : .proceed
+        }
+    }
+
+    func responseBody(_ bytes: UnsafeRawBufferPointer) {
+        // Per fragment: the machine is read and written in place (no copy, no reference counting).
+        guard machine != nil else { return }
+        if machine!.timing.firstBodyByte == 0 { machine!.timing.firstBodyByte = EventLoop.hrtime() }
+        machine!.timing.responseBodyBytes &+= UInt64(bytes.count)
+        if machine!.bodyWrite == .asChunk {
+            writeChunkSizeLine(UInt64(bytes.count)) { stream.write(copying: $0) }
+            stream.write(borrowing: bytes)
+            stream.write(copying: ChunkFraming.chunkEnd.bytes)
+        } else {
+            stream.write(borrowing: bytes)
+        }
+        if !gateway.observer.responseBody(machine!.id, bytes) { logRefused(.responseLogFull) }
+    }
+
+    func responseChunkStarts(size: UInt64) {
+        guard machine?.responseChunkStarts(size: size) == true else { return }
+        writeChunkSizeLine(size) { stream.write(copying: $0) }
+    }
+
+    func responseChunkEnds() {
+        if machine?.responseChunkEndIsWritten == true { stream.write(copying: ChunkFraming.chunkEnd.bytes) }
+    }
+
+    func responseComplete(reusable: Bool) {
+        guard machine != nil else { return }
+        switch machine!.responseComplete(upstreamReusable: reusable) {
+        case .fail(let failure):
+            upstreamFailed(failure)
+        case .finish(let lastChunk, let reuseUpstream):
+            if lastChunk { stream.write(copying: ChunkFraming.lastChunk.bytes) }
+            finish(.complete, error: nil, reuseUpstream: reuseUpstream)
+        }
+    }
+
+    func upstreamFailed(_ failure: GatewayFailure) {
+        guard machine != nil else { return }
+        upstream?.close()
+        upstream = nil
+        fail(failure, outcome: failure.outcome)
+    }
+
+    func upstreamDrained() { resume(.upstreamCongested) }
+
+    func upstreamReadDone() {
+        stream.flush()
+        if stream.isCongested, upstream != nil { pause(.clientCongested) }
+    }
+
+    func clientDrained() { resume(.clientCongested) }
+
+    private func writeChunkSizeLine(_ size: UInt64, _ send: (UnsafeRawBufferPointer) -> Void) {
+        withUnsafeTemporaryAllocation(byteCount: 20, alignment: 1) { line in
+            send(UnsafeRawBufferPointer(rebasing: line[0..<ChunkFraming.sizeLine(size, into: line)]))
+        }
+    }
+
+    // MARK: The end
+
+    private func fail(_ failure: GatewayFailure, outcome: Outcome) {
+        guard machine != nil else { return }
+        if case .answer(_, let close) = machine!.failed(failure) {
+            stream.write(copying: failure.response(close: close))
+            stream.flush()  // a failure can come from a timer or a connect callback, outside any read
+        }
+        finish(outcome, error: failure.message, reuseUpstream: false)
+    }
+
+    /// The client went away, or kgb gave up on it: the upstream request is cancelled at once (a reset).
+    func clientGone(_ why: String) {
+        guard machine != nil else { return }
+        upstream?.abort()
+        upstream = nil
+        finish(.clientAborted, error: why, reuseUpstream: false, clientGone: true)
+    }
+
+    /// The single exit of every exchange: releases or closes the upstream, emits the end record, and hands the
+    /// connection back to the client side (closing it, or on to the next request).
+    private func finish(_ outcome: Outcome, error: String?, reuseUpstream: Bool, clientGone: Bool = false) {
+        guard var machine else { return }
+        self.machine = nil
+        if let upstream { if reuseUpstream { upstream.pool.release(upstream) } else { upstream.close() } }
+        upstream = nil
+        machine.timing.ended = EventLoop.hrtime()
+        gateway.observer.exchangeEnded(machine.id, outcome: outcome, error: error, timing: machine.timing)
+        gateway.metrics.exchangeEnded(route: machine.routeIndex, status: machine.status, outcome: outcome, timing: machine.timing)
+        client.exchangeFinished(closing: clientGone ? .now : machine.closesConnection || gateway.isDraining ? .afterFlush : .no)
+    }
+
+    // MARK: Pauses (the reasons are the machine's; stopping and starting the reads is done here)
+
+    func pause(_ reason: ExchangeMachine.Pauses) {
+        switch machine?.pause(reason) {
+        case .client?: stream.stopReading()
+        case .upstream?: upstream?.pauseReading()
+        case nil: break
+        }
+    }
+
+    private func resume(_ reason: ExchangeMachine.Pauses) {
+        switch machine?.resume(reason) {
+        case .client?: stream.startReading()
+        case .upstream?: upstream?.resumeReading()
+        case nil: break
+        }
+    }
+
+    private func logRefused(_ reason: ExchangeMachine.Pauses) {
+        guard machine?.isPaused(reason) == false else { return }
+        pause(reason)
+        gateway.observer.notifyWhenRoom(self)
+    }
+
+    func logHasRoom() {
+        resume(.requestLogFull)
+        resume(.responseLogFull)
+    }
+}
