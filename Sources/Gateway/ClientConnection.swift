@@ -7,13 +7,8 @@ import UV
 
 /// Loop-owned (the gateway's loop thread). Kept alive by the gateway's connection list until closed.
 final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
-    enum State {
-        case open
-        /// Closed by kgb with bytes still queued for a slow reader: waiting for them to be written (bounded).
-        case lingering
-        case closed
-    }
-    enum Deadline { case none, header, idle, linger }
+    enum State { case open, closed }
+    enum Deadline { case none, header, idle }
     enum Closing { case no, afterFlush, now }
 
     /// The gateway outlives every connection it accepted (unsafe-unowned: no reference counting per access).
@@ -149,7 +144,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
 
     private func arm(_ phase: Deadline) {
         deadline = phase
-        unreadAtArm = stream.unreadBytes
+        unreadAtArm = .max
         timer.expire(in: phase == .header ? gateway.config.headerTimeout : gateway.config.idleTimeout)
     }
 
@@ -161,16 +156,12 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     private func deadlinePassed() {
         switch deadline {
         case .none: return
-        case .idle, .linger:
+        case .idle:
             // Not idle while the client is still reading the last answer: wait as long as it makes progress.
             let unread = stream.unreadBytes
-            if unread > 0 && unread < unreadAtArm { return rearm(deadline) }
-            if deadline == .idle { return close(flushingFirst: false) }
-            // The client stopped reading the end of its last response: stop waiting.
-            state = .closed
-            stream.close()
-            timer.close()
-            lingering = nil
+            guard unread > 0 && unread < unreadAtArm else { return close(flushingFirst: false) }
+            unreadAtArm = unread
+            timer.expire(in: gateway.config.idleTimeout)
         case .header:
             guard parser.isInMessage || !pipelined.isEmpty else { return close(flushingFirst: false) }
             requestBroken(GatewayFailure(.headerTimeout, "request head not received within \(gateway.config.headerTimeout) ms"))
@@ -178,13 +169,9 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         }
     }
 
-    private func rearm(_ phase: Deadline) {
-        unreadAtArm = stream.unreadBytes
-        timer.expire(in: phase == .linger ? ClientConnection.lingerTimeout : gateway.config.idleTimeout)
-    }
-
-    /// The stream's unread bytes when an idle or linger deadline was set (fewer later: the client is reading).
-    private var unreadAtArm = 0
+    /// The stream's unread bytes at the last idle expiry (fewer now: the client is reading). Read only when the
+    /// deadline passes: it costs a syscall.
+    private var unreadAtArm = Int.max
 
     // MARK: Closing
 
@@ -193,28 +180,18 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         if isIdle { close(flushingFirst: true) }
     }
 
+    /// `flushingFirst`: what is queued still goes out, for as long as the client keeps reading it.
     func close(flushingFirst: Bool) {
         guard state == .open else { return }
+        state = .closed
         gateway.remove(self)
-        if flushingFirst { stream.flush() }
-        guard flushingFirst && stream.pendingBytes > 0 else {
-            state = .closed
-            deadline = .none
-            timer.close()
-            return stream.close()
-        }
-        // Bytes are still queued for a slow reader: close once they are written, but not wait forever. The
-        // connection keeps itself alive until then (the stream lets go of it on close).
-        state = .lingering
-        stream.closeWhenWritten()
-        lingering = self
-        deadline = .linger
-        timer.unref()
-        rearm(.linger)
+        deadline = .none
+        timer.close()
+        if flushingFirst { stream.closeWhenWritten(stallTimeout: ClientConnection.stallTimeout) } else { stream.close() }
     }
 
-    private var lingering: ClientConnection?
-    static let lingerTimeout: UInt64 = 10_000
+    /// How long a client that kgb is closing may read nothing of what is still queued for it.
+    static let stallTimeout: UInt64 = 10_000
 
     /// Force-closes everything (the drain deadline passed).
     func abort() { clientGone("gateway shut down before the exchange finished") }

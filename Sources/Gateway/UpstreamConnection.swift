@@ -1,24 +1,10 @@
-// One connection to an upstream, as an exchange uses it: request bytes out (kept while connecting, encrypted for
-// TLS), response bytes in (decrypted, parsed) and every parsed piece handed to the exchange's handler as it comes.
-// Between exchanges it waits in its pool, read only to notice the upstream closing it.
+// One connection to an upstream, as an exchange uses it: request bytes out (kept while UpstreamConnector connects,
+// then through the UpstreamTransport), the response parsed as it is read and every piece handed to the exchange's
+// UpstreamResponseHandler as it comes, and the deadlines of each phase. Between exchanges it waits in its pool, read
+// only to notice the upstream closing it.
 import HTTP1
 import TLS
 import UV
-
-/// What an upstream connection reports to the exchange it carries, in the order it happens.
-protocol UpstreamResponseHandler: AnyObject {
-    func upstreamReady(_ connection: UpstreamConnection)
-    func responseHead(_ head: HTTPHead) -> HeadVerdict
-    func responseBody(_ bytes: UnsafeRawBufferPointer)
-    func responseChunkStarts(size: UInt64)
-    func responseChunkEnds()
-    func responseComplete(reusable: Bool)
-    func upstreamFailed(_ failure: GatewayFailure)
-    /// The request bytes queued towards the upstream fell below the low watermark.
-    func upstreamDrained()
-    /// A read's worth of response was handed over: time to send it on.
-    func upstreamReadDone()
-}
 
 /// Loop-owned. `handler` is set by `begin` and cleared by `end`; a pooled connection has none.
 final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamConnectorDelegate {
@@ -28,20 +14,19 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
     /// The pool lives as long as the gateway, longer than any of its connections.
     unowned(unsafe) let pool: UpstreamPool
     private(set) var state = State.resolving
-    private var stream: TCPStream?
-    private var tls: TLSEngine?
+    private var transport: UpstreamTransport?
     private var parser: HTTPParser!
     private(set) var handler: UpstreamResponseHandler?
     /// Index in the pool's idle list, or -1.
     var idleSlot = -1
-    /// Request bytes sent before the connection is ready; for TLS, plaintext gathered for one record per flush.
-    private var pendingOut: [UInt8] = []
+    /// Request bytes sent before the connection is ready.
+    private var preconnect: [UInt8] = []
     private var timer: DeadlineTimer!
     private var deadline = Deadline.none
     private var lastActivity: UInt64 = 0
     /// This exchange's TLS handshake (0: none, or the connection was pooled), and whether it resumed a session.
     private(set) var tlsHandshakeNanos: UInt64 = 0
-    var tlsResumed: Bool { tls?.resumedSession ?? false }
+    var tlsResumed: Bool { transport?.resumedTLSSession ?? false }
     private var loop: EventLoop { pool.loop }
 
     init(pool: UpstreamPool) {
@@ -63,17 +48,15 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
 
     func connectorReady(_ stream: TCPStream, tls: TLSEngine?, handshakeNanos: UInt64) {
         stream.delegate = self
-        self.stream = stream
-        self.tls = tls
+        transport = UpstreamTransport(stream: stream, tls: tls)
         tlsHandshakeNanos = handshakeNanos
         state = .ready
         guard let handler else { return }
         arm(.awaitingHead, pool.config.upstreamTimeout)
         handler.upstreamReady(self)
-        guard !pendingOut.isEmpty else { return }
-        let kept = pendingOut
-        pendingOut.removeAll()
-        kept.withUnsafeBytes { send(copying: $0) }
+        guard !preconnect.isEmpty else { return }
+        preconnect.withUnsafeBytes { send(copying: $0) }
+        preconnect = []
         flush()
         // The exchange may have paused its client on the pre-connect buffer. If the kernel took it all, the
         // stream never passes its watermark and will not report a drain: report it here.
@@ -96,7 +79,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
         guard isReady else { return }
         tlsHandshakeNanos = 0  // a pooled connection's handshake belongs to the exchange that opened it
         arm(.awaitingHead, pool.config.upstreamTimeout)
-        stream?.startReading()
+        transport?.startReading()
     }
 
     /// Detaches from the exchange after it completed (the pool decides whether the connection is kept).
@@ -105,65 +88,44 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
         disarm()
     }
 
-    /// Request bytes, borrowed until `flush()`; kept (copied) while connecting, and gathered for TLS.
+    /// Request bytes, borrowed until `flush()`; kept (copied) while connecting.
     func send(borrowing bytes: UnsafeRawBufferPointer) {
-        if isReady && tls == nil { stream!.write(borrowing: bytes) } else { pendingOut.append(contentsOf: bytes) }
+        if let transport { transport.write(borrowing: bytes) } else { preconnect.append(contentsOf: bytes) }
     }
 
     func send(copying bytes: UnsafeRawBufferPointer) {
-        if isReady && tls == nil { stream!.write(copying: bytes) } else { pendingOut.append(contentsOf: bytes) }
+        if let transport { transport.write(copying: bytes) } else { preconnect.append(contentsOf: bytes) }
     }
 
     func flush() {
-        guard isReady, let stream else { return }
-        guard let tls else { return stream.flush() }
-        if let failure = tls.encrypt(&pendingOut) {
-            return handler?.upstreamFailed(GatewayFailure(.upstreamBroken, "encrypting the request failed: \(failure)")) ?? ()
-        }
-        sendCiphertext()
-    }
-
-    private func sendCiphertext() {
-        guard let tls, let stream else { return }
-        tls.takeCiphertext { ciphertext in
-            stream.write(borrowing: ciphertext)
-            stream.flush()
-        }
+        guard isReady, let failure = transport?.flush() else { return }
+        handler?.upstreamFailed(GatewayFailure(.upstreamBroken, "encrypting the request failed: \(failure)"))
     }
 
     /// Request bytes pile up faster than the upstream takes them.
-    var isCongested: Bool { isReady ? stream!.isCongested : pendingOut.count > 256 * 1024 }
+    var isCongested: Bool { transport?.isCongested ?? (preconnect.count > 256 * 1024) }
 
-    func pauseReading() { stream?.stopReading() }
+    func pauseReading() { transport?.stopReading() }
 
     func resumeReading() {
         guard isReady else { return }
         lastActivity = loop.now  // the time kgb held the upstream back is not the upstream's silence
-        stream?.startReading()
+        transport?.startReading()
     }
 
     // MARK: Reading the response
 
     func streamRead(_ stream: TCPStream, _ bytes: UnsafeRawBufferPointer) {
         lastActivity = loop.now
-        guard handler != nil else { return pool.discard(self) }  // a pooled connection must be silent
-        if tls != nil { readEncrypted(bytes) } else { parse(bytes) }
-    }
-
-    /// Decrypts into the loop's derived buffer, a buffer's worth at a time, parsing each.
-    private func readEncrypted(_ bytes: UnsafeRawBufferPointer) {
-        guard let tls else { return }
-        tls.receive(bytes)
-        let ending = tls.decryptReceived(into: loop.derivedBuffer) { plaintext in
+        guard handler != nil, let transport else { return pool.discard(self) }  // a pooled connection must be silent
+        let ending = transport.read(bytes) { plaintext in
             parse(plaintext)
             return isReady
         }
-        sendCiphertext()  // reading can produce ciphertext too (key updates, alerts)
-        guard isReady else { return }
+        guard isReady, let ending else { return }
         switch ending {
         case .closed: endOfStream(error: nil)
         case .failed(let why): endOfStream(error: "TLS with upstream \(pool.endpoint.origin.authority) failed: \(why)")
-        case .bytes, .wantMore: break
         }
     }
 
@@ -233,8 +195,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
 
     func enterPool() {
         arm(.pooled, pool.config.poolIdleTimeout)
-        pendingOut = []
-        stream?.startReading()
+        transport?.startReading()
     }
 
     private func deadlinePassed() {
@@ -248,7 +209,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
             handler?.upstreamFailed(GatewayFailure(.upstreamTimeout, "upstream sent no response head within \(limit) ms"))
         case .body:
             // Paused by kgb (a slow client, a full log): not the upstream's silence.
-            if stream?.isReading == false { return arm(.body, limit) }
+            if transport?.isReading == false { return arm(.body, limit) }
             let idle = loop.now - lastActivity
             guard idle >= limit else { return timer.expire(in: limit - idle) }
             handler?.upstreamFailed(GatewayFailure(.upstreamTimeout, "upstream sent nothing for \(limit) ms mid-response"))
@@ -267,15 +228,15 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
         pool.metrics.adjust(.upstreamConnections, by: -1)
         handler = nil
         timer.close()
-        stream?.close()
-        stream = nil
+        transport?.close()
+        transport = nil
     }
 
     /// Closes with a reset: the upstream sees the request cancelled at once.
     func abort() {
         if case .connecting(let connector) = state { connector.cancel(reset: true) }
-        stream?.reset()
-        stream = nil
+        transport?.reset()
+        transport = nil
         close()
     }
 }

@@ -294,12 +294,31 @@ public final class TCPStream {
 
     // MARK: Closing
 
-    /// Closes once every queued byte has been handed to the kernel.
+    /// Closes once every queued byte has been handed to the kernel (which sends what it holds before its FIN).
     public func closeWhenWritten() {
         flush()
         guard state == .open else { return }
         if !isWriting && staged.isEmpty { close() } else { closeWhenFlushed = true }
     }
+
+    /// As `closeWhenWritten()`, but gives up (dropping the rest) when the peer reads nothing for `stallTimeout`
+    /// milliseconds: a slow reader gets its whole answer as long as it keeps reading. Reading stops, the delegate
+    /// is let go; the stream keeps itself alive until it has closed, as every open handle does.
+    public func closeWhenWritten(stallTimeout: UInt64) {
+        stopReading()
+        delegate = nil
+        closeWhenWritten()
+        guard state == .open else { return }
+        var unreadBefore = unreadBytes
+        let timer = Timer(loop: loop) { [unowned self] in
+            let unread = unreadBytes
+            if unread == 0 || unread >= unreadBefore { close() } else { unreadBefore = unread }
+        }
+        timer.start(repeatingEvery: stallTimeout)
+        stallTimer = timer
+    }
+
+    private var stallTimer: Timer?
 
     /// Closes now; queued bytes are dropped. Safe to call more than once.
     public func close() {
@@ -323,6 +342,8 @@ public final class TCPStream {
 
     fileprivate func closed() {
         state = .closed
+        stallTimer?.close()
+        stallTimer = nil
         inFlight.release()
         staged.release()
         writeRequest.deallocate()
