@@ -8,7 +8,7 @@ VENV := .build/venv
 RELEASE := .build/release
 
 FUZZ_SECONDS ?= 60
-.PHONY: run test deps build unit-tests integration-tests test-asan test-tsan fuzz fuzz-short soak bench sidecar python-deps clean
+.PHONY: run test deps build unit-tests integration-tests integration-tests-debug test-asan test-tsan fuzz fuzz-short soak bench sidecar python-deps clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -43,7 +43,12 @@ unit-tests: deps
 integration-tests: build python-deps
 	cd Tests/integration && KGB_BIN_DIR=$(CURDIR)/$(RELEASE) ../../$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
-test: unit-tests integration-tests test-asan test-tsan fuzz-short
+test: unit-tests integration-tests integration-tests-debug test-asan test-tsan fuzz-short
+
+# The integration suite against the debug build that unit-tests made: its assertions (a loop-owned object touched
+# off its loop's thread, say) are live there.
+integration-tests-debug: python-deps
+	cd Tests/integration && KGB_SANITIZED=1 KGB_BIN_DIR=$(CURDIR)/.build/debug ../../$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 # The integration suite against an AddressSanitizer build (UBSan over the C code), and the logging, streaming and
 # operations tests against a ThreadSanitizer build; any sanitizer report fails the run (scripts/test-sanitized.sh).

@@ -1,6 +1,6 @@
 // Reads exchange records back from a log store (a JSONL file or a SQLite database) for `kgb tail` and
 // `kgb show`: the newest records, then each new one as it is written. Never used by the gateway itself.
-import CSQLite
+internal import CSQLite
 import Foundation
 
 public final class LogStoreReader {

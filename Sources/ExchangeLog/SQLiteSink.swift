@@ -1,6 +1,6 @@
 // An embedded, queryable store: one row per exchange in SQLite (WAL mode, one transaction per batch), with
 // indexed columns for the questions users ask most and the full record as JSON. Logger thread only.
-import CSQLite
+internal import CSQLite
 import Foundation
 
 public final class SQLiteSink: LogSink {

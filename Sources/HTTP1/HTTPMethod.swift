@@ -1,5 +1,5 @@
 // Request methods as llhttp numbers them, with the few the gateway treats specially named.
-import CLLHTTP
+internal import CLLHTTP
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,5 @@
 // The shared TLS settings (an OpenSSL SSL_CTX): made once at start-up, used by every connection of every loop.
-import COpenSSL
+internal import COpenSSL
 
 public struct TLSError: Error, CustomStringConvertible, Sendable {
     public let message: String

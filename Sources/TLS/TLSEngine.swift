@@ -1,7 +1,7 @@
 // One TLS connection as a pure byte transformer: ciphertext in from the socket, plaintext out to the parser,
 // plaintext in from the gateway, ciphertext out to the socket. OpenSSL works on two memory BIOs and never
 // touches a socket, so it never blocks: the event loop does all I/O.
-import COpenSSL
+internal import COpenSSL
 import Glibc
 
 /// Loop-owned. `receive` ciphertext the socket read, then `read` plaintext until `.wantMore`; `write` or

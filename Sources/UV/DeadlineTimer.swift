@@ -1,7 +1,7 @@
 // A timer that is cheap to move: setting or clearing the deadline is a field write, and the underlying libuv
 // timer (a heap entry) is only touched when the new deadline is earlier than the one it is armed for. A
 // connection moves its deadline several times per request; this keeps those moves off the timer heap.
-import CLibUV
+internal import CLibUV
 
 public final class DeadlineTimer {
     private let loop: EventLoop

@@ -1,10 +1,10 @@
 // The event loop: one per worker thread. It owns the libuv loop and the one read buffer all its streams share.
-import CLibUV
+internal import CLibUV
 
 /// A libuv loop. Every handle created on it, and every object that owns one, belongs to the thread that
 /// calls `run()`; none of them may be touched from another thread.
 public final class EventLoop {
-    public let raw: UnsafeMutablePointer<uv_loop_t>
+    let raw: UnsafeMutablePointer<uv_loop_t>
 
     /// The single read buffer shared by every stream of this loop. libuv calls alloc → read → read callback
     /// synchronously for one stream at a time, and read callbacks consume (or copy) their bytes before
@@ -44,14 +44,29 @@ public final class EventLoop {
         derivedBuffer.deallocate()
     }
 
-    /// Runs until no active handle is left or `stop()` is called.
+    /// Runs until no active handle is left or `stop()` is called. While it runs, the calling thread owns the loop
+    /// and everything on it; before and after, whoever holds the loop may set things up or tidy up.
     public func run() {
+        runningThread = pthread_self()
         uv_run(raw, UV_RUN_DEFAULT)
+        runningThread = nil
+    }
+
+    private var runningThread: pthread_t?
+
+    /// Debug builds stop at once when a loop-owned object is touched from another thread while the loop runs
+    /// (a race with the loop); release builds check nothing.
+    @inline(__always)
+    public func assertOnLoopThread(file: StaticString = #fileID, line: UInt = #line) {
+        assert(runningThread.map { pthread_equal($0, pthread_self()) != 0 } ?? true,
+               "loop-owned object used off its loop's thread", file: file, line: line)
     }
 
     /// Runs one iteration without blocking; for tests.
     public func runOnce() {
+        runningThread = pthread_self()
         uv_run(raw, UV_RUN_NOWAIT)
+        runningThread = nil
     }
 
     public func stop() { uv_stop(raw) }

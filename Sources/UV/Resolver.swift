@@ -1,5 +1,5 @@
 // Name resolution through uv_getaddrinfo: libuv runs getaddrinfo on its thread pool, so the loop never blocks.
-import CLibUV
+internal import CLibUV
 
 public enum Resolver {
     /// Resolves `host` to addresses (IPv4 and IPv6, in the system's preferred order) and calls back on the loop.

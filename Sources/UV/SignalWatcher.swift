@@ -1,30 +1,24 @@
 // Delivers a POSIX signal as a callback on the loop thread (libuv turns it into a loop event).
-import CLibUV
+internal import CLibUV
 
 public final class SignalWatcher {
-    private let handle: UnsafeMutablePointer<uv_signal_t>
+    private var handle: LoopHandle<uv_signal_t>!
     private let callback: () -> Void
     private var isOpen = true
 
     public init(loop: EventLoop, signal: Int32, _ callback: @escaping () -> Void) {
         self.callback = callback
-        handle = .allocate(capacity: 1)
-        uv_signal_init(loop.raw, handle)
-        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
-        uv_signal_start(handle, { handle, _ in
-            Unmanaged<SignalWatcher>.fromOpaque(handle!.pointee.data).takeUnretainedValue().callback()
+        handle = LoopHandle(owner: self)
+        uv_signal_init(loop.raw, handle.pointer)
+        uv_signal_start(handle.pointer, { handle, _ in
+            LoopHandle<uv_signal_t>.owner(of: handle, as: SignalWatcher.self).callback()
         }, signal)
-        // A signal watcher alone must not keep the loop running.
-        uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
+        handle.unref()  // a signal watcher alone must not keep the loop running
     }
 
     public func close() {
         guard isOpen else { return }
         isOpen = false
-        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { handle in
-            let unmanaged = Unmanaged<SignalWatcher>.fromOpaque(handle!.pointee.data)
-            unmanaged.takeUnretainedValue().handle.deallocate()
-            unmanaged.release()
-        }
+        handle.close()
     }
 }

@@ -1,5 +1,5 @@
 // An IPv4 or IPv6 socket address, held by value.
-import CLibUV
+internal import CLibUV
 
 public struct SocketAddress: CustomStringConvertible, Sendable {
     var storage = sockaddr_storage()

@@ -1,9 +1,9 @@
 // A listening TCP socket that hands each accepted connection to its owner as a TCPStream.
-import CLibUV
+internal import CLibUV
 
 public final class TCPListener {
     public let loop: EventLoop
-    private let handle: UnsafeMutablePointer<uv_tcp_t>
+    private var handle: LoopHandle<uv_tcp_t>!
     private let onAccept: (TCPStream) -> Void
     private var isOpen = true
     /// Asked before each accept: true holds new connections in the kernel's backlog (a connection limit).
@@ -16,18 +16,17 @@ public final class TCPListener {
                 onAccept: @escaping (TCPStream) -> Void) throws(UVError) {
         self.loop = loop
         self.onAccept = onAccept
-        handle = .allocate(capacity: 1)
-        uv_tcp_init_ex(loop.raw, handle, UInt32(address.isIPv6 ? AF_INET6 : AF_INET))
-        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        handle = LoopHandle(owner: self)
+        uv_tcp_init_ex(loop.raw, handle.pointer, UInt32(address.isIPv6 ? AF_INET6 : AF_INET))
         do {
             if reusePort {
                 var fd: uv_os_fd_t = -1
-                uv_fileno(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), &fd)
+                uv_fileno(handle.base, &fd)
                 var one: Int32 = 1
                 setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
             }
-            try check(address.withSockaddr { uv_tcp_bind(handle, $0, 0) }, "bind")
-            try check(uv_listen(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self), backlog, onConnection), "listen")
+            try check(address.withSockaddr { uv_tcp_bind(handle.pointer, $0, 0) }, "bind")
+            try check(uv_listen(handle.stream, backlog, onConnection), "listen")
         } catch {
             close()
             throw error
@@ -39,7 +38,7 @@ public final class TCPListener {
         var storage = sockaddr_storage()
         var length = Int32(MemoryLayout<sockaddr_storage>.size)
         let ok = withUnsafeMutablePointer(to: &storage) { ptr in
-            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getsockname(handle, $0, &length) == 0 }
+            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getsockname(handle.pointer, $0, &length) == 0 }
         }
         guard ok else { return nil }
         return withUnsafePointer(to: storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress(copying: $0) } }
@@ -49,11 +48,7 @@ public final class TCPListener {
     public func close() {
         guard isOpen else { return }
         isOpen = false
-        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { handle in
-            let unmanaged = Unmanaged<TCPListener>.fromOpaque(handle!.pointee.data)
-            unmanaged.takeUnretainedValue().handle.deallocate()
-            unmanaged.release()
-        }
+        handle.close()
     }
 
     /// Accepts the connection held while waiting (libuv then polls the socket again for the rest).
@@ -71,7 +66,7 @@ public final class TCPListener {
             return
         }
         let stream = TCPStream(loop: loop)
-        if uv_accept(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self), stream.streamHandle) == 0 {
+        if uv_accept(handle.stream, stream.streamHandle) == 0 {
             onAccept(stream)
         } else {
             stream.close()
@@ -81,5 +76,5 @@ public final class TCPListener {
 
 private func onConnection(_ server: UnsafeMutablePointer<uv_stream_t>?, _ status: Int32) {
     guard status >= 0 else { return }  // EMFILE and friends: the next connection will try again.
-    Unmanaged<TCPListener>.fromOpaque(server!.pointee.data).takeUnretainedValue().accept()
+    LoopHandle<uv_tcp_t>.owner(of: server, as: TCPListener.self).accept()
 }

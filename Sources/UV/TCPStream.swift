@@ -1,6 +1,6 @@
 // A TCP connection on the loop: reads into the loop's shared buffer, writes with gather-then-flush, and tells
 // its delegate when its outbound queue drains, so the owner can apply backpressure to the other side.
-import CLibUV
+internal import CLibUV
 
 public protocol TCPStreamDelegate: AnyObject {
     /// Bytes read. They live in the loop's shared buffer: use or copy them before returning.
@@ -15,17 +15,18 @@ public protocol TCPStreamDelegate: AnyObject {
     func streamDrained(_ stream: TCPStream)
 }
 
-/// Ownership: the libuv handle keeps this object alive (a retained `Unmanaged` in `handle.data`) from `init`
-/// until libuv's close callback; the handle and its requests are freed there and nowhere else.
-/// The delegate is held strongly while open and dropped by `close()`, which breaks the owner ↔ stream cycle.
-public final class TCPStream {
+/// Ownership: the libuv handle keeps this object alive (LoopHandle) from `init` until libuv's close callback; the
+/// handle and its requests are freed there and nowhere else. The delegate is held strongly while open and dropped
+/// by `close()`, which breaks the owner ↔ stream cycle.
+public final class TCPStream: LoopHandleOwner {
     public enum State { case open, closing, closed }
 
     public let loop: EventLoop
     public private(set) var state = State.open
     public var delegate: (any TCPStreamDelegate)?
 
-    let handle: UnsafeMutablePointer<uv_tcp_t>
+    private var tcp: LoopHandle<uv_tcp_t>!
+    var handle: UnsafeMutablePointer<uv_tcp_t> { tcp.pointer }
     private let writeRequest: UnsafeMutablePointer<uv_write_t>
     private let connectRequest: UnsafeMutablePointer<uv_connect_t>
 
@@ -64,20 +65,16 @@ public final class TCPStream {
 
     public init(loop: EventLoop) {
         self.loop = loop
-        handle = .allocate(capacity: 1)
         writeRequest = .allocate(capacity: 1)
         connectRequest = .allocate(capacity: 1)
-        uv_tcp_init(loop.raw, handle)
-        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        tcp = LoopHandle(owner: self)
+        uv_tcp_init(loop.raw, tcp.pointer)
     }
 
     @inline(__always)
-    static func from(_ handle: UnsafeMutableRawPointer?) -> TCPStream {
-        Unmanaged<TCPStream>.fromOpaque(handle!.assumingMemoryBound(to: uv_handle_t.self).pointee.data)
-            .takeUnretainedValue()
-    }
+    static func from(_ handle: UnsafeMutableRawPointer?) -> TCPStream { LoopHandle<uv_tcp_t>.owner(of: handle) }
 
-    var streamHandle: UnsafeMutablePointer<uv_stream_t> { UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self) }
+    var streamHandle: UnsafeMutablePointer<uv_stream_t> { tcp.stream }
 
     // MARK: Options and addresses
 
@@ -109,6 +106,7 @@ public final class TCPStream {
     // MARK: Reading
 
     public func startReading() {
+        loop.assertOnLoopThread()
         guard state == .open, !isReading else { return }
         if uv_read_start(streamHandle, onAlloc, onRead) == 0 { isReading = true }
     }
@@ -123,6 +121,7 @@ public final class TCPStream {
 
     /// Queues bytes without copying them. They must stay valid until the next `flush()`.
     public func write(borrowing bytes: UnsafeRawBufferPointer) {
+        loop.assertOnLoopThread()
         guard bytes.count > 0, state == .open, writeFailure == nil else { return }
         if bytes.count <= TCPStream.coalesceLimit {
             write(copying: bytes)
@@ -167,6 +166,7 @@ public final class TCPStream {
     /// Sends what was gathered: straight to the kernel when nothing is queued (one writev, no copy); whatever
     /// the kernel does not take is copied into the outbound queue and written by libuv.
     public func flush() {
+        loop.assertOnLoopThread()
         guard gatherCount > 0 else { return }
         defer {
             gatherCount = 0
@@ -322,11 +322,12 @@ public final class TCPStream {
 
     /// Closes now; queued bytes are dropped. Safe to call more than once.
     public func close() {
+        loop.assertOnLoopThread()
         guard state == .open else { return }
         state = .closing
         isReading = false
         delegate = nil
-        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), onClose)
+        tcp.close()
     }
 
     /// Closes with a TCP reset, so the peer sees the exchange aborted rather than finished.
@@ -335,12 +336,10 @@ public final class TCPStream {
         state = .closing
         isReading = false
         delegate = nil
-        if uv_tcp_close_reset(handle, onClose) != 0 {
-            uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), onClose)
-        }
+        tcp.closeWithReset()
     }
 
-    fileprivate func closed() {
+    func handleClosed() {
         state = .closed
         stallTimer?.close()
         stallTimer = nil
@@ -350,7 +349,6 @@ public final class TCPStream {
         connectRequest.deallocate()
         if let writeBuffers { loop.returnWriteBuffers(writeBuffers) }
         writeBuffers = nil
-        handle.deallocate()
     }
 }
 
@@ -383,10 +381,4 @@ private func onConnect(_ request: UnsafeMutablePointer<uv_connect_t>?, _ status:
     let stream = TCPStream.from(UnsafeMutableRawPointer(request!.pointee.handle))
     guard stream.state == .open else { return }
     stream.delegate?.streamConnected(stream, status < 0 ? UVError(status, "connect") : nil)
-}
-
-private func onClose(_ handle: UnsafeMutablePointer<uv_handle_t>?) {
-    let unmanaged = Unmanaged<TCPStream>.fromOpaque(handle!.pointee.data)
-    unmanaged.takeUnretainedValue().closed()
-    unmanaged.release()
 }

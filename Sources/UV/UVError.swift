@@ -1,5 +1,5 @@
 // Errors from libuv calls, carrying the call's name and the libuv error code (a negated errno).
-import CLibUV
+internal import CLibUV
 
 public struct UVError: Error, CustomStringConvertible, Equatable, Sendable {
     public let code: Int32
