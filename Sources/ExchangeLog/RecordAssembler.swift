@@ -31,46 +31,39 @@ final class RecordAssembler {
         switch record.kind {
         case .padding: return nil
         case .start: start(record)
-        case .requestHead: break
         case .requestBody:
-            open[record.exchange]?.appendRequest(BodyRecord(record.payload).bytes, cap: bodyMax)
+            open[record.exchange]?.appendRequest(LogPayload.Body(record.payload).bytes, cap: bodyMax)
         case .responseHead: responseHead(record)
         case .responseBody:
-            let body = BodyRecord(record.payload)
+            let body = LogPayload.Body(record.payload)
             open[record.exchange]?.appendResponse(body.bytes, at: body.readAt, cap: bodyMax)
         case .end:
             guard let exchange = open.removeValue(forKey: record.exchange) else { return nil }
-            exchange.end(record.payload)
+            exchange.end(LogPayload.End(record.payload))
             return encode(exchange)
         }
         return nil
     }
 
     private func start(_ record: LogRecord) {
+        guard let start = LogPayload.Start(record.payload) else { return }
         let exchange = ExchangeRecord(exchange: record.exchange)
-        let lines = PayloadText.lines(record.payload)
-        guard lines.count >= 5 else { return }
-        exchange.startedWallMicros = PayloadText.number(lines[0]) ?? 0
-        exchange.startedMonotonic = PayloadText.number(lines[1]) ?? 0
-        exchange.client = PayloadText.text(lines[2])
-        exchange.upstream = PayloadText.text(lines[3])
-        // "METHOD TARGET HTTP/x.y": the target has no spaces (the parser rejects them).
-        if let (method, rest) = PayloadText.pair(lines[4], 0x20), let (target, version) = PayloadText.pair(rest, 0x20) {
-            exchange.method = PayloadText.text(method)
-            exchange.path = PayloadText.text(target)
-            exchange.version = PayloadText.text(version)
-        }
-        exchange.requestHeaders = lines.dropFirst(5).compactMap(PayloadText.header)
+        exchange.startedWallMicros = start.wallMicros
+        exchange.startedMonotonic = start.monotonicNanos
+        exchange.client = start.client
+        exchange.upstream = start.upstream
+        exchange.method = start.method
+        exchange.path = start.target
+        exchange.version = start.version
+        exchange.requestHeaders = start.fields.map { ($0.name, $0.value) }
         open[record.exchange] = exchange
     }
 
     private func responseHead(_ record: LogRecord) {
         guard let exchange = open[record.exchange] else { return }
-        let lines = PayloadText.lines(record.payload)
-        if let first = lines.first {
-            exchange.status = PayloadText.number(PayloadText.pair(first, 0x20)?.0 ?? first).map { Int($0) }
-        }
-        exchange.responseHeaders = lines.dropFirst().compactMap(PayloadText.header)
+        let head = LogPayload.ResponseHead(record.payload)
+        exchange.status = head.status
+        exchange.responseHeaders = head.fields.map { ($0.name, $0.value) }
         for (name, value) in exchange.responseHeaders {
             switch name.lowercased() {
             case "content-encoding":
@@ -236,26 +229,20 @@ extension ExchangeRecord {
         responseBody.append(contentsOf: UnsafeRawBufferPointer(rebasing: decoded.prefix(room)))
     }
 
-    func end(_ payload: UnsafeRawBufferPointer) {
-        for line in PayloadText.lines(payload) {
-            guard let (key, value) = PayloadText.pair(line, UInt8(ascii: "=")) else { continue }
-            let number = PayloadText.number(value)
-            switch PayloadText.text(key) {
-            case "outcome": outcome = PayloadText.text(value)
-            case "error": error = PayloadText.text(value)
-            case "connect_ns": figures.connectNs = number ?? 0
-            case "tls_ns": figures.tlsNs = number ?? 0
-            case "tls_resumed": figures.tlsResumed = number == 1
-            case "head_ns": figures.headNs = number ?? 0
-            case "first_byte_ns": figures.firstByteNs = number ?? 0
-            case "total_ns": figures.totalNs = number ?? 0
-            case "request_bytes": figures.requestBytes = number
-            case "response_bytes": figures.responseBytes = number
-            case "dropped_bytes":
-                figures.droppedBytes = number ?? 0
-                responseTruncated = true
-            default: break
-            }
+    func end(_ end: LogPayload.End) {
+        outcome = end.outcome
+        error = end.error
+        figures.connectNs = end[.connectNanos] ?? 0
+        figures.tlsNs = end[.tlsNanos] ?? 0
+        figures.tlsResumed = end[.tlsResumed] == 1
+        figures.headNs = end[.headNanos] ?? 0
+        figures.firstByteNs = end[.firstByteNanos] ?? 0
+        figures.totalNs = end[.totalNanos] ?? 0
+        figures.requestBytes = end[.requestBytes]
+        figures.responseBytes = end[.responseBytes]
+        if let dropped = end[.droppedBytes] {
+            figures.droppedBytes = dropped
+            responseTruncated = true
         }
     }
 }
@@ -279,12 +266,3 @@ enum RFC3339 {
 }
 
 /// A body record's payload: the 8-byte monotonic time the fragment was read, then the bytes.
-struct BodyRecord {
-    let readAt: UInt64
-    let bytes: UnsafeRawBufferPointer
-    init(_ payload: UnsafeRawBufferPointer) {
-        guard payload.count >= 8 else { readAt = 0; bytes = payload; return }
-        readAt = payload.loadUnaligned(as: UInt64.self)
-        bytes = UnsafeRawBufferPointer(rebasing: payload[8...])
-    }
-}

@@ -85,26 +85,18 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     // MARK: ExchangeObserver
 
     public func exchangeStarted(_ id: UInt64, client: String, upstream: [UInt8], request: HTTPHead) {
-        // start: "wall-clock µs\nmonotonic ns\nclient\nupstream\nMETHOD TARGET HTTP/x.y\nName: value\n..."
         scratch.removeAll(keepingCapacity: true)
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        HeadWriter.appendDecimal(UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1000), into: &scratch)
-        scratch.append(0x0a)
-        HeadWriter.appendDecimal(EventLoop.hrtime(), into: &scratch)
-        scratch.append(0x0a)
-        scratch.append(contentsOf: client.utf8)
-        scratch.append(0x0a)
-        scratch.append(contentsOf: upstream)
-        scratch.append(0x0a)
-        scratch.append(contentsOf: request.method.name)
-        scratch.append(0x20)
-        scratch.append(contentsOf: request.bytes[request.target])
-        HeadWriter.append(&scratch, " HTTP/")
-        HeadWriter.appendDecimal(UInt64(request.versionMajor), into: &scratch)
-        scratch.append(UInt8(ascii: "."))
-        HeadWriter.appendDecimal(UInt64(request.versionMinor), into: &scratch)
-        scratch.append(0x0a)
+        LogPayload.appendNumberLine(UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1000), into: &scratch)
+        LogPayload.appendNumberLine(EventLoop.hrtime(), into: &scratch)
+        var client = client
+        client.withUTF8 { LogPayload.appendLine(UnsafeRawBufferPointer($0), into: &scratch) }
+        upstream.withUnsafeBytes { LogPayload.appendLine($0, into: &scratch) }
+        request.withBytes(request.target) { target in
+            LogPayload.appendRequestLine(method: request.method.name, target: target, versionMajor: request.versionMajor,
+                                         versionMinor: request.versionMinor, into: &scratch)
+        }
         appendFields(request)
         writeControl(.start, id)
     }
@@ -115,10 +107,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
 
     public func responseHead(_ id: UInt64, _ head: HTTPHead) {
         scratch.removeAll(keepingCapacity: true)
-        HeadWriter.appendDecimal(UInt64(head.status), into: &scratch)
-        scratch.append(0x20)
-        scratch.append(contentsOf: head.bytes[head.target])
-        scratch.append(0x0a)
+        head.withBytes(head.target) { LogPayload.appendStatusLine(head.status, reason: $0, into: &scratch) }
         appendFields(head)
         writeControl(.responseHead, id)
     }
@@ -128,22 +117,22 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     }
 
     public func exchangeEnded(_ id: UInt64, outcome: Outcome, error: String?, timing: ExchangeTiming) {
-        // end: "key=value\n" lines; times are nanoseconds relative to the start.
+        // Times are nanoseconds from the start.
         scratch.removeAll(keepingCapacity: true)
-        line("outcome", outcome.rawValue)
-        if let error { line("error", error) }
+        LogPayload.appendEntry(.outcome, outcome.rawValue, into: &scratch)
+        if let error { LogPayload.appendEntry(.error, error, into: &scratch) }
         func relative(_ at: UInt64) -> UInt64 { at == 0 ? 0 : at &- timing.started }
-        number("connect_ns", relative(timing.upstreamConnected))
+        LogPayload.appendEntry(.connectNanos, relative(timing.upstreamConnected), into: &scratch)
         if timing.upstreamTLSHandshake > 0 {
-            number("tls_ns", timing.upstreamTLSHandshake)
-            number("tls_resumed", timing.upstreamTLSResumed ? 1 : 0)
+            LogPayload.appendEntry(.tlsNanos, timing.upstreamTLSHandshake, into: &scratch)
+            LogPayload.appendEntry(.tlsResumed, timing.upstreamTLSResumed ? 1 : 0, into: &scratch)
         }
-        number("head_ns", relative(timing.responseHead))
-        number("first_byte_ns", relative(timing.firstBodyByte))
-        number("total_ns", relative(timing.ended))
-        number("request_bytes", timing.requestBodyBytes)
-        number("response_bytes", timing.responseBodyBytes)
-        if let dropped = droppedByExchange.removeValue(forKey: id) { number("dropped_bytes", dropped) }
+        LogPayload.appendEntry(.headNanos, relative(timing.responseHead), into: &scratch)
+        LogPayload.appendEntry(.firstByteNanos, relative(timing.firstBodyByte), into: &scratch)
+        LogPayload.appendEntry(.totalNanos, relative(timing.ended), into: &scratch)
+        LogPayload.appendEntry(.requestBytes, timing.requestBodyBytes, into: &scratch)
+        LogPayload.appendEntry(.responseBytes, timing.responseBodyBytes, into: &scratch)
+        if let dropped = droppedByExchange.removeValue(forKey: id) { LogPayload.appendEntry(.droppedBytes, dropped, into: &scratch) }
         writeControl(.end, id)
     }
 
@@ -156,26 +145,10 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     private func appendFields(_ head: HTTPHead) {
         head.bytes.withUnsafeBytes { all in
             for field in head.fields {
-                scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[field.name]))
-                HeadWriter.append(&scratch, ": ")
-                scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[field.value]))
-                scratch.append(0x0a)
+                LogPayload.appendField(name: UnsafeRawBufferPointer(rebasing: all[field.name]),
+                                       value: UnsafeRawBufferPointer(rebasing: all[field.value]), into: &scratch)
             }
         }
-    }
-
-    private func line(_ key: StaticString, _ value: String) {
-        HeadWriter.append(&scratch, key)
-        scratch.append(UInt8(ascii: "="))
-        for byte in value.utf8 { scratch.append(byte == 0x0a ? 0x20 : byte) }
-        scratch.append(0x0a)
-    }
-
-    private func number(_ key: StaticString, _ value: UInt64) {
-        HeadWriter.append(&scratch, key)
-        scratch.append(UInt8(ascii: "="))
-        HeadWriter.appendDecimal(value, into: &scratch)
-        scratch.append(0x0a)
     }
 
     /// Start, heads and end must reach the logger whatever the ring's fill: they queue when it is full.
@@ -199,7 +172,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     /// Body fragments go in pieces of at most `maxPayload`, each after the 8-byte monotonic time it was read
     /// (so the logger can tell when the first token arrived). Returns false when the caller must pause.
     private func writeBody(_ kind: LogRecordKind, _ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        var stamp = EventLoop.hrtime()
+        var stamp = LogPayload.bodyStamp(EventLoop.hrtime())
         let maxPiece = LogRing.maxPayload - 8
         var offset = 0
         while offset < bytes.count {

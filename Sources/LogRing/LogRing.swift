@@ -4,7 +4,7 @@ import Synchronization
 
 /// What a record carries. `padding` is internal framing (never handed to a consumer, never written by a caller).
 public enum LogRecordKind: UInt8, Sendable {
-    case padding = 0, start = 1, requestHead = 2, requestBody = 3, responseHead = 4, responseBody = 5, end = 6
+    case padding = 0, start = 1, requestBody = 3, responseHead = 4, responseBody = 5, end = 6
 }
 
 /// One record as the consumer sees it. `payload` points into the ring: it is valid only during the `consume`

@@ -122,7 +122,8 @@ private struct StressPlan {
 
     mutating func next() -> (kind: LogRecordKind, size: Int, split: Int) {
         let roll = random.next()
-        let kind = LogRecordKind(rawValue: UInt8(1 + roll % 6))!
+        let kinds: [LogRecordKind] = [.start, .requestBody, .responseHead, .responseBody, .end]
+        let kind = kinds[Int(roll % UInt64(kinds.count))]
         // A quarter of the records small (heads, SSE events), the rest anywhere up to the limit.
         let size = (roll >> 3) & 3 == 0 ? Int((roll >> 8) % 257) : Int((roll >> 8) % UInt64(LogRing.maxPayload + 1))
         let split = (roll >> 5) & 1 == 0 ? size : Int((roll >> 32) % UInt64(size + 1))

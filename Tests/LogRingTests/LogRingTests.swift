@@ -15,7 +15,7 @@ import Testing
     let ring = LogRing(capacity: 0)
     let sent: [Sent] = [
         Sent(.start, 1, []),
-        Sent(.requestHead, 2, Array("POST /v1/messages HTTP/1.1\r\n\r\n".utf8)),
+        Sent(.start, 2, Array("POST /v1/messages HTTP/1.1\r\n\r\n".utf8)),
         Sent(.requestBody, .max, [7]),
         Sent(.responseHead, 0, bytes(8, seed: 1)),
         Sent(.responseBody, 1 << 40, bytes(9, seed: 2)),
@@ -124,7 +124,8 @@ import Testing
         for _ in 0..<batch {
             let roll = random.next()
             let size = roll & 1 == 0 ? Int((roll >> 8) % 100) : Int((roll >> 8) % UInt64(LogRing.maxPayload + 1))
-            let record = Sent(LogRecordKind(rawValue: UInt8(1 + (roll >> 1) % 6))!, exchange, bytes(size, seed: exchange))
+            let kinds: [LogRecordKind] = [.start, .requestBody, .responseHead, .responseBody, .end]
+            let record = Sent(kinds[Int((roll >> 1) % UInt64(kinds.count))], exchange, bytes(size, seed: exchange))
             let fits = model.write(payload: size)
             #expect(ring.canWrite(payloadBytes: size) == fits)
             #expect(write(ring, record) == fits)

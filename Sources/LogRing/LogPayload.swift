@@ -1,0 +1,230 @@
+// What each record kind carries, defined once: the loop writes payloads with the `append` functions here
+// (ExchangeRecorder), the logger reads them with the types here (RecordAssembler), and a round-trip test holds the
+// two together. Text, one item a line, so a dump of the ring reads as what happened:
+//
+//   start          wall-clock µs \n monotonic ns \n client \n upstream \n METHOD TARGET HTTP/x.y \n (Name: value \n)*
+//   responseHead   STATUS REASON \n (Name: value \n)*
+//   requestBody,
+//   responseBody   [monotonic ns when read: UInt64, little-endian][the bytes]
+//   end            (key=value \n)*, keys from `LogPayload.EndKey`
+//
+// Field values and targets cannot hold a newline (the HTTP parser refuses one); texts written by kgb itself (an
+// error message) have theirs replaced by spaces.
+
+public enum LogPayload {
+    // MARK: Writing (the loop thread: appends to a reused buffer, no allocation once it has grown)
+
+    public static func appendLine(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        out.append(contentsOf: bytes)
+        out.append(lineEnd)
+    }
+
+    public static func appendNumberLine(_ value: UInt64, into out: inout [UInt8]) {
+        appendDecimal(value, into: &out)
+        out.append(lineEnd)
+    }
+
+    /// `METHOD TARGET HTTP/major.minor`
+    public static func appendRequestLine(method: UnsafeRawBufferPointer, target: UnsafeRawBufferPointer,
+                                         versionMajor: Int, versionMinor: Int, into out: inout [UInt8]) {
+        out.append(contentsOf: method)
+        out.append(space)
+        out.append(contentsOf: target)
+        out.append(contentsOf: httpSlash)
+        appendDecimal(UInt64(versionMajor), into: &out)
+        out.append(UInt8(ascii: "."))
+        appendDecimal(UInt64(versionMinor), into: &out)
+        out.append(lineEnd)
+    }
+
+    /// `STATUS REASON`
+    public static func appendStatusLine(_ status: Int, reason: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        appendDecimal(UInt64(status), into: &out)
+        out.append(space)
+        out.append(contentsOf: reason)
+        out.append(lineEnd)
+    }
+
+    /// `Name: value`
+    public static func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        out.append(contentsOf: name)
+        out.append(UInt8(ascii: ":"))
+        out.append(space)
+        out.append(contentsOf: value)
+        out.append(lineEnd)
+    }
+
+    public enum EndKey: String, CaseIterable, Sendable {
+        case outcome, error
+        case connectNanos = "connect_ns", tlsNanos = "tls_ns", tlsResumed = "tls_resumed", headNanos = "head_ns"
+        case firstByteNanos = "first_byte_ns", totalNanos = "total_ns"
+        case requestBytes = "request_bytes", responseBytes = "response_bytes", droppedBytes = "dropped_bytes"
+    }
+
+    public static func appendEntry(_ key: EndKey, _ value: UInt64, into out: inout [UInt8]) {
+        appendKey(key, into: &out)
+        appendDecimal(value, into: &out)
+        out.append(lineEnd)
+    }
+
+    public static func appendEntry(_ key: EndKey, _ text: String, into out: inout [UInt8]) {
+        appendKey(key, into: &out)
+        for byte in text.utf8 { out.append(byte == lineEnd ? space : byte) }
+        out.append(lineEnd)
+    }
+
+    /// The 8 bytes that start a body record: when its bytes were read (monotonic ns).
+    public static func bodyStamp(_ readAt: UInt64) -> UInt64 { readAt.littleEndian }
+
+    private static func appendKey(_ key: EndKey, into out: inout [UInt8]) {
+        var name = key.rawValue
+        name.withUTF8 { out.append(contentsOf: $0) }
+        out.append(UInt8(ascii: "="))
+    }
+
+    static func appendDecimal(_ value: UInt64, into out: inout [UInt8]) {
+        var divisor: UInt64 = 1
+        while value / divisor >= 10 { divisor &*= 10 }
+        var rest = value
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
+    }
+
+    private static let lineEnd: UInt8 = 0x0A
+    private static let space: UInt8 = 0x20
+    private static let httpSlash: [UInt8] = Array(" HTTP/".utf8)
+
+    // MARK: Reading (the logger thread)
+
+    public struct Start: Equatable, Sendable {
+        public var wallMicros: UInt64 = 0
+        public var monotonicNanos: UInt64 = 0
+        public var client = ""
+        public var upstream = ""
+        public var method = ""
+        public var target = ""
+        public var version = ""
+        public var fields: [Field] = []
+
+        /// nil when the payload is not a start record (fewer than its five lines).
+        public init?(_ payload: UnsafeRawBufferPointer) {
+            let lines = LogPayload.lines(payload)
+            guard lines.count >= 5 else { return nil }
+            wallMicros = LogPayload.number(lines[0]) ?? 0
+            monotonicNanos = LogPayload.number(lines[1]) ?? 0
+            client = LogPayload.text(lines[2])
+            upstream = LogPayload.text(lines[3])
+            // The target has no spaces (the parser refuses them): METHOD, TARGET, the rest.
+            if let (method, rest) = LogPayload.split(lines[4], at: space), let (target, version) = LogPayload.split(rest, at: space) {
+                self.method = LogPayload.text(method)
+                self.target = LogPayload.text(target)
+                self.version = LogPayload.text(version)
+            }
+            fields = lines.dropFirst(5).compactMap(Field.init)
+        }
+    }
+
+    public struct ResponseHead: Equatable, Sendable {
+        public var status: Int?
+        public var reason = ""
+        public var fields: [Field] = []
+
+        public init(_ payload: UnsafeRawBufferPointer) {
+            let lines = LogPayload.lines(payload)
+            if let first = lines.first {
+                let (code, reason) = LogPayload.split(first, at: space) ?? (first, UnsafeRawBufferPointer(start: nil, count: 0))
+                status = LogPayload.number(code).map { Int($0) }
+                self.reason = LogPayload.text(reason)
+            }
+            fields = lines.dropFirst().compactMap(Field.init)
+        }
+    }
+
+    public struct Field: Equatable, Sendable {
+        public var name: String
+        public var value: String
+
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+
+        /// `Name: value` (one space after the colon dropped); nil for a line without a colon.
+        init?(_ line: UnsafeRawBufferPointer) {
+            guard let (name, rest) = LogPayload.split(line, at: UInt8(ascii: ":")) else { return nil }
+            let value = rest.first == space ? UnsafeRawBufferPointer(rebasing: rest.dropFirst()) : rest
+            self.init(name: LogPayload.text(name), value: LogPayload.text(value))
+        }
+    }
+
+    /// A body record: valid only as long as its payload (the `consume` callback).
+    public struct Body {
+        public let readAt: UInt64
+        public let bytes: UnsafeRawBufferPointer
+
+        public init(_ payload: UnsafeRawBufferPointer) {
+            guard payload.count >= 8 else {
+                readAt = 0
+                bytes = payload
+                return
+            }
+            readAt = UInt64(littleEndian: payload.loadUnaligned(as: UInt64.self))
+            bytes = UnsafeRawBufferPointer(rebasing: payload[8...])
+        }
+    }
+
+    public struct End: Equatable, Sendable {
+        public var outcome = "complete"
+        public var error: String?
+        /// Every numeric entry present, by key.
+        public var numbers: [EndKey: UInt64] = [:]
+
+        public init(_ payload: UnsafeRawBufferPointer) {
+            for line in LogPayload.lines(payload) {
+                guard let (keyBytes, value) = LogPayload.split(line, at: UInt8(ascii: "=")),
+                      let key = EndKey(rawValue: LogPayload.text(keyBytes)) else { continue }
+                switch key {
+                case .outcome: outcome = LogPayload.text(value)
+                case .error: error = LogPayload.text(value)
+                default: numbers[key] = LogPayload.number(value)
+                }
+            }
+        }
+
+        public subscript(_ key: EndKey) -> UInt64? { numbers[key] }
+    }
+
+    // Byte-level reading: the logger reads thousands of records a second, and String indexing per character was
+    // most of its time.
+
+    static func lines(_ payload: UnsafeRawBufferPointer) -> [UnsafeRawBufferPointer] {
+        var lines: [UnsafeRawBufferPointer] = []
+        var start = 0
+        for index in 0..<payload.count where payload[index] == lineEnd {
+            lines.append(UnsafeRawBufferPointer(rebasing: payload[start..<index]))
+            start = index + 1
+        }
+        if start < payload.count { lines.append(UnsafeRawBufferPointer(rebasing: payload[start...])) }
+        return lines
+    }
+
+    static func text(_ bytes: UnsafeRawBufferPointer) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    static func number(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+        guard !bytes.isEmpty else { return nil }
+        var value: UInt64 = 0
+        for byte in bytes {
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            value = value &* 10 &+ UInt64(byte - 0x30)
+        }
+        return value
+    }
+
+    static func split(_ line: UnsafeRawBufferPointer, at separator: UInt8) -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer)? {
+        guard let at = line.firstIndex(of: separator) else { return nil }
+        return (UnsafeRawBufferPointer(rebasing: line[..<at]), UnsafeRawBufferPointer(rebasing: line[(at + 1)...]))
+    }
+}
