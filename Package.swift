@@ -69,6 +69,8 @@ let package = Package(
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "HTTP1", "UV"]),
         .testTarget(name: "LogRingTests", dependencies: ["LogRing"]),
+        .testTarget(name: "UVTests", dependencies: ["UV"]),
+        .testTarget(name: "TLSTests", dependencies: ["TLS"]),
         // CZlib: the inflate tests make their gzip and deflate input with zlib itself.
         .testTarget(name: "ExchangeLogTests", dependencies: ["ExchangeLog", "CZlib"]),
     ]

@@ -51,15 +51,18 @@ public final class TCPStream: LoopHandleOwner {
     /// (size line, data, CRLF, ...) leaves as one contiguous buffer.
     static let coalesceLimit = 2048
 
-    /// Bytes the kernel did not take yet: `inFlight` is owned by a running uv_write; `staged` waits behind it.
-    private var inFlight = ByteBuffer()
-    private var staged = ByteBuffer()
-    private var isWriting = false
+    /// Bytes the kernel did not take yet, and the watermarks.
+    private var queue = OutboundQueue()
     private var closeWhenFlushed = false
 
-    public var highWatermark = 256 * 1024
-    public var lowWatermark = 64 * 1024
-    private var passedHighWatermark = false
+    public var highWatermark: Int {
+        get { queue.highWatermark }
+        set { queue.highWatermark = newValue }
+    }
+    public var lowWatermark: Int {
+        get { queue.lowWatermark }
+        set { queue.lowWatermark = newValue }
+    }
 
     public private(set) var isReading = false
 
@@ -176,96 +179,65 @@ public final class TCPStream: LoopHandleOwner {
             writeBuffers = nil
         }
         guard state == .open, writeFailure == nil else { return }
-        var index = 0
-        if !isWriting && staged.isEmpty {
-            let written = uv_try_write(streamHandle, gather, UInt32(gatherCount))
+        var written: Int32 = 0
+        if queue.mayWriteDirectly {
+            written = uv_try_write(streamHandle, gather, UInt32(gatherCount))
             if written == UV_EAGAIN.rawValue || written == UV_ENOSYS.rawValue {
-                // Nothing taken; everything goes to the queue below.
+                written = 0  // nothing taken; everything goes to the queue
             } else if written < 0 {
-                failWrite(UVError(written, "uv_try_write"))
-                return
-            } else {
-                var remaining = Int(written)
-                while index < Int(gatherCount) && remaining >= Int(gather[index].len) {
-                    remaining -= Int(gather[index].len)
-                    index += 1
-                }
-                if index < Int(gatherCount) && remaining > 0 {
-                    let buf = gather[index]
-                    staged.append(UnsafeRawBufferPointer(start: UnsafeRawPointer(buf.base!) + remaining, count: Int(buf.len) - remaining))
-                    index += 1
-                }
+                return failWrite(UVError(written, "uv_try_write"))
             }
         }
-        while index < Int(gatherCount) {
-            let buf = gather[index]
-            staged.append(UnsafeRawBufferPointer(start: buf.base, count: Int(buf.len)))
-            index += 1
+        let gather = self.gather
+        queue.stageUnwritten(pieces: Int(gatherCount), written: Int(written)) { index in
+            UnsafeRawBufferPointer(start: gather[index].base, count: Int(gather[index].len))
         }
         startQueuedWrite()
     }
 
     private func enqueueUnsent(_ bytes: UnsafeRawBufferPointer) {
-        if !isWriting && staged.isEmpty {
-            let written = bytes.withMemoryRebound(to: CChar.self) { chars -> Int32 in
+        var written: Int32 = 0
+        if queue.mayWriteDirectly {
+            written = bytes.withMemoryRebound(to: CChar.self) { chars -> Int32 in
                 var buf = uv_buf_init(UnsafeMutablePointer(mutating: chars.baseAddress!), UInt32(chars.count))
                 return uv_try_write(streamHandle, &buf, 1)
             }
-            if written >= 0 {
-                staged.append(UnsafeRawBufferPointer(rebasing: bytes[Int(written)...]))
-            } else if written == UV_EAGAIN.rawValue {
-                staged.append(bytes)
-            } else {
-                failWrite(UVError(written, "uv_try_write"))
-                return
+            if written == UV_EAGAIN.rawValue || written == UV_ENOSYS.rawValue {
+                written = 0
+            } else if written < 0 {
+                return failWrite(UVError(written, "uv_try_write"))
             }
-        } else {
-            staged.append(bytes)
         }
+        queue.stageUnwritten(pieces: 1, written: Int(written)) { _ in bytes }
         startQueuedWrite()
     }
 
     /// Bytes accepted but not yet handed to the kernel.
-    public var pendingBytes: Int { inFlight.count + staged.count }
+    public var pendingBytes: Int { queue.pendingBytes }
 
     /// True once the queue has passed the high watermark, until it falls back to the low one
     /// (then `streamDrained` is called).
-    public var isCongested: Bool { passedHighWatermark }
-
-    @inline(__always)
-    private func noteQueued() {
-        if !passedHighWatermark && pendingBytes > highWatermark { passedHighWatermark = true }
-    }
+    public var isCongested: Bool { queue.isCongested }
 
     private func startQueuedWrite() {
-        noteQueued()
-        guard !isWriting, !staged.isEmpty, state == .open else {
-            if !isWriting && staged.isEmpty && closeWhenFlushed { close() }
+        guard state == .open, let bytes = queue.beginWrite() else {
+            if queue.mayWriteDirectly && closeWhenFlushed { close() }
             return
         }
-        swap(&inFlight, &staged)
-        var buf = uv_buf_init(inFlight.base!.assumingMemoryBound(to: CChar.self), UInt32(inFlight.count))
+        var buf = uv_buf_init(UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: CChar.self)), UInt32(bytes.count))
         let status = uv_write(writeRequest, streamHandle, &buf, 1, onWrite)
         if status < 0 {
+            queue.writeNotStarted()
             failWrite(UVError(status, "uv_write"))
-            return
         }
-        isWriting = true
     }
 
     fileprivate func writeCompleted(_ status: Int32) {
-        isWriting = false
-        inFlight.clear()
+        let drained = queue.writeFinished()
         guard state == .open else { return }
-        if status < 0 {
-            failWrite(UVError(status, "uv_write"))
-            return
-        }
+        if status < 0 { return failWrite(UVError(status, "uv_write")) }
         startQueuedWrite()
-        if passedHighWatermark && pendingBytes <= lowWatermark {
-            passedHighWatermark = false
-            delegate?.streamDrained(self)
-        }
+        if drained { delegate?.streamDrained(self) }
     }
 
     /// A write failed: nothing more is written, and the delegate hears of it on a later loop turn — never inside
@@ -273,7 +245,7 @@ public final class TCPStream: LoopHandleOwner {
     private func failWrite(_ error: UVError) {
         guard writeFailure == nil else { return }
         writeFailure = error
-        staged.clear()
+        queue.dropStaged()
         gatherCount = 0
         scratchUsed = 0
         loop.deliverLater { [self] in
@@ -289,7 +261,7 @@ public final class TCPStream: LoopHandleOwner {
     /// flight (the kernel may hold megabytes of it).
     public var unreadBytes: Int {
         guard state == .open else { return 0 }
-        return Int(uv_stream_get_write_queue_size(streamHandle)) + staged.count + max(0, Int(kgb_tcp_unsent_in_kernel(handle)))
+        return Int(uv_stream_get_write_queue_size(streamHandle)) + queue.staged.count + max(0, Int(kgb_tcp_unsent_in_kernel(handle)))
     }
 
     // MARK: Closing
@@ -298,7 +270,7 @@ public final class TCPStream: LoopHandleOwner {
     public func closeWhenWritten() {
         flush()
         guard state == .open else { return }
-        if !isWriting && staged.isEmpty { close() } else { closeWhenFlushed = true }
+        if queue.mayWriteDirectly { close() } else { closeWhenFlushed = true }
     }
 
     /// As `closeWhenWritten()`, but gives up (dropping the rest) when the peer reads nothing for `stallTimeout`
@@ -343,8 +315,7 @@ public final class TCPStream: LoopHandleOwner {
         state = .closed
         stallTimer?.close()
         stallTimer = nil
-        inFlight.release()
-        staged.release()
+        queue.release()
         writeRequest.deallocate()
         connectRequest.deallocate()
         if let writeBuffers { loop.returnWriteBuffers(writeBuffers) }
