@@ -9,7 +9,6 @@ import UV
 final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     enum State { case open, closed }
     enum Deadline { case none, header, idle }
-    enum Closing { case no, afterFlush, now }
 
     /// The gateway outlives every connection it accepted (unsafe-unowned: no reference counting per access).
     unowned(unsafe) let gateway: Gateway
@@ -111,11 +110,11 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     // MARK: After an exchange
 
     /// The relay finished an exchange: close, or go on with the next request (perhaps already read).
-    func exchangeFinished(closing: Closing) {
-        switch closing {
-        case .now: return close(flushingFirst: false)
-        case .afterFlush: return close(flushingFirst: true)
-        case .no: break
+    func exchangeFinished(_ continuation: ExchangeMachine.Continuation) {
+        switch continuation {
+        case .closeNow: return close(flushingFirst: false)
+        case .closeAfterFlush: return close(flushingFirst: true)
+        case .nextRequest: break
         }
         arm(.idle)
         parser.resume()

@@ -180,6 +180,21 @@ struct ExchangeMachine {
         return .answer(status: failure.status, close: closesConnection)
     }
 
+    enum Continuation: Equatable {
+        /// Keep-alive: on to the next request (perhaps already read).
+        case nextRequest
+        /// Send what is queued, then close.
+        case closeAfterFlush
+        /// Close now (the client is gone).
+        case closeNow
+    }
+
+    /// How the client connection goes on once this exchange has ended.
+    func continuation(clientGone: Bool, draining: Bool) -> Continuation {
+        if clientGone { return .closeNow }
+        return closesConnection || draining ? .closeAfterFlush : .nextRequest
+    }
+
     /// The request itself broke the protocol: its framing can no longer be trusted.
     mutating func requestBroken() { closesConnection = true }
 

@@ -210,7 +210,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         machine.timing.ended = EventLoop.hrtime()
         gateway.observer.exchangeEnded(machine.id, outcome: outcome, error: error, timing: machine.timing)
         gateway.metrics.exchangeEnded(route: machine.routeIndex, status: machine.status, outcome: outcome, timing: machine.timing)
-        client.exchangeFinished(closing: clientGone ? .now : machine.closesConnection || gateway.isDraining ? .afterFlush : .no)
+        client.exchangeFinished(machine.continuation(clientGone: clientGone, draining: gateway.isDraining))
     }
 
     // MARK: Pauses (the reasons are the machine's; stopping and starting the reads is done here)

@@ -2,7 +2,7 @@
 // client, each rewritten as an intermediary must (hop-by-hop fields dropped, framing set by us).
 
 /// How a body is delimited on the wire.
-public enum BodyFraming: Equatable {
+public enum BodyFraming: Equatable, Sendable {
     case none
     case contentLength(UInt64)
     case chunked
