@@ -99,7 +99,7 @@ final class RecordAssembler {
         json.key("id"); json.string(nextID(exchange.startedWallMicros))
         json.key("started_at"); json.string(RFC3339.micros(exchange.startedWallMicros))
         json.key("client"); json.string(exchange.client)
-        json.key("method"); json.string(exchange.method)
+        json.key("method"); optional(exchange.method.isEmpty ? nil : exchange.method, &json)  // null: never parsed
         json.key("path"); json.string(exchange.path)
         json.key("upstream"); json.string(exchange.upstream)
 

@@ -186,10 +186,19 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     private func fail(_ failure: GatewayFailure, outcome: Outcome) {
         guard machine != nil else { return }
         if case .answer(_, let close) = machine!.failed(failure) {
-            stream.write(copying: failure.response(close: close))
+            let answer = failure.response(close: close)
+            stream.write(copying: answer)
             stream.flush()  // a failure can come from a timer or a connect callback, outside any read
+            // A request kgb refused never reached an upstream: its record shows the answer kgb gave instead.
+            if outcome == .rejected { recordLocalAnswer(answer) }
         }
         finish(outcome, error: failure.message, reuseUpstream: false)
+    }
+
+    private func recordLocalAnswer(_ answer: [UInt8]) {
+        guard let id = machine?.id, let (head, body) = LocalAnswer.parse(answer) else { return }
+        gateway.observer.responseHead(id, head)
+        _ = body.withUnsafeBytes { gateway.observer.responseBody(id, $0) }
     }
 
     /// The client went away, or kgb gave up on it: the upstream request is cancelled at once (a reset).

@@ -12,7 +12,7 @@ public struct HTTPHead {
     public internal(set) var fields: [HeaderField] = []
     public internal(set) var target: Range<Int> = 0..<0
 
-    public internal(set) var method: HTTPMethod = .get
+    public internal(set) var method: HTTPMethod = .unknown
     public internal(set) var status: Int = 0
     public internal(set) var versionMajor: Int = 1
     public internal(set) var versionMinor: Int = 1
@@ -28,6 +28,7 @@ public struct HTTPHead {
         bytes.removeAll(keepingCapacity: true)
         fields.removeAll(keepingCapacity: true)
         target = 0..<0
+        method = .unknown
         status = 0
         keepAlive = true
         isChunked = false

@@ -42,7 +42,7 @@ public enum ParserKind { case request, response }
 public final class HTTPParser {
     private var state = llhttp_t()
     public unowned(unsafe) var delegate: HTTPParserDelegate
-    public private(set) var head = HTTPHead()
+    public fileprivate(set) var head = HTTPHead()
     /// The largest head accepted; larger heads fail with `.headTooLarge` (431 for requests).
     public var maxHeadBytes: Int
 
@@ -359,6 +359,11 @@ private nonisolated(unsafe) var parserSettings: llhttp_settings_t = {
     settings.on_url = { HTTPParser.from($0).appendSpan($1, $2) }
     settings.on_status = { HTTPParser.from($0).appendSpan($1, $2) }
     settings.on_url_complete = { HTTPParser.from($0).targetComplete() }
+    // Known before the head is complete, so a request that fails later can still be told by its method.
+    settings.on_method_complete = { parser in
+        HTTPParser.from(parser).head.method = HTTPMethod(raw: parser!.pointee.method)
+        return 0
+    }
     settings.on_status_complete = { HTTPParser.from($0).targetComplete() }
     settings.on_header_field = { HTTPParser.from($0).appendSpan($1, $2) }
     settings.on_header_value = { HTTPParser.from($0).appendSpan($1, $2) }

@@ -260,3 +260,25 @@ def test_full_ring_policies(mock, kgb_factory, policy):
     else:
         assert record["response"]["truncated"] is True
         assert value(samples, "kgb_log_dropped_bytes_total") > 0 and value(samples, "kgb_log_pauses_total") == 0
+
+
+@pytest.mark.parametrize("raw,status,method,path", [
+    (b"POST /v1/messages?x=1 HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n", 400, "POST", "/v1/messages?x=1"),
+    (b"PUT /big HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431, "PUT", "/big"),
+    (b"\x01\x02 nonsense\r\n\r\n", 400, None, ""),
+])
+def test_a_rejected_request_is_recorded_with_what_could_be_read_and_the_answer_kgb_gave(mock, kgb_factory, raw, status, method, path):
+    gateway = kgb_factory(f"http://127.0.0.1:{mock.port}")
+    conn = Conn(gateway.port)
+    try:
+        conn.send(raw)
+        answer = conn.read_response()
+    finally:
+        conn.close()
+    assert answer.status == status
+    [record] = read_records(gateway.log_path, 1)
+    assert record["outcome"] == "rejected"
+    assert (record["method"], record["path"]) == (method, path)
+    assert record["response"]["status"] == status
+    assert json.loads(record["response"]["body"]) == json.loads(answer.body), "the record holds the answer the client got"
+    assert record["response"]["headers"]["content-type"] == "application/json"
