@@ -127,7 +127,8 @@ final class RecordAssembler {
         }
 
         json.key("timing"); json.beginObject()
-        if let firstToken = exchange.firstTokenAt, firstToken > exchange.startedMonotonic {
+        // kgb's own answer to a request it refused carries no token.
+        if let firstToken = exchange.firstTokenAt, firstToken > exchange.startedMonotonic, exchange.outcome != "rejected" {
             exchange.figures.firstTokenNs = firstToken - exchange.startedMonotonic
         }
         let figures = exchange.figures

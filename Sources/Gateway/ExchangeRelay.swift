@@ -79,7 +79,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         machine!.requestBroken()
         upstream?.abort()
         upstream = nil
-        fail(failure, outcome: .rejected)
+        fail(failure, outcome: .rejected, recordingTheAnswer: true)
     }
 
     func noRoute(_ failure: GatewayFailure) { fail(failure, outcome: .rejected) }
@@ -183,14 +183,15 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
 
     // MARK: The end
 
-    private func fail(_ failure: GatewayFailure, outcome: Outcome) {
+    /// `recordingTheAnswer`: a request kgb refused as malformed never reached a route; its record shows the answer
+    /// kgb gave instead of an upstream's.
+    private func fail(_ failure: GatewayFailure, outcome: Outcome, recordingTheAnswer: Bool = false) {
         guard machine != nil else { return }
         if case .answer(_, let close) = machine!.failed(failure) {
             let answer = failure.response(close: close)
             stream.write(copying: answer)
             stream.flush()  // a failure can come from a timer or a connect callback, outside any read
-            // A request kgb refused never reached an upstream: its record shows the answer kgb gave instead.
-            if outcome == .rejected { recordLocalAnswer(answer) }
+            if recordingTheAnswer { recordLocalAnswer(answer) }
         }
         finish(outcome, error: failure.message, reuseUpstream: false)
     }
