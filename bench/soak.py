@@ -43,10 +43,10 @@ Against a sanitizer build (`--bin` pointing at it), the environment reaches kgb,
 apply. AddressSanitizer holds freed memory in a quarantine (256 MiB by default) that fills during the run:
 set ASAN_OPTIONS=quarantine_size_mb=16 (or read the memory check as not meaningful).
 
-Readers slower than kgb's timers allow are cut by kgb itself, so the slow and bulk readers' rates
-(`--slow-reader-bps`, `--bulk-reader-bps`) stay well inside them: kgb's body timer (`--upstream-timeout`) also
-runs while kgb has paused the upstream for a slow client, and its idle timer (`--idle-timeout`) starts when an
-exchange ends, with up to 256 KiB still queued for the client, and drops what is still queued when it fires.
+The slow and bulk readers' rates (`--slow-reader-bps`, `--bulk-reader-bps`) are chosen to finish within the run.
+This soak found that kgb cut such readers early (its body timer ran while kgb itself had paused the upstream for a
+slow client, and its idle timer dropped an answer still queued for a client that was reading it) and that a client
+resetting mid-stream could crash it; all three are fixed and have regression tests in test_lifecycle.py.
 
 Two kgb settings are made smaller than their defaults, so that the checks measure leaks rather than warm-up:
 the log ring (`--log-ring-bytes`, 64 MiB by default, is touched page by page as records pass, so RSS would
