@@ -9,7 +9,6 @@ import UV
 /// Loop-owned. `handler` is set by `begin` and cleared by `end`; a pooled connection has none.
 final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamConnectorDelegate {
     enum State { case resolving, connecting(UpstreamConnector), ready, closed }
-    enum Deadline { case none, connect, awaitingHead, body, pooled }
 
     /// The pool lives as long as the gateway, longer than any of its connections.
     unowned(unsafe) let pool: UpstreamPool
@@ -22,8 +21,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
     /// Request bytes sent before the connection is ready.
     private var preconnect: [UInt8] = []
     private var timer: DeadlineTimer!
-    private var deadline = Deadline.none
-    private var lastActivity: UInt64 = 0
+    private var deadline = UpstreamDeadline()
     /// This exchange's TLS handshake (0: none, or the connection was pooled), and whether it resumed a session.
     private(set) var tlsHandshakeNanos: UInt64 = 0
     var tlsResumed: Bool { transport?.resumedTLSSession ?? false }
@@ -109,14 +107,14 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
 
     func resumeReading() {
         guard isReady else { return }
-        lastActivity = loop.now  // the time kgb held the upstream back is not the upstream's silence
+        deadline.activity(at: loop.now)  // the time kgb held the upstream back is not the upstream's silence
         transport?.startReading()
     }
 
     // MARK: Reading the response
 
     func streamRead(_ stream: TCPStream, _ bytes: UnsafeRawBufferPointer) {
-        lastActivity = loop.now
+        deadline.activity(at: loop.now)
         guard handler != nil, let transport else { return pool.discard(self) }  // a pooled connection must be silent
         let ending = transport.read(bytes) { plaintext in
             parse(plaintext)
@@ -169,7 +167,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
     // MARK: Parser callbacks, straight to the exchange
 
     func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict {
-        if deadline == .awaitingHead { arm(.body, pool.config.upstreamTimeout) }
+        deadline.headArrived(now: loop.now)
         return handler?.responseHead(parser.head) ?? .reject
     }
     func parserBody(_ parser: HTTPParser, _ bytes: UnsafeRawBufferPointer) { handler?.responseBody(bytes) }
@@ -180,16 +178,14 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
 
     // MARK: Deadlines
 
-    /// One timer per connection, its meaning set by the phase. Body reads do not move it (that would be work per
-    /// read); they stamp `lastActivity`, and an expiry re-arms itself for the remainder.
-    private func arm(_ phase: Deadline, _ milliseconds: UInt64) {
-        deadline = phase
-        lastActivity = loop.now
+    /// One timer per connection; UpstreamDeadline says what it means in each phase.
+    private func arm(_ phase: UpstreamDeadline.Phase, _ milliseconds: UInt64) {
+        deadline.set(phase, now: loop.now)
         timer.expire(in: milliseconds)
     }
 
     private func disarm() {
-        deadline = .none
+        deadline.clear()
         timer.clear()
     }
 
@@ -199,22 +195,15 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
     }
 
     private func deadlinePassed() {
-        let limit = pool.config.upstreamTimeout
         let handler = self.handler
-        switch deadline {
-        case .none: return
-        case .connect:
+        switch deadline.expired(now: loop.now, upstreamTimeout: pool.config.upstreamTimeout,
+                                readingPaused: transport?.isReading == false) {
+        case .nothing: return
+        case .rearm(let milliseconds): return timer.expire(in: milliseconds)
+        case .connectTimedOut:
             if case .connecting(let connector) = state { connector.timedOut(after: pool.config.connectTimeout) }
-        case .awaitingHead:
-            handler?.upstreamFailed(GatewayFailure(.upstreamTimeout, "upstream sent no response head within \(limit) ms"))
-        case .body:
-            // Paused by kgb (a slow client, a full log): not the upstream's silence.
-            if transport?.isReading == false { return arm(.body, limit) }
-            let idle = loop.now - lastActivity
-            guard idle >= limit else { return timer.expire(in: limit - idle) }
-            handler?.upstreamFailed(GatewayFailure(.upstreamTimeout, "upstream sent nothing for \(limit) ms mid-response"))
-        case .pooled:
-            pool.discard(self)
+        case .failed(let failure): handler?.upstreamFailed(failure)
+        case .discard: pool.discard(self)
         }
         handler?.upstreamReadDone()
     }
