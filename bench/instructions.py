@@ -3,7 +3,10 @@
 instruction (timings move by percents between runs). Each figure is (run of N exchanges - run of 1) / (N - 1), so
 start-up and shut-down cancel out.
 
-    python3 bench/instructions.py [--bin .build/release] [-n 2000]
+    python3 bench/instructions.py [--bin .build/release] [-n 2000] [--compare LABEL=DIR ...] [--results FILE]
+
+--compare measures other builds in the same run (another commit's .build/release, say); --results writes the
+table as the "## Loop instructions" section of FILE (bench/RESULTS.md).
 
 Valgrind 3.19 cannot read the DWARF 5 of a Swift release build, so kgb runs as a copy with debug info stripped."""
 import argparse
@@ -89,28 +92,52 @@ def loop_instructions(kgb, mock_port, scenario, count, workdir):
     raise RuntimeError(f"no totals in {files[0]}")
 
 
+def measure(bin_dir, count):
+    """{scenario: k instructions per exchange} for the kgb in `bin_dir` (its mock as the upstream)."""
+    workdir = tempfile.mkdtemp(prefix="kgb-instructions-")
+    kgb = os.path.join(workdir, "kgb")
+    subprocess.run(["objcopy", "--strip-debug", os.path.join(bin_dir, "kgb"), kgb], check=True)
+    mock_port = free_port()
+    mock = subprocess.Popen([os.path.join(bin_dir, "kgb-mock-upstream"), "--listen", f"127.0.0.1:{mock_port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_listening(mock_port)
+        figures = {}
+        for scenario in SCENARIOS:
+            one = loop_instructions(kgb, mock_port, scenario, 1, workdir)
+            many = loop_instructions(kgb, mock_port, scenario, count, workdir)
+            figures[scenario] = (many - one) / (count - 1) / 1000
+        return figures
+    finally:
+        mock.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", default=".build/release")
     parser.add_argument("-n", type=int, default=2000)
+    parser.add_argument("--compare", action="append", default=[], metavar="LABEL=DIR")
+    parser.add_argument("--results")
     args = parser.parse_args()
-    workdir = tempfile.mkdtemp(prefix="kgb-instructions-")
-    kgb = os.path.join(workdir, "kgb")
-    subprocess.run(["objcopy", "--strip-debug", os.path.join(args.bin, "kgb"), kgb], check=True)
-    mock_port = free_port()
-    mock = subprocess.Popen([os.path.join(args.bin, "kgb-mock-upstream"), "--listen", f"127.0.0.1:{mock_port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_listening(mock_port)
-        for scenario in SCENARIOS:
-            one = loop_instructions(kgb, mock_port, scenario, 1, workdir)
-            many = loop_instructions(kgb, mock_port, scenario, args.n, workdir)
-            print(f"{scenario}: {(many - one) / (args.n - 1) / 1000:.1f} k instructions per exchange on the loop thread "
-                  f"(--log none, {args.n} exchanges on one keep-alive connection)")
-            sys.stdout.flush()
-    finally:
-        mock.kill()
-        shutil.rmtree(workdir, ignore_errors=True)
+    builds = [pair.split("=", 1) for pair in args.compare] + [["this build", args.bin]]
+    rows = []
+    for label, bin_dir in builds:
+        figures = measure(bin_dir, args.n)
+        rows.append((label, figures))
+        print(f"{label}: JSON {figures['json']:.1f} k, SSE (26 events) {figures['sse']:.1f} k instructions per exchange "
+              f"on the loop thread (--log none, {args.n} exchanges on one keep-alive connection)")
+        sys.stdout.flush()
+    if args.results:
+        lines = ["## Loop instructions per exchange (callgrind)", "",
+                 f"`python3 bench/instructions.py -n {args.n}" + "".join(f" --compare '{p}'" for p in args.compare)
+                 + "`: user-space instructions on the event-loop thread per exchange, `--log none`, one keep-alive "
+                 "connection, (run of N - run of 1) / (N - 1). Repeatable to the instruction, unlike timings.", "",
+                 "| build | small JSON exchange | SSE stream, 26 events |", "|---|---:|---:|"]
+        lines += [f"| {label} | {f['json']:.1f} k | {f['sse']:.1f} k |" for label, f in rows]
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import section
+        section.put(args.results, "## Loop instructions", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -296,6 +296,9 @@ ELAPSED=$(( $(date +%s) - BEGAN ))
   printf 'hey\t%s\n' "$(dpkg-query -W -f '${Version}' hey 2>/dev/null || echo unknown)"
 } > "$OUT/meta.tsv"
 $PY bench/charts.py "$OUT" bench
-$PY bench/report.py "$OUT" > bench/RESULTS.md
+$PY bench/report.py "$OUT" > "$OUT/RESULTS.md"
+# Sections other runs wrote (make soak, bench/instructions.py, bench/tls.sh) stay until those runs replace them.
+$PY bench/section.py keep bench/RESULTS.md "$OUT/RESULTS.md" "## Soak" "## Loop instructions" "## TLS upstream"
+cp "$OUT/RESULTS.md" bench/RESULTS.md
 rm -f "$OUT"/*.jsonl
 echo "bench: done in ${ELAPSED} s; bench/RESULTS.md written"

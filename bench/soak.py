@@ -1205,7 +1205,7 @@ def print_report(rows, checks):
 
 
 def write_results(path, settings, rows, checks):
-    """Appends the run as a Markdown section."""
+    """Writes the run as the Markdown section "## Soak" of `path` (replacing an earlier one: bench/section.py)."""
     today = datetime.date.today().isoformat()
     lines = [f"## Soak, {today}: {settings.minutes:g} min, {settings.clients} clients", "",
              f"`bench/soak.py --bin {settings.bin} --minutes {settings.minutes:g}`", "", "| | |", "|---|---|"]
@@ -1214,8 +1214,9 @@ def write_results(path, settings, rows, checks):
     # A failed check's count and its first problem (the console has the rest); `|` would end the cell.
     cell = lambda detail: " ".join(line.strip() for line in detail.splitlines()[:2]).replace("|", "\\|")
     lines += [f"| {check.name} | {'pass' if check.ok else '**FAIL**'} | {cell(check.detail)} |" for check in checks]
-    with open(path, "a") as results:
-        results.write("\n".join(lines) + "\n\n")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import section
+    section.put(path, "## Soak", "\n".join(lines))
 
 
 # MARK: - Main
@@ -1227,7 +1228,7 @@ def parse_settings(argv):
     parser.add_argument("--minutes", type=float, default=float(os.environ.get("SOAK_MINUTES", "10")),
                         help="traffic duration, fractions allowed (default: $SOAK_MINUTES or 10)")
     parser.add_argument("--clients", type=int, default=32, help="client threads (default: 32)")
-    parser.add_argument("--results", help="append the figures and checks to this Markdown file")
+    parser.add_argument("--results", help="write the figures and checks as the '## Soak' section of this Markdown file")
     parser.add_argument("--run-dir", help="where logs and stderr go (default: a new directory under /tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the run directory even when every check passed")
     parser.add_argument("--seed", type=int, default=int(time.time()), help="random seed (default: the time)")

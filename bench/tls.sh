@@ -83,7 +83,7 @@ for scenario in ("json", "sse"):
 PYEOF
 cat "$OUT/section.md"
 # Into bench/RESULTS.md (run.sh writes the rest): this section replaces an earlier one, so re-running is safe.
-python3 - bench/RESULTS.md "$OUT/section.md" <<'PYEOF'
+python3 bench/section.py put bench/RESULTS.md "## TLS upstream" "$OUT/section.md"'
 import sys
 results, section = sys.argv[1], open(sys.argv[2]).read()
 try:
