@@ -15,8 +15,9 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("KGB_BIN_DIR", os.path.join(ROOT, ".build", "release"))
-# Set by make test-asan / test-tsan: the binaries are sanitizer builds, whose allocators keep freed memory in
-# quarantine, so resident-memory figures say nothing about kgb (file descriptors still do).
+# Set by make test-asan / test-tsan / integration-tests-debug: sanitizer builds (whose allocators keep freed memory in
+# quarantine) and the unoptimised debug build, whose resident-memory figures say nothing about the release build's
+# (file descriptors still do).
 SANITIZED = os.environ.get("KGB_SANITIZED") == "1"
 
 

@@ -20,6 +20,19 @@ def answering(raw):
     return ScriptedUpstream(handler)
 
 
+def through_kgb(kgb_factory, raw, target="/"):
+    """What a client gets from kgb, in front of an upstream answering `raw`, for one request (and the gateway)."""
+    upstream = answering(raw)
+    gateway = kgb_factory(upstream.url)
+    conn = Conn(gateway.port)
+    try:
+        conn.send(request(gateway.port, "GET", target))
+        return read_all(conn), gateway
+    finally:
+        conn.close()
+        upstream.close()
+
+
 def read_all(conn, limit=1 << 20):
     """Everything the gateway sends until it closes the connection or falls silent for half a second."""
     conn.sock.settimeout(0.5)
@@ -38,15 +51,7 @@ def read_all(conn, limit=1 << 20):
 @pytest.mark.parametrize("status_line", [b"HTTP/1.1 20 OK", b"HTTP/1.1 099 Early", b"HTTP/1.1 000 Zero",
                                          b"HTTP/1.1 600 Beyond", b"HTTP/1.1 999 Unknown"])
 def test_a_status_outside_100_to_599_is_a_502_and_nothing_else(kgb_factory, status_line):
-    upstream = answering(status_line + b"\r\n\r\n" + SMUGGLED)
-    gateway = kgb_factory(upstream.url)
-    conn = Conn(gateway.port)
-    try:
-        conn.send(request(gateway.port, "GET", "/v1/models"))
-        data = read_all(conn)
-    finally:
-        conn.close()
-        upstream.close()
+    data, gateway = through_kgb(kgb_factory, status_line + b"\r\n\r\n" + SMUGGLED, "/v1/models")
     # The first and only thing the client sees is kgb's own 502: no relayed status line, no smuggled answer.
     assert data.startswith(b"HTTP/1.1 502 "), data[:200]
     assert b"POISON" not in data
@@ -95,16 +100,8 @@ def test_valid_chunk_extensions_pass_byte_exact(kgb_factory, size_line):
 
 @pytest.mark.parametrize("size_line", [b"5 ", b"5;", b"5;x=\"y", b"5;x y", b"5=x", b"5;x=\"\x01\""])
 def test_invalid_chunk_size_lines_cut_the_stream(kgb_factory, size_line):
-    upstream = answering(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                         b"3\r\nabc\r\n" + size_line + b"\r\nhello\r\n0\r\n\r\n")
-    gateway = kgb_factory(upstream.url)
-    conn = Conn(gateway.port)
-    try:
-        conn.send(request(gateway.port, "GET", "/"))
-        data = read_all(conn)
-    finally:
-        conn.close()
-        upstream.close()
+    data, gateway = through_kgb(kgb_factory, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                b"3\r\nabc\r\n" + size_line + b"\r\nhello\r\n0\r\n\r\n")
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 ")
     assert body == b"3\r\nabc\r\n", "the valid chunk passes; then the stream is cut with no terminator"
