@@ -2,13 +2,14 @@
 # machine (as root): missing apt packages are installed, then the package is built.
 SHELL := /bin/bash
 LISTEN ?= 127.0.0.1:8080
+ARGS ?=
 MOCK_LISTEN ?= 127.0.0.1:9100
 UPSTREAM ?=
 VENV := .build/venv
 RELEASE := .build/release
 
 FUZZ_SECONDS ?= 60
-.PHONY: run test deps build unit-tests integration-tests integration-tests-debug test-asan test-tsan fuzz fuzz-short soak bench sidecar python-deps clean
+.PHONY: run install test deps build unit-tests integration-tests integration-tests-debug test-asan test-tsan fuzz fuzz-short soak bench sidecar python-deps clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -17,16 +18,27 @@ build: deps
 	swift build -c release
 
 # With no UPSTREAM, the mock upstream is started beside the gateway so a stream goes through with no network.
+# ARGS: more kgb flags (make run ARGS='--admin 127.0.0.1:9090 --log sqlite:kgb.sqlite'). Ctrl-C drains: the signal
+# reaches kgb, which lets in-flight streams finish; the mock runs in its own session (setsid), so it keeps answering
+# them, and is stopped once kgb has exited.
 run: build
 	@if [ -z "$(UPSTREAM)" ]; then \
-	  $(RELEASE)/kgb-mock-upstream --listen $(MOCK_LISTEN) & mock=$$!; \
-	  trap "kill $$mock 2>/dev/null" EXIT; \
+	  setsid $(RELEASE)/kgb-mock-upstream --listen $(MOCK_LISTEN) & mock=$$!; \
+	  trap "kill $$mock 2>/dev/null" EXIT; trap '' INT TERM; \
 	  echo "kgb: no UPSTREAM given; using the mock upstream on $(MOCK_LISTEN)"; \
 	  echo "try: curl -N http://$(LISTEN)/v1/messages -H 'content-type: application/json' -d '{\"model\":\"m\",\"max_tokens\":9,\"stream\":true,\"messages\":[]}'"; \
-	  $(RELEASE)/kgb --listen $(LISTEN) --upstream http://$(MOCK_LISTEN); \
+	  $(RELEASE)/kgb --listen $(LISTEN) --upstream http://$(MOCK_LISTEN) $(ARGS); \
 	else \
-	  exec $(RELEASE)/kgb --listen $(LISTEN) --upstream $(UPSTREAM); \
+	  exec $(RELEASE)/kgb --listen $(LISTEN) --upstream $(UPSTREAM) $(ARGS); \
 	fi
+
+# kgb (and the mock) on PATH: $(PREFIX)/bin, /usr/local/bin by default. These binaries use the Swift toolchain's
+# shared runtime; `make sidecar` builds one that does not.
+PREFIX ?= /usr/local
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(RELEASE)/kgb $(RELEASE)/kgb-mock-upstream $(DESTDIR)$(PREFIX)/bin/
+	@echo "installed kgb and kgb-mock-upstream in $(DESTDIR)$(PREFIX)/bin"
 
 python-deps: deps
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)

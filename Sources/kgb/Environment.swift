@@ -11,7 +11,10 @@ struct ArgumentSources {
         arguments = EnvironmentFlags.merge(commandLine, flags: KGBCommand.flagNames, switches: KGBCommand.switchNames,
                                            environment: environment)
         guard let path = value(of: "config") else { return }
-        for argument in try ConfigFile(path: path).arguments where !overrides(argument) {
+        // Only what the command line and the environment said overrides the file: a file's own earlier values
+        // (a list of sinks, say) do not.
+        let explicit = arguments
+        for argument in try ConfigFile(path: path).arguments where !Self.overrides(argument, in: explicit) {
             // `--flag=value`: a value such as "-3" must not read as a flag.
             arguments.append("--\(argument.flag)" + (argument.value.map { "=" + $0 } ?? ""))
             fromFile.append(argument)
@@ -19,9 +22,9 @@ struct ArgumentSources {
     }
 
     /// The value that counts for a single-valued flag: the last one given.
-    private func value(of flag: String) -> String? { values(of: flag).last }
+    private func value(of flag: String) -> String? { Self.values(of: flag, in: arguments).last }
 
-    private func values(of flag: String) -> [String] {
+    private static func values(of flag: String, in arguments: [String]) -> [String] {
         var found: [String] = []
         for (index, argument) in arguments.enumerated() {
             if argument == "--\(flag)", index + 1 < arguments.count { found.append(arguments[index + 1]) }
@@ -32,14 +35,14 @@ struct ArgumentSources {
 
     /// Is a file setting overridden by a flag or variable? Routes and route headers are overridden one by one
     /// (same prefix; same prefix and header name); every other setting as a whole.
-    private func overrides(_ argument: ConfigFile.Argument) -> Bool {
+    private static func overrides(_ argument: ConfigFile.Argument, in arguments: [String]) -> Bool {
         switch argument.flag {
         case "route":
             let prefix = argument.value!.prefix { $0 != "=" }
-            return values(of: "route").contains { $0.prefix { $0 != "=" } == prefix }
+            return values(of: "route", in: arguments).contains { $0.prefix { $0 != "=" } == prefix }
         case "route-header":
-            let key = Self.headerKey(argument.value!)
-            return values(of: "route-header").contains { Self.headerKey($0) == key }
+            let key = headerKey(argument.value!)
+            return values(of: "route-header", in: arguments).contains { headerKey($0) == key }
         default:
             return arguments.contains { $0 == "--\(argument.flag)" || $0.hasPrefix("--\(argument.flag)=") }
         }

@@ -3,16 +3,28 @@ import ArgumentParser
 import ExchangeLog
 import Foundation
 
-/// The store to read: --log, else KGB_LOG, else the gateway's default.
-private func store(_ text: String?) throws -> LogStoreReader {
+/// The store to read: --log, else KGB_LOG, else the gateway's default (relative to the current directory). It must
+/// exist: reading nothing in silence from the wrong directory helps nobody.
+private func store(_ text: String?) throws -> (LogStoreReader, name: String) {
     let spec: LogSpec
+    let given = text ?? ProcessInfo.processInfo.environment["KGB_LOG"].flatMap { $0.isEmpty ? nil : $0 }
     do {
-        let given = text ?? ProcessInfo.processInfo.environment["KGB_LOG"].flatMap { $0.isEmpty ? nil : $0 }
         spec = try given.map { try LogSpec(parsing: $0) } ?? LogSpec.defaultSpec
     } catch {
         throw ValidationError("--log: \(error)")
     }
-    do { return try LogStoreReader(spec) } catch { throw ValidationError("--log: \(error)") }
+    let path: String
+    switch spec {
+    case .jsonLines(let file), .sqlite(let file): path = file
+    case .standardOutput, .none: throw ValidationError("--log: \(spec) is not a store that can be read (use jsonl:PATH or sqlite:PATH)")
+    }
+    let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+    let name = spec.description.replacingOccurrences(of: path, with: absolute)
+    guard FileManager.default.fileExists(atPath: absolute) else {
+        let origin = text != nil ? "from --log" : given != nil ? "from KGB_LOG" : "the default, relative to the current directory"
+        throw ValidationError("no log store at \(name) (\(origin)); name the store the gateway writes with --log or KGB_LOG")
+    }
+    do { return (try LogStoreReader(spec), name) } catch { throw ValidationError("--log: \(error)") }
 }
 
 struct TailCommand: ParsableCommand {
@@ -34,7 +46,8 @@ struct TailCommand: ParsableCommand {
     var noFollow = false
 
     func run() throws {
-        let reader = try store(log)
+        let (reader, name) = try store(log)
+        FileHandle.standardError.write(Data("kgb tail: reading \(name)\n".utf8))  // stderr: a pipe sees records only
         for record in try reader.newest(max(0, lines)) { emit(record) }
         guard !noFollow else { return }
         while true {
@@ -66,9 +79,9 @@ struct ShowCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let reader = try store(log)
+        let (reader, name) = try store(log)
         guard let line = reader.find(id: id).last else {
-            throw ValidationError("no exchange with id \(id) in the log store")
+            throw ValidationError("no exchange with id \(id) in \(name)")
         }
         if json { print(line); return }
         guard let record = ExchangeView(line) else { throw ValidationError("the record for \(id) is not valid JSON") }

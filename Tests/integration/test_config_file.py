@@ -100,3 +100,40 @@ def test_bad_files_name_the_key_and_line(tmp_path, text, expected):
 def test_a_missing_config_file_names_the_flag():
     result = run("--config", "/nonexistent/kgb.toml")
     assert result.returncode == 2 and "--config" in result.stderr
+
+
+def test_every_sink_of_a_log_list_is_written(mock, tmp_path):
+    """`log = [...]` in a file keeps every sink (the second one used to be dropped as 'overridden' by the first)."""
+    port = free_port()
+    jsonl, db = tmp_path / "records.jsonl", tmp_path / "records.sqlite"
+    config = write(tmp_path, f'listen = "127.0.0.1:{port}"\nupstream = "http://127.0.0.1:{mock.port}"\n'
+                             f'log = ["jsonl:{jsonl}", "sqlite:{db}"]\n')
+    proc = subprocess.Popen([KGB, "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=clean_environment())
+    try:
+        wait_listening(port, proc=proc)
+        assert exchange(port, "GET", "/status/200").status == 200
+    finally:
+        proc.terminate()
+        assert proc.wait(5) == 0
+    assert len(read_records(str(jsonl), 1)) == 1
+    import sqlite3
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT count(*) FROM exchanges").fetchone()[0] == 1
+
+
+def test_a_log_flag_replaces_the_files_list(mock, tmp_path):
+    port = free_port()
+    from_file, from_flag = tmp_path / "file.jsonl", tmp_path / "flag.jsonl"
+    config = write(tmp_path, f'listen = "127.0.0.1:{port}"\nupstream = "http://127.0.0.1:{mock.port}"\n'
+                             f'log = ["jsonl:{from_file}", "none"]\n')
+    proc = subprocess.Popen([KGB, "--config", config, "--log", f"jsonl:{from_flag}"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=clean_environment())
+    try:
+        wait_listening(port, proc=proc)
+        assert exchange(port, "GET", "/status/200").status == 200
+    finally:
+        proc.terminate()
+        assert proc.wait(5) == 0
+    assert len(read_records(str(from_flag), 1)) == 1
+    assert not from_file.exists()

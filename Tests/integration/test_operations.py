@@ -191,3 +191,23 @@ def test_tail_and_show_on_a_real_store(mock, kgb_factory, tmp_path):
         finally:
             follower.kill()
             follower.wait()
+
+
+def test_tail_and_show_name_the_store_and_refuse_one_that_is_not_there(mock, kgb_factory, tmp_path):
+    """From another directory the default ./kgb-logs store is not there: say so, naming it, instead of silence."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for command in (["tail", "--no-follow"], ["show", "some-id"]):
+        result = subprocess.run([KGB, *command], capture_output=True, text=True, timeout=10, cwd=elsewhere,
+                                env=clean_environment({"KGB_LOG": ""}))
+        assert result.returncode != 0
+        assert f"no log store at jsonl:{elsewhere}/kgb-logs/exchanges.jsonl" in result.stderr
+        assert "current directory" in result.stderr
+    jsonl = tmp_path / "log.jsonl"
+    gateway = kgb_factory(f"http://127.0.0.1:{mock.port}", "--log", f"jsonl:{jsonl}")
+    assert post(gateway.port, "/v1/messages", json.dumps({"model": "m", "max_tokens": 3, "messages": []})).status == 200
+    read_records(str(jsonl), 1)
+    tail = run_kgb("tail", "--no-follow", "--log", f"jsonl:{jsonl}")
+    assert tail.returncode == 0 and f"reading jsonl:{jsonl}" in tail.stderr
+    missing = run_kgb("show", "no-such-id", "--log", f"jsonl:{jsonl}")
+    assert f"in jsonl:{jsonl}" in missing.stderr
