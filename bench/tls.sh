@@ -83,16 +83,4 @@ for scenario in ("json", "sse"):
 PYEOF
 cat "$OUT/section.md"
 # Into bench/RESULTS.md (run.sh writes the rest): this section replaces an earlier one, so re-running is safe.
-python3 bench/section.py put bench/RESULTS.md "## TLS upstream" "$OUT/section.md"'
-import sys
-results, section = sys.argv[1], open(sys.argv[2]).read()
-try:
-    text = open(results).read()
-except FileNotFoundError:
-    text = "# kgb benchmark results\n"
-start = text.find("## TLS upstream")
-if start >= 0:
-    end = text.find("\n## ", start + 1)
-    text = text[:start] + (text[end + 1:] if end >= 0 else "")
-open(results, "w").write(text.rstrip("\n") + "\n\n" + section)
-PYEOF
+python3 bench/section.py put bench/RESULTS.md "## TLS upstream" "$OUT/section.md"
