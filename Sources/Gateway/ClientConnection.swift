@@ -8,7 +8,6 @@ import UV
 /// Loop-owned (the gateway's loop thread). Kept alive by the gateway's connection list until closed.
 final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     enum State { case open, closed }
-    enum Deadline { case none, header, idle }
 
     /// The gateway outlives every connection it accepted (unsafe-unowned: no reference counting per access).
     unowned(unsafe) let gateway: Gateway
@@ -27,7 +26,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     private var replaying: [UInt8] = []
     static let pipelinedLimit = 64 * 1024
     private var timer: DeadlineTimer!
-    private var deadline = Deadline.none
+    private var deadline = ClientDeadline()
 
     init(gateway: Gateway, stream: TCPStream) {
         self.gateway = gateway
@@ -55,7 +54,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
             if pipelined.count > ClientConnection.pipelinedLimit { relay.pause(.pipelineBacklog) }
             return
         }
-        if deadline == .idle { arm(.header) }
+        if deadline.phase == .idle { arm(.header) }
         feed(bytes)
     }
 
@@ -141,36 +140,26 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
 
     // MARK: Deadlines
 
-    private func arm(_ phase: Deadline) {
-        deadline = phase
-        unreadAtArm = .max
+    private func arm(_ phase: ClientDeadline.Phase) {
+        deadline.set(phase)
         timer.expire(in: phase == .header ? gateway.config.headerTimeout : gateway.config.idleTimeout)
     }
 
     private func disarm() {
-        deadline = .none
+        deadline.clear()
         timer.clear()
     }
 
     private func deadlinePassed() {
-        switch deadline {
-        case .none: return
-        case .idle:
-            // Not idle while the client is still reading the last answer: wait as long as it makes progress.
-            let unread = stream.unreadBytes
-            guard unread > 0 && unread < unreadAtArm else { return close(flushingFirst: false) }
-            unreadAtArm = unread
-            timer.expire(in: gateway.config.idleTimeout)
-        case .header:
-            guard parser.isInMessage || !pipelined.isEmpty else { return close(flushingFirst: false) }
+        switch deadline.expired(requestStarted: parser.isInMessage || !pipelined.isEmpty, unreadBytes: { stream.unreadBytes }) {
+        case .nothing: return
+        case .close: close(flushingFirst: false)
+        case .rearm: timer.expire(in: gateway.config.idleTimeout)
+        case .headTimedOut:
             requestBroken(GatewayFailure(.headerTimeout, "request head not received within \(gateway.config.headerTimeout) ms"))
             relay.flushRequest()
         }
     }
-
-    /// The stream's unread bytes at the last idle expiry (fewer now: the client is reading). Read only when the
-    /// deadline passes: it costs a syscall.
-    private var unreadAtArm = Int.max
 
     // MARK: Closing
 
@@ -184,7 +173,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         guard state == .open else { return }
         state = .closed
         gateway.remove(self)
-        deadline = .none
+        deadline.clear()
         timer.close()
         if flushingFirst { stream.closeWhenWritten(stallTimeout: ClientConnection.stallTimeout) } else { stream.close() }
     }
