@@ -23,7 +23,6 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     private var rejection: GatewayFailure?
     /// Bytes after the current request (pipelined), parsed once the exchange finishes; bounded.
     private var pipelined: [UInt8] = []
-    private var replaying: [UInt8] = []
     static let pipelinedLimit = 64 * 1024
     private var timer: DeadlineTimer!
     private var deadline = ClientDeadline()
@@ -51,7 +50,9 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         guard !parser.isPaused else {
             // The current exchange is still running; keep what follows for later, within a bound.
             pipelined.append(contentsOf: bytes)
-            if pipelined.count > ClientConnection.pipelinedLimit { relay.pause(.pipelineBacklog) }
+            if pipelined.count > ClientConnection.pipelinedLimit {
+                if relay.isActive { relay.pause(.pipelineBacklog) } else { stream.stopReading() }
+            }
             return
         }
         if deadline.phase == .idle { arm(.header) }
@@ -66,6 +67,8 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         case .paused(let consumed):
             if consumed < bytes.count { pipelined.append(contentsOf: bytes[consumed...]) }
             relay.requestComplete()
+            // kgb may have answered the request itself while it was parsed (no route): go on with the next.
+            if !relay.isActive && state == .open { return nextRequest() }
         case .failed(let error):
             requestBroken(rejection ?? GatewayFailure(error.kind == .headTooLarge ? .headTooLarge : .badRequest,
                                                      "invalid request: \(error.reason)"))
@@ -116,13 +119,20 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         case .nextRequest: break
         }
         arm(.idle)
+        stream.startReading()
+        // Ended while its request was still being parsed: `feed` goes on once the parser reaches the request's end.
+        if parser.isPaused { nextRequest() }
+    }
+
+    /// The parser moves past the finished request, onto what is already pipelined behind it.
+    private func nextRequest() {
         parser.resume()
         stream.startReading()
         guard !pipelined.isEmpty else { return }
         arm(.header)
-        swap(&pipelined, &replaying)
-        replaying.withUnsafeBytes { feed($0) }
-        replaying.removeAll(keepingCapacity: true)
+        let replay = pipelined  // a copy: replaying may pipeline more behind it
+        pipelined.removeAll(keepingCapacity: true)
+        replay.withUnsafeBytes { feed($0) }
     }
 
     func streamEnded(_ stream: TCPStream, _ error: UVError?) {

@@ -14,7 +14,12 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     private var upstream: UpstreamConnection?
     private var requestOptions = ConnectionOptions()
     private var responseOptions = ConnectionOptions()
-    private var headOut: [UInt8] = []
+    /// The rewritten heads, each borrowed by its stream until that stream's next flush: apart, since a pipelined
+    /// request's head may be written before the previous response's head has left.
+    private var requestHeadOut: [UInt8] = []
+    private var responseHeadOut: [UInt8] = []
+    /// The client's unread bytes when the upstream was last found held back for it (see `upstreamHeldBack`).
+    private var unreadWhenHeldBack = Int.max
 
     init(client: ClientConnection, gateway: Gateway, stream: TCPStream) {
         self.client = client
@@ -43,10 +48,10 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         let upstream = route.pool.acquire(for: self)
         self.upstream = upstream
         requestOptions.collect(from: head)
-        headOut.removeAll(keepingCapacity: true)
+        requestHeadOut.removeAll(keepingCapacity: true)
         route.writeRequestHead(head, target: target, connectionOptions: requestOptions, clientIP: clientIP,
-                               framing: machine.requestFraming, into: &headOut)
-        headOut.withUnsafeBytes { upstream.send(borrowing: $0) }
+                               framing: machine.requestFraming, into: &requestHeadOut)
+        requestHeadOut.withUnsafeBytes { upstream.send(borrowing: $0) }
     }
 
     func requestBody(_ bytes: UnsafeRawBufferPointer) {
@@ -104,21 +109,21 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         let action = machine!.responseHead(status: head.status, contentLength: head.contentLength,
                                            isChunked: head.isChunked, draining: gateway.isDraining)
         responseOptions.collect(from: head)
-        headOut.removeAll(keepingCapacity: true)
+        responseHeadOut.removeAll(keepingCapacity: true)
         switch action {
         case .reject:
             return .reject
         case .interim(let relay):
             guard relay else { return .proceed }
             HeadWriter.clientResponse(head, connectionOptions: responseOptions, framing: .none, close: false,
-                                      clientIsHTTP10: false, into: &headOut)
-            headOut.withUnsafeBytes { stream.write(copying: $0) }  // the final head may reuse the buffer before a flush
+                                      clientIsHTTP10: false, into: &responseHeadOut)
+            responseHeadOut.withUnsafeBytes { stream.write(copying: $0) }  // the final head may reuse the buffer before a flush
             return .proceed
         case .final(let framing, let close, let skipBody):
             machine!.timing.responseHead = EventLoop.hrtime()
             HeadWriter.clientResponse(head, connectionOptions: responseOptions, framing: framing, close: close,
-                                      clientIsHTTP10: machine!.clientIsHTTP10, into: &headOut)
-            headOut.withUnsafeBytes { stream.write(borrowing: $0) }
+                                      clientIsHTTP10: machine!.clientIsHTTP10, into: &responseHeadOut)
+            responseHeadOut.withUnsafeBytes { stream.write(borrowing: $0) }
             gateway.observer.responseHead(machine!.id, head)
             return skipBody ? .skipBody : .proceed
         }
@@ -220,17 +225,36 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         machine.timing.ended = EventLoop.hrtime()
         gateway.observer.exchangeEnded(machine.id, outcome: outcome, error: error, timing: machine.timing)
         gateway.metrics.exchangeEnded(route: machine.routeIndex, status: machine.status, outcome: outcome, timing: machine.timing)
-        client.exchangeFinished(machine.continuation(clientGone: clientGone, draining: gateway.isDraining))
+        // What this exchange wrote leaves now: the next request's writes may reuse the buffers it borrowed.
+        if !clientGone { stream.flush() }
+        // The client connection may drop its last reference while it goes on (it closes): keep it for the call.
+        let client: ClientConnection = self.client
+        withExtendedLifetime(client) { client.exchangeFinished(machine.continuation(clientGone: clientGone, draining: gateway.isDraining)) }
     }
 
     // MARK: Pauses (the reasons are the machine's; stopping and starting the reads is done here)
 
     func pause(_ reason: ExchangeMachine.Pauses) {
+        if reason == .clientCongested && machine?.isPaused(.clientCongested) == false { unreadWhenHeldBack = .max }
         switch machine?.pause(reason) {
         case .client?: stream.stopReading()
         case .upstream?: upstream?.pauseReading()
         case nil: break
         }
+    }
+
+    /// The upstream has been held back for a whole upstream timeout. A client that took nothing of its answer in
+    /// that time (and the one before) is treated as gone, as nginx's send_timeout does; one still reading, or a full
+    /// log, waits on. Returns whether the exchange goes on.
+    func upstreamHeldBack(for milliseconds: UInt64) -> Bool {
+        guard machine?.isPaused(.clientCongested) == true else { return machine != nil }
+        let unread = stream.unreadBytes
+        if unread > 0 && unread < unreadWhenHeldBack {
+            unreadWhenHeldBack = unread
+            return true
+        }
+        clientGone("client read nothing of its answer for \(milliseconds) ms")
+        return false
     }
 
     private func resume(_ reason: ExchangeMachine.Pauses) {

@@ -20,6 +20,9 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
     var idleSlot = -1
     /// Request bytes sent before the connection is ready.
     private var preconnect: [UInt8] = []
+    /// The exchange asked kgb not to read the response (its client is slow, the log full), perhaps before the
+    /// connection was ready.
+    private var readsHeldBack = false
     private var timer: DeadlineTimer!
     private var deadline = UpstreamDeadline()
     /// This exchange's TLS handshake (0: none, or the connection was pooled), and whether it resumed a session.
@@ -46,6 +49,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
 
     func connectorReady(_ stream: TCPStream, tls: TLSEngine?, handshakeNanos: UInt64) {
         stream.delegate = self
+        if readsHeldBack { stream.stopReading() }
         transport = UpstreamTransport(stream: stream, tls: tls)
         tlsHandshakeNanos = handshakeNanos
         state = .ready
@@ -74,6 +78,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
 
     func begin(for handler: UpstreamResponseHandler) {
         self.handler = handler
+        readsHeldBack = false
         guard isReady else { return }
         tlsHandshakeNanos = 0  // a pooled connection's handshake belongs to the exchange that opened it
         arm(.awaitingHead, pool.config.upstreamTimeout)
@@ -103,9 +108,13 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
     /// Request bytes pile up faster than the upstream takes them.
     var isCongested: Bool { transport?.isCongested ?? (preconnect.count > 256 * 1024) }
 
-    func pauseReading() { transport?.stopReading() }
+    func pauseReading() {
+        readsHeldBack = true
+        transport?.stopReading()
+    }
 
     func resumeReading() {
+        readsHeldBack = false
         guard isReady else { return }
         deadline.activity(at: loop.now)  // the time kgb held the upstream back is not the upstream's silence
         transport?.startReading()
@@ -115,8 +124,15 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
 
     func streamRead(_ stream: TCPStream, _ bytes: UnsafeRawBufferPointer) {
         deadline.activity(at: loop.now)
-        guard handler != nil, let transport else { return pool.discard(self) }  // a pooled connection must be silent
+        guard let transport else { return pool.discard(self) }
+        let handler = self.handler
         let ending = transport.read(bytes) { plaintext in
+            // A pooled connection must be silent (TLS may still bring a session ticket, which is no plaintext),
+            // and so must one whose exchange ended inside these bytes.
+            guard self.handler != nil else {
+                pool.discard(self)
+                return false
+            }
             parse(plaintext)
             return isReady
         }
@@ -125,6 +141,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
         case .closed: endOfStream(error: nil)
         case .failed(let why): endOfStream(error: "TLS with upstream \(pool.endpoint.origin.authority) failed: \(why)")
         }
+        handler?.upstreamReadDone()
     }
 
     /// Parses plaintext and has it sent on before returning: the client's writes borrow these bytes until then.
@@ -204,6 +221,9 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
             if case .connecting(let connector) = state { connector.timedOut(after: pool.config.connectTimeout) }
         case .failed(let failure): handler?.upstreamFailed(failure)
         case .discard: pool.discard(self)
+        case .heldBack:
+            let limit = pool.config.upstreamTimeout
+            if handler?.upstreamHeldBack(for: limit) == true { timer.expire(in: limit) }
         }
         handler?.upstreamReadDone()
     }

@@ -14,6 +14,8 @@ struct UpstreamDeadline {
         case failed(GatewayFailure)
         /// A pooled connection unused for its idle time.
         case discard
+        /// kgb itself held the upstream back (a slow client, a full log) for the whole limit: the exchange decides.
+        case heldBack
     }
 
     private(set) var phase = Phase.none
@@ -48,7 +50,7 @@ struct UpstreamDeadline {
         case .body:
             if readingPaused {  // held back for a slow client or a full log: not the upstream's silence
                 lastActivity = now
-                return .rearm(limit)
+                return .heldBack
             }
             let idle = now - lastActivity
             if idle < limit { return .rearm(limit - idle) }

@@ -15,4 +15,7 @@ protocol UpstreamResponseHandler: AnyObject {
     func upstreamDrained()
     /// A read's worth of response was handed over: time to send it on.
     func upstreamReadDone()
+    /// kgb has kept the upstream from being read for `milliseconds` (the client is slow, or the log full). Returns
+    /// whether the exchange goes on (false: the handler ended it).
+    func upstreamHeldBack(for milliseconds: UInt64) -> Bool
 }

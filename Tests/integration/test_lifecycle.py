@@ -160,3 +160,21 @@ def test_clients_resetting_mid_stream_never_crash_kgb(mock, kgb_factory):
     assert len(records) == per_client * clients
     # Aborted, or already complete when the reset came (the whole answer was in the kernel's hands).
     assert {r["outcome"] for r in records} <= {"client_aborted", "complete"}
+
+
+def test_a_client_that_stops_reading_is_cut_loose(mock, kgb_factory):
+    """A client that takes nothing of its answer while kgb holds the upstream back for it is treated as gone after
+    two upstream timeouts (as nginx's send_timeout does), so it cannot hold a connection and its buffers forever."""
+    gateway = kgb_factory(f"http://127.0.0.1:{mock.port}", "--upstream-timeout", "1")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", gateway.port))
+    try:
+        sock.sendall(request(gateway.port, "GET", f"/bytes?n={100 << 20}"))
+        started = time.monotonic()
+        [record] = read_records(gateway.log_path, 1, timeout=10)
+        assert time.monotonic() - started < 6
+        assert record["outcome"] == "client_aborted"
+        assert "read nothing" in record["error"]
+    finally:
+        sock.close()

@@ -9,6 +9,7 @@ import zlib
 
 from conftest import start_kgb, start_mock
 from httpraw import Conn, exchange, request
+from scripted_upstream import ScriptedUpstream, read_request_head
 
 
 def echo(response):
@@ -205,3 +206,26 @@ def test_large_body_sent_while_the_upstream_is_still_connecting(mock, kgb_factor
         finally:
             conn.close()
         assert result["body_crc32"] == zlib.crc32(body)
+
+
+def test_a_large_response_head_survives_a_pipelined_request(kgb_factory):
+    """A response head over the gather limit is written borrowed; the next pipelined request's head must not
+    overwrite it before it leaves (they shared a buffer)."""
+    big = "x" * 3000
+
+    def handler(conn, upstream):
+        while read_request_head(conn) is not None:
+            conn.sendall(f"HTTP/1.1 200 OK\r\nX-Big: {big}\r\nContent-Length: 2\r\n\r\nok".encode())
+
+    upstream = ScriptedUpstream(handler)
+    gateway = kgb_factory(upstream.url, "--route-header", "X-Injected-Secret=do-not-leak")
+    conn = Conn(gateway.port)
+    try:
+        conn.send(request(gateway.port, "GET", "/a") + request(gateway.port, "GET", "/b"))
+        for _ in range(2):
+            response = conn.read_response()
+            assert (response.status, response.header("x-big"), response.body) == (200, big, b"ok")
+        assert b"do-not-leak" not in conn.buf
+    finally:
+        conn.close()
+        upstream.close()

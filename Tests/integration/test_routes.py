@@ -6,7 +6,7 @@ import json
 import pytest
 
 from conftest import read_records, start_mock
-from httpraw import exchange
+from httpraw import Conn, exchange, request
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +92,18 @@ def test_route_header_values_from_a_file(mock, kgb_factory, tmp_path):
     key_file.write_text("sk-from-file\n")
     gateway = kgb_factory(f"http://127.0.0.1:{mock.port}", "--route-header", f"x-api-key=file:{key_file}")
     assert header(echo(gateway, "/echo"), "x-api-key") == ["sk-from-file"]
+
+
+def test_a_keep_alive_connection_goes_on_after_a_404(mock, kgb_factory):
+    """kgb answers an unrouted path itself while the request is being parsed; the connection must then go on with
+    the next request (it used to stop answering until the idle timeout), pipelined or not."""
+    gateway = kgb_factory(None, "--route", f"/v1/=http://127.0.0.1:{mock.port}/v1/")
+    conn = Conn(gateway.port)
+    try:
+        conn.send(request(gateway.port, "GET", "/elsewhere"))
+        assert conn.read_response().status == 404
+        conn.send(request(gateway.port, "GET", "/nowhere") + request(gateway.port, "GET", "/v1/echo"))
+        assert conn.read_response().status == 404
+        assert conn.read_response().status == 200
+    finally:
+        conn.close()

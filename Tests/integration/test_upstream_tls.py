@@ -156,3 +156,15 @@ def test_a_tls_alert_from_the_upstream_is_a_502_that_names_it(certificates, kgb_
     finally:
         server.terminate()
         server.wait(5)
+
+
+def test_a_close_delimited_answer_over_tls_ends_cleanly(tls_mock, certificates, mock, kgb_factory):
+    """The upstream ends its body with close_notify: the client still gets every byte and the chunked terminator
+    (the end used to wait unsent until the connection timed out)."""
+    gateway = kgb_factory(f"https://localhost:{tls_mock.port}", "--upstream-ca", certificates["ca"], "--idle-timeout", "30")
+    started = time.monotonic()
+    streamed = exchange(gateway.port, "POST", "/v1/messages?events=5&fault=close-delimited",
+                        [("Content-Type", "application/json")], STREAM)
+    assert time.monotonic() - started < 5
+    assert streamed.status == 200 and streamed.framing == "chunked"
+    assert streamed.body.rstrip().endswith(b'data: {"type":"message_stop"}')
