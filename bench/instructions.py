@@ -132,7 +132,7 @@ def main():
         lines = ["## Loop instructions per exchange (callgrind)", "",
                  f"`python3 bench/instructions.py -n {args.n}" + "".join(f" --compare '{p}'" for p in args.compare)
                  + "`: user-space instructions on the event-loop thread per exchange, `--log none`, one keep-alive "
-                 "connection, (run of N - run of 1) / (N - 1). Repeatable to the instruction, unlike timings.", "",
+                 "connection, (run of N - run of 1) / (N - 1). Repeatable to within a few hundred instructions, unlike timings.", "",
                  "| build | small JSON exchange | SSE stream, 26 events |", "|---|---:|---:|"]
         lines += [f"| {label} | {f['json']:.1f} k | {f['sse']:.1f} k |" for label, f in rows]
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
