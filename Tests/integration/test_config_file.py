@@ -108,14 +108,7 @@ def test_every_sink_of_a_log_list_is_written(mock, tmp_path):
     jsonl, db = tmp_path / "records.jsonl", tmp_path / "records.sqlite"
     config = write(tmp_path, f'listen = "127.0.0.1:{port}"\nupstream = "http://127.0.0.1:{mock.port}"\n'
                              f'log = ["jsonl:{jsonl}", "sqlite:{db}"]\n')
-    proc = subprocess.Popen([KGB, "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env=clean_environment())
-    try:
-        wait_listening(port, proc=proc)
-        assert exchange(port, "GET", "/status/200").status == 200
-    finally:
-        proc.terminate()
-        assert proc.wait(5) == 0
+    answers_on(port, ["--config", config], {})
     assert len(read_records(str(jsonl), 1)) == 1
     import sqlite3
     with sqlite3.connect(db) as connection:
@@ -127,13 +120,6 @@ def test_a_log_flag_replaces_the_files_list(mock, tmp_path):
     from_file, from_flag = tmp_path / "file.jsonl", tmp_path / "flag.jsonl"
     config = write(tmp_path, f'listen = "127.0.0.1:{port}"\nupstream = "http://127.0.0.1:{mock.port}"\n'
                              f'log = ["jsonl:{from_file}", "none"]\n')
-    proc = subprocess.Popen([KGB, "--config", config, "--log", f"jsonl:{from_flag}"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, env=clean_environment())
-    try:
-        wait_listening(port, proc=proc)
-        assert exchange(port, "GET", "/status/200").status == 200
-    finally:
-        proc.terminate()
-        assert proc.wait(5) == 0
+    answers_on(port, ["--config", config, "--log", f"jsonl:{from_flag}"], {})
     assert len(read_records(str(from_flag), 1)) == 1
     assert not from_file.exists()
