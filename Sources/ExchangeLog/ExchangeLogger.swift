@@ -10,6 +10,8 @@ public struct LoggerOptions: Sendable {
     /// Key for secret fingerprints; the same key gives the same fingerprint on every instance.
     public var redactionKey: [UInt8]
     public var instance: UInt16
+    /// Headers whose value names an agent's session, first present wins (`--session-header`).
+    public var sessionHeaders = AgentIdentity.defaultSessionHeaders
     /// Where operator-facing warnings go (a failing sink); stderr unless the process routes them elsewhere.
     public var warn: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("kgb: \($0)\n".utf8)) }
     public init(redactionKey: [UInt8], instance: UInt16) {
@@ -45,7 +47,8 @@ public final class ExchangeLogger: @unchecked Sendable {
         self.sinks = sinks
         warn = options.warn
         assembler = RecordAssembler(bodyMax: options.bodyMax, fingerprint: Fingerprint(key: options.redactionKey),
-                                    instance: options.instance, metrics: metrics)
+                                    instance: options.instance, metrics: metrics,
+                                    sessionHeaders: options.sessionHeaders.map { $0.lowercased() })
     }
 
     /// False while any sink's last write failed (for /readyz).

@@ -12,7 +12,12 @@ final class RecordAssembler {
     private var sequence: UInt32 = 0
     let metrics: LoggerMetrics?
 
-    init(bodyMax: Int, fingerprint: Fingerprint, instance: UInt16, metrics: LoggerMetrics? = nil) {
+    /// The headers that name an agent's session, first present wins (lower case).
+    let sessionHeaders: [String]
+
+    init(bodyMax: Int, fingerprint: Fingerprint, instance: UInt16, metrics: LoggerMetrics? = nil,
+         sessionHeaders: [String] = AgentIdentity.defaultSessionHeaders) {
+        self.sessionHeaders = sessionHeaders
         self.bodyMax = bodyMax
         self.fingerprint = fingerprint
         self.instance = instance
@@ -144,6 +149,7 @@ final class RecordAssembler {
         if figures.tlsNs > 0 { json.bool(figures.tlsResumed) } else { json.null() }
         json.endObject()
 
+        json.key("agent"); agent(exchange, into: &json)
         json.key("outcome"); json.string(exchange.outcome)
         json.key("error")
         if let error = exchange.error { json.string(error) } else { json.null() }
@@ -187,6 +193,16 @@ final class RecordAssembler {
             json.key(field.name)
             json.string(field.value)
         }
+        json.endObject()
+    }
+
+    private func agent(_ exchange: ExchangeRecord, into json: inout JSONWriter) {
+        let agent = AgentIdentity(headers: exchange.requestHeaders, sessionHeaders: sessionHeaders, fingerprint: fingerprint)
+        json.beginObject()
+        json.key("name"); optional(agent.name, &json)
+        json.key("key"); optional(agent.key, &json)
+        json.key("session"); optional(agent.session, &json)
+        json.key("user_agent"); optional(agent.userAgent, &json)
         json.endObject()
     }
 

@@ -70,7 +70,7 @@ struct ConfigFile {
         case _ where Self.switchKeys.contains(key):
             guard let on = value.bool else { throw Failure(description: "\(origin): must be true or false") }
             if on { arguments.append(Argument(flag: key, value: nil, origin: origin)) }
-        case "log":
+        case "log", "session-header":
             if let text = value.string {
                 add(key, text, origin)
             } else if let array = value.array {
@@ -89,7 +89,7 @@ struct ConfigFile {
                 try readRoute(route, start: start)
             }
         default:
-            throw Failure(description: "\(origin): unknown key (known: \((Self.numberKeys.union(Self.stringKeys).union(Self.switchKeys).union(["log", "headers", "route"])).sorted().joined(separator: ", ")))")
+            throw Failure(description: "\(origin): unknown key (known: \((Self.numberKeys.union(Self.stringKeys).union(Self.switchKeys).union(["log", "session-header", "headers", "route"])).sorted().joined(separator: ", ")))")
         }
     }
 

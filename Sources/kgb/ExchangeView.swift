@@ -16,6 +16,9 @@ struct ExchangeView {
     private var request: [String: Any]? { record["request"] as? [String: Any] }
 
     var id: String { record["id"] as? String ?? "?" }
+    private var agent: [String: Any]? { record["agent"] as? [String: Any] }
+    var agentName: String? { agent?["name"] as? String }
+    var session: String? { agent?["session"] as? String }
     var model: String { usage?["model"] as? String ?? requestBody?["model"] as? String ?? "-" }
     var status: String { (response?["status"] as? Int).map(String.init) ?? "-" }
     var outcome: String { record["outcome"] as? String ?? "?" }

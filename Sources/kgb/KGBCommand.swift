@@ -98,10 +98,21 @@ struct KGBCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Largest body kept per request or response in a record; longer ones are cut and marked truncated.", valueName: "bytes"))
     var logBodyMax: Int = 16 << 20
 
+    @Option(help: ArgumentHelp("A request header naming the agent's session, recorded as agent.session (repeatable; the first present wins). Default: x-claude-code-session-id, x-session-id.", valueName: "name"))
+    var sessionHeader: [String] = []
+
+    /// A header name's characters (RFC 9110 token).
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
+        }
+    }
+
     /// Flags that take a value, readable from KGB_<NAME> and from the config file.
     static let flagNames = ["listen", "upstream", "upstream-timeout", "connect-timeout", "header-timeout",
                             "idle-timeout", "drain-timeout", "max-header-bytes", "pool-max-idle", "pool-idle-timeout",
-                            "log", "log-ring-bytes", "log-overflow", "log-body-max",
+                            "log", "log-ring-bytes", "log-overflow", "log-body-max", "session-header",
                             "route", "route-header", "upstream-proxy", "upstream-ca", "config",
                             "admin", "workers", "max-connections", "message-level", "message-format"]
     /// On/off flags: KGB_<NAME>=1 or true.
@@ -112,6 +123,7 @@ struct KGBCommand: ParsableCommand {
         var ringBytes: Int
         var overflow: LogOverflowPolicy
         var bodyMax: Int
+        var sessionHeaders: [String]
     }
 
     func logSettings() throws -> LogSettings {
@@ -128,7 +140,12 @@ struct KGBCommand: ParsableCommand {
             throw ValidationError("--log-overflow must be pause or drop (got '\(logOverflow)')")
         }
         guard logBodyMax >= 0 else { throw ValidationError("--log-body-max must not be negative") }
-        return LogSettings(specs: specs, ringBytes: logRingBytes, overflow: overflow, bodyMax: logBodyMax)
+        for name in sessionHeader where name.isEmpty || !name.utf8.allSatisfy(KGBCommand.isTokenByte) {
+            throw ValidationError("--session-header: '\(name)' is not a header name")
+        }
+        return LogSettings(specs: specs, ringBytes: logRingBytes, overflow: overflow, bodyMax: logBodyMax,
+                           sessionHeaders: sessionHeader.isEmpty ? ["x-claude-code-session-id", "x-session-id"]
+                                                                 : sessionHeader.map { $0.lowercased() })
     }
 
     func gatewayConfig(environment: [String: String]) throws -> GatewayConfig {

@@ -45,10 +45,19 @@ struct TailCommand: ParsableCommand {
     @Flag(name: .customLong("no-follow"), help: "Print the newest exchanges and exit instead of following.")
     var noFollow = false
 
+    @Option(help: ArgumentHelp("Only this agent's exchanges (the record's agent.name).", valueName: "name"))
+    var agent: String?
+
+    @Option(help: ArgumentHelp("Only this session's exchanges (the record's agent.session).", valueName: "id"))
+    var session: String?
+
     func run() throws {
         let (reader, name) = try store(log)
         FileHandle.standardError.write(Data("kgb tail: reading \(name)\n".utf8))  // stderr: a pipe sees records only
-        for record in try reader.newest(max(0, lines)) { emit(record) }
+        // With a filter, -n counts the exchanges that pass it.
+        let newest = agent == nil && session == nil ? try reader.newest(max(0, lines))
+                                                    : Array(try reader.newest(Int(Int32.max)).filter(passes).suffix(max(0, lines)))
+        for record in newest { emit(record) }
         guard !noFollow else { return }
         while true {
             for record in reader.next() { emit(record) }
@@ -56,8 +65,15 @@ struct TailCommand: ParsableCommand {
         }
     }
 
+    private func passes(_ line: String) -> Bool {
+        guard agent != nil || session != nil else { return true }
+        guard let view = ExchangeView(line) else { return false }
+        return (agent == nil || view.agentName == agent) && (session == nil || view.session == session)
+    }
+
     /// Unbuffered, a line at a time: a pipe (`kgb tail | grep`) sees each exchange as it is logged.
     private func emit(_ line: String) {
+        guard passes(line) else { return }
         let text = json ? line : ExchangeView(line)?.summaryLine
         guard let text else { return }
         FileHandle.standardOutput.write(Data((text + "\n").utf8))

@@ -83,6 +83,7 @@ let redactionKey: [UInt8] = {
 let workers = (0..<workerCount).map { index in
     var options = LoggerOptions(redactionKey: redactionKey, instance: UInt16.random(in: 0...UInt16.max))
     options.bodyMax = logSettings.bodyMax
+    options.sessionHeaders = logSettings.sessionHeaders
     options.warn = { message in Logger(label: "kgb").warning("\(message)") }
     return Worker(index: index, config: config, sinks: sinks, logSettings: logSettings, loggerOptions: options)
 }

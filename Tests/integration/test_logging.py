@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import free_port, metrics, read_records, value
+from conftest import BIN, free_port, metrics, read_records, value
 from httpraw import Conn, Incomplete, exchange, request
 
 STREAM = json.dumps({"model": "claude-log-test", "max_tokens": 9, "stream": True,
@@ -282,3 +282,30 @@ def test_a_rejected_request_is_recorded_with_what_could_be_read_and_the_answer_k
     assert record["response"]["status"] == status
     assert json.loads(record["response"]["body"]) == json.loads(answer.body), "the record holds the answer the client got"
     assert record["response"]["headers"]["content-type"] == "application/json"
+
+
+def test_records_say_which_agent_and_session(mock, kgb_factory):
+    gateway = kgb_factory(f"http://127.0.0.1:{mock.port}", "--session-header", "x-my-session",
+                          "--session-header", "x-claude-code-session-id")
+    body = json.dumps({"model": "m", "max_tokens": 3, "messages": []})
+    sends = [[("x-api-key", "sk-agent-one"), ("x-claude-code-session-id", "s-1"), ("User-Agent", "claude-cli/2.0")],
+             [("Authorization", "Bearer sk-agent-one"), ("x-my-session", "s-2"), ("x-claude-code-session-id", "s-1")],
+             [("Authorization", "Bearer sk-agent-two")]]
+    for headers in sends:
+        assert exchange(gateway.port, "POST", "/v1/messages", [("Content-Type", "application/json")] + headers, body).status == 200
+    records = read_records(gateway.log_path, 3)
+    agents = [r["agent"] for r in records]
+    assert agents[0]["key"] == agents[1]["key"] != agents[2]["key"], "the same key, whichever header carried it"
+    assert all(a["key"].startswith("sha256:") for a in agents)
+    assert [a["session"] for a in agents] == ["s-1", "s-2", None], "the first configured header present wins"
+    assert agents[0]["user_agent"] == "claude-cli/2.0" and agents[0]["name"] is None
+    assert "sk-agent-one" not in open(gateway.log_path).read()
+    tail = subprocess.run([os.path.join(BIN, "kgb"), "tail", "--no-follow", "--log", f"jsonl:{gateway.log_path}",
+                           "--session", "s-1", "--json"], capture_output=True, text=True, timeout=10)
+    assert [json.loads(line)["agent"]["session"] for line in tail.stdout.splitlines()] == ["s-1"]
+
+
+def test_a_session_header_that_is_not_a_name_is_refused(mock):
+    result = subprocess.run([os.path.join(BIN, "kgb"), "--upstream", f"http://127.0.0.1:{mock.port}",
+                             "--session-header", "bad header"], capture_output=True, text=True, timeout=10)
+    assert result.returncode != 0 and "--session-header" in result.stderr
