@@ -10,9 +10,6 @@ struct AgentIdentity: Equatable {
     var session: String?
     var userAgent: String?
 
-    /// Headers whose value names the session, first present wins (`--session-header`, lower case).
-    static let defaultSessionHeaders = ["x-claude-code-session-id", "x-session-id"]
-
     init(headers: [(String, String)], sessionHeaders: [String], fingerprint: Fingerprint) {
         var apiKey: String?, bearer: String?
         var sessions: [String: String] = [:]

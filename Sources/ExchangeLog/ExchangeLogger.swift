@@ -11,7 +11,9 @@ public struct LoggerOptions: Sendable {
     public var redactionKey: [UInt8]
     public var instance: UInt16
     /// Headers whose value names an agent's session, first present wins (`--session-header`).
-    public var sessionHeaders = AgentIdentity.defaultSessionHeaders
+    public var sessionHeaders = LoggerOptions.defaultSessionHeaders
+    /// Claude Code's session header, then a generic one.
+    public static let defaultSessionHeaders = ["x-claude-code-session-id", "x-session-id"]
     /// Where operator-facing warnings go (a failing sink); stderr unless the process routes them elsewhere.
     public var warn: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("kgb: \($0)\n".utf8)) }
     public init(redactionKey: [UInt8], instance: UInt16) {

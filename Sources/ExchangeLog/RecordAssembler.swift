@@ -16,7 +16,7 @@ final class RecordAssembler {
     let sessionHeaders: [String]
 
     init(bodyMax: Int, fingerprint: Fingerprint, instance: UInt16, metrics: LoggerMetrics? = nil,
-         sessionHeaders: [String] = AgentIdentity.defaultSessionHeaders) {
+         sessionHeaders: [String] = LoggerOptions.defaultSessionHeaders) {
         self.sessionHeaders = sessionHeaders
         self.bodyMax = bodyMax
         self.fingerprint = fingerprint

@@ -58,10 +58,10 @@ public struct ChunkSizeLine: Sendable {
                 if let failure = separator(byte, allowEquals: false) { return failure }
             case .beforeName:
                 if ChunkSizeLine.isWhitespace(byte) { continue }
-                guard ChunkSizeLine.isTokenByte(byte) else { return .invalid("invalid chunk extension name") }
+                guard ASCII.isTokenByte(byte) else { return .invalid("invalid chunk extension name") }
                 state = .name
             case .name:
-                if ChunkSizeLine.isTokenByte(byte) { continue }
+                if ASCII.isTokenByte(byte) { continue }
                 state = .afterName
                 if let failure = separator(byte, allowEquals: true) { return failure }
             case .afterName:
@@ -69,10 +69,10 @@ public struct ChunkSizeLine: Sendable {
             case .beforeValue:
                 if ChunkSizeLine.isWhitespace(byte) { continue }
                 if byte == UInt8(ascii: "\"") { state = .quoted; continue }
-                guard ChunkSizeLine.isTokenByte(byte) else { return .invalid("invalid chunk extension value") }
+                guard ASCII.isTokenByte(byte) else { return .invalid("invalid chunk extension value") }
                 state = .token
             case .token:
-                if ChunkSizeLine.isTokenByte(byte) { continue }
+                if ASCII.isTokenByte(byte) { continue }
                 state = .afterValue
                 if let failure = separator(byte, allowEquals: false) { return failure }
             case .quoted:
@@ -127,19 +127,4 @@ public struct ChunkSizeLine: Sendable {
 
     @inline(__always)
     private static func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
-
-    /// tchar (RFC 9110 §5.6.2).
-    @inline(__always)
-    static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-             UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
-    }
 }

@@ -3,6 +3,7 @@ import ArgumentParser
 import Logging
 import ExchangeLog
 import Gateway
+import HTTP1
 import TLS
 import UV
 
@@ -101,14 +102,6 @@ struct KGBCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A request header naming the agent's session, recorded as agent.session (repeatable; the first present wins). Default: x-claude-code-session-id, x-session-id.", valueName: "name"))
     var sessionHeader: [String] = []
 
-    /// A header name's characters (RFC 9110 token).
-    static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-        default: Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
-        }
-    }
-
     /// Flags that take a value, readable from KGB_<NAME> and from the config file.
     static let flagNames = ["listen", "upstream", "upstream-timeout", "connect-timeout", "header-timeout",
                             "idle-timeout", "drain-timeout", "max-header-bytes", "pool-max-idle", "pool-idle-timeout",
@@ -140,11 +133,11 @@ struct KGBCommand: ParsableCommand {
             throw ValidationError("--log-overflow must be pause or drop (got '\(logOverflow)')")
         }
         guard logBodyMax >= 0 else { throw ValidationError("--log-body-max must not be negative") }
-        for name in sessionHeader where name.isEmpty || !name.utf8.allSatisfy(KGBCommand.isTokenByte) {
+        for name in sessionHeader where name.isEmpty || !name.utf8.allSatisfy(ASCII.isTokenByte) {
             throw ValidationError("--session-header: '\(name)' is not a header name")
         }
         return LogSettings(specs: specs, ringBytes: logRingBytes, overflow: overflow, bodyMax: logBodyMax,
-                           sessionHeaders: sessionHeader.isEmpty ? ["x-claude-code-session-id", "x-session-id"]
+                           sessionHeaders: sessionHeader.isEmpty ? LoggerOptions.defaultSessionHeaders
                                                                  : sessionHeader.map { $0.lowercased() })
     }
 

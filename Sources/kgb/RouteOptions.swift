@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import HTTP1
 
 enum RouteOptions {
     static func routes(upstream: String?, routes: [String], headers: [String],
@@ -57,7 +58,7 @@ enum RouteOptions {
             prefix = String(left[..<colon])
             name = String(left[left.index(after: colon)...])
         }
-        guard !name.isEmpty, name.utf8.allSatisfy(isTokenByte) else {
+        guard !name.isEmpty, name.utf8.allSatisfy(ASCII.isTokenByte) else {
             throw ValidationError("--route-header: '\(name)' is not a valid header name")
         }
         let reserved = ["host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade", "expect"]
@@ -104,13 +105,6 @@ enum RouteOptions {
             rest = after[after.index(after: close)...]
         }
         return out + rest
-    }
-
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-        default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
-        }
     }
 
     /// The spec without its value (a literal value may be a secret).

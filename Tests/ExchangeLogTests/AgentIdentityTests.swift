@@ -21,7 +21,7 @@ private let fingerprint = Fingerprint(key: Array("test".utf8))
 
 @Test func theFirstSessionHeaderPresentWinsInTheConfiguredOrder() {
     let headers = [("X-Session-Id", "generic"), ("x-claude-code-session-id", "claude-1"), ("User-Agent", "claude-cli/2.0")]
-    let agent = AgentIdentity(headers: headers, sessionHeaders: AgentIdentity.defaultSessionHeaders, fingerprint: fingerprint)
+    let agent = AgentIdentity(headers: headers, sessionHeaders: LoggerOptions.defaultSessionHeaders, fingerprint: fingerprint)
     #expect(agent.session == "claude-1")
     #expect(agent.userAgent == "claude-cli/2.0")
     #expect(agent.name == nil, "names come with agent keys")
