@@ -1,5 +1,6 @@
 // What a client connection's one timer means between exchanges, and what its expiry calls for, as a value: the
 // connection arms it and carries the answer out.
+import UV
 
 struct ClientDeadline {
     enum Phase: Equatable {
@@ -21,12 +22,12 @@ struct ClientDeadline {
     }
 
     private(set) var phase = Phase.none
-    /// The unread bytes seen at the last idle expiry (`Int.max`: none seen yet).
-    private var unreadBefore = Int.max
+    /// Whether the client is still taking its last answer, from one idle expiry to the next.
+    private var progress = ReadProgress()
 
     mutating func set(_ phase: Phase) {
         self.phase = phase
-        unreadBefore = .max
+        progress = ReadProgress()
     }
 
     mutating func clear() { phase = .none }
@@ -41,10 +42,7 @@ struct ClientDeadline {
             return requestStarted ? .headTimedOut : .close
         case .idle:
             // Idle means nothing left to read, or no progress since the last look; a slow reader is given time.
-            let unread = unreadBytes()
-            guard unread > 0 && unread < unreadBefore else { return .close }
-            unreadBefore = unread
-            return .rearm
+            return progress.isReading(unread: unreadBytes()) ? .rearm : .close
         }
     }
 }

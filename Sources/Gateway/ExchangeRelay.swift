@@ -18,8 +18,8 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     /// request's head may be written before the previous response's head has left.
     private var requestHeadOut: [UInt8] = []
     private var responseHeadOut: [UInt8] = []
-    /// The client's unread bytes when the upstream was last found held back for it (see `upstreamHeldBack`).
-    private var unreadWhenHeldBack = Int.max
+    /// Whether the client takes its answer while the upstream is held back for it (see `upstreamHeldBack`).
+    private var clientProgress = ReadProgress()
 
     init(client: ClientConnection, gateway: Gateway, stream: TCPStream) {
         self.client = client
@@ -235,7 +235,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     // MARK: Pauses (the reasons are the machine's; stopping and starting the reads is done here)
 
     func pause(_ reason: ExchangeMachine.Pauses) {
-        if reason == .clientCongested && machine?.isPaused(.clientCongested) == false { unreadWhenHeldBack = .max }
+        if reason == .clientCongested && machine?.isPaused(.clientCongested) == false { clientProgress = ReadProgress() }
         switch machine?.pause(reason) {
         case .client?: stream.stopReading()
         case .upstream?: upstream?.pauseReading()
@@ -248,11 +248,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     /// log, waits on. Returns whether the exchange goes on.
     func upstreamHeldBack(for milliseconds: UInt64) -> Bool {
         guard machine?.isPaused(.clientCongested) == true else { return machine != nil }
-        let unread = stream.unreadBytes
-        if unread > 0 && unread < unreadWhenHeldBack {
-            unreadWhenHeldBack = unread
-            return true
-        }
+        if clientProgress.isReading(unread: stream.unreadBytes) { return true }
         clientGone("client read nothing of its answer for \(milliseconds) ms")
         return false
     }

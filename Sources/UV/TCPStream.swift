@@ -281,10 +281,10 @@ public final class TCPStream: LoopHandleOwner {
         delegate = nil
         closeWhenWritten()
         guard state == .open else { return }
-        var unreadBefore = unreadBytes
+        var progress = ReadProgress()
+        _ = progress.isReading(unread: unreadBytes)
         let timer = Timer(loop: loop) { [unowned self] in
-            let unread = unreadBytes
-            if unread == 0 || unread >= unreadBefore { close() } else { unreadBefore = unread }
+            if !progress.isReading(unread: unreadBytes) { close() }
         }
         timer.start(repeatingEvery: stallTimeout)
         stallTimer = timer
