@@ -204,8 +204,7 @@ struct ExchangeMachine {
 
     /// Adds a reason to stop reading a side; returns the side when it was being read until now (stop it).
     mutating func pause(_ reason: Pauses) -> Side? {
-        let side: Side = Pauses.clientSide.contains(reason) ? .client : .upstream
-        let sidePauses = side == .client ? Pauses.clientSide : Pauses.upstreamSide
+        let (side, sidePauses) = Self.side(of: reason)
         let wasReading = pauses.isDisjoint(with: sidePauses)
         pauses.insert(reason)
         return wasReading ? side : nil
@@ -215,9 +214,13 @@ struct ExchangeMachine {
     mutating func resume(_ reason: Pauses) -> Side? {
         guard pauses.contains(reason) else { return nil }
         pauses.remove(reason)
-        let side: Side = Pauses.clientSide.contains(reason) ? .client : .upstream
-        let sidePauses = side == .client ? Pauses.clientSide : Pauses.upstreamSide
+        let (side, sidePauses) = Self.side(of: reason)
         return pauses.isDisjoint(with: sidePauses) ? side : nil
+    }
+
+    /// The side a reason stops reading, and every reason that stops that side.
+    private static func side(of reason: Pauses) -> (Side, Pauses) {
+        Pauses.clientSide.contains(reason) ? (.client, Pauses.clientSide) : (.upstream, Pauses.upstreamSide)
     }
 
     func isPaused(_ reason: Pauses) -> Bool { pauses.contains(reason) }

@@ -12,8 +12,8 @@ protocol LoopHandleOwner: AnyObject {
 struct LoopHandle<Handle> {
     let pointer: UnsafeMutablePointer<Handle>
 
-    /// Allocates the handle (still to be initialised with its `uv_*_init`) and points it at `owner`. Call
-    /// `setOwner(_:)` after the init function when that function clears `data` (uv_*_init leave it alone).
+    /// Allocates the handle (still to be initialised with its `uv_*_init`, which leaves `data` alone) and points it
+    /// at `owner`.
     init(owner: AnyObject) {
         pointer = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<Handle>.size, alignment: MemoryLayout<Handle>.alignment)
             .bindMemory(to: Handle.self, capacity: 1)
