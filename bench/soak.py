@@ -598,11 +598,7 @@ def op_slow_reader(client):
     """A streamed answer read slowly through a small receive buffer, in small reads."""
     rng = client.rng
     spec = random_api_spec(rng, stream=True, events=rng.randint(50, 250), interval_ms=rng.randint(0, 3), close=False)
-    connection = client.connection(keep_alive=False, rcvbuf=4096)
-    sent = client.soak.ledger.new("slow_reader")
-    connection.pace(client.soak.settings.slow_reader_bps, 512)
-    client.exchange(sent, spec, connection)
-    connection.close()
+    read_paced(client, spec, "slow_reader", rcvbuf=4096, rate=client.soak.settings.slow_reader_bps, piece=512)
 
 
 def op_bulk_reader(client):
@@ -611,9 +607,14 @@ def op_bulk_reader(client):
     body is larger than that."""
     rng = client.rng
     spec = Spec(api="bytes", size=rng.randint(5 * MIB, BULK_MAX), chunked_reply=rng.random() < 0.5)
-    connection = client.connection(keep_alive=False, rcvbuf=16384)
-    sent = client.soak.ledger.new("bulk_reader")
-    connection.pace(client.soak.settings.bulk_reader_bps, 16384)
+    read_paced(client, spec, "bulk_reader", rcvbuf=16384, rate=client.soak.settings.bulk_reader_bps, piece=16384)
+
+
+def read_paced(client, spec, operation, rcvbuf, rate, piece):
+    """One exchange on a fresh connection whose answer is read at `rate` bytes/s, `piece` bytes at a time."""
+    connection = client.connection(keep_alive=False, rcvbuf=rcvbuf)
+    sent = client.soak.ledger.new(operation)
+    connection.pace(rate, piece)
     client.exchange(sent, spec, connection)
     connection.close()
 

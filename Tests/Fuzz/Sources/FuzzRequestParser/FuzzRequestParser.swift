@@ -10,24 +10,18 @@ func fuzzRequestParser(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     var input = FuzzInput(data, size)
     let cuts = [input.below(4096), input.below(4096)]
     let message = input.rest
-    let whole = parse(.request, [message], maxHeadBytes: 2048)
-    let split = parse(.request, pieces(message, cuts: cuts), maxHeadBytes: 2048)
-    guard whole.0 == split.0, whole.1 == split.1 else {
-        violated("a request parses the same whole and split", "cuts \(cuts): \(whole.1) vs \(split.1)")
-    }
-    if let first = whole.0.first, first.method != "CONNECT" { checkRewrite(first) }
+    let requests = messagesParsingAlikeSplit(.request, message, cuts: cuts)
+    if let first = requests.first, first.method != "CONNECT" { checkRewrite(first) }
     return 0
 }
 
 private func checkRewrite(_ request: ParsedMessage) {
     let head = request.head
-    var options = ConnectionOptions()
-    options.collect(from: head)
-    let framing: BodyFraming = request.chunked ? .chunked : .contentLength(UInt64(request.body.count))
+    let (options, framing, body) = relayed(request)
     var out: [UInt8] = []
     HeadWriter.upstreamRequest(head, target: head.target, connectionOptions: options, host: Array("up.example".utf8),
                                clientIP: Array("192.0.2.1".utf8), forwardedProto: "http", framing: framing, into: &out)
-    out += request.chunked ? chunked(request.body, sizes: request.chunkSizes) : request.body
+    out += body
     let (again, result) = parse(.request, [out])
     guard result == .ok, again.count == 1, let forwarded = again.first else {
         violated("the rewritten request parses as one message", "\(result), \(again.count) messages: \(String(decoding: out, as: UTF8.self))")

@@ -86,3 +86,23 @@ public func chunked(_ body: [UInt8], sizes: [UInt64]) -> [UInt8] {
     out.append(contentsOf: Array("0\r\n\r\n".utf8))
     return out
 }
+
+/// The complete messages in `bytes`, after checking they parse the same whole and cut at `cuts`.
+public func messagesParsingAlikeSplit(_ kind: ParserKind, _ bytes: [UInt8], cuts: [Int],
+                                      verdict: @escaping (HTTPHead) -> HeadVerdict = { _ in .proceed }) -> [ParsedMessage] {
+    let whole = parse(kind, [bytes], maxHeadBytes: 2048, verdict: verdict)
+    let split = parse(kind, pieces(bytes, cuts: cuts), maxHeadBytes: 2048, verdict: verdict)
+    guard whole.0 == split.0, whole.1 == split.1 else {
+        violated("a \(kind) stream parses the same whole and split", "cuts \(cuts): \(whole.1) vs \(split.1)")
+    }
+    return whole.0
+}
+
+/// How kgb passes a message's body on: its Connection options, its framing (chunked with the same boundaries, or a
+/// Content-Length) and the framed body bytes.
+public func relayed(_ message: ParsedMessage) -> (options: ConnectionOptions, framing: BodyFraming, body: [UInt8]) {
+    var options = ConnectionOptions()
+    options.collect(from: message.head)
+    guard message.chunked else { return (options, .contentLength(UInt64(message.body.count)), message.body) }
+    return (options, .chunked, chunked(message.body, sizes: message.chunkSizes))
+}
