@@ -7,17 +7,15 @@ import TLS
 import UV
 
 /// Loop-owned. `handler` is set by `begin` and cleared by `end`; a pooled connection has none.
-final class UpstreamConnection: TCPStreamDelegate, UpstreamConnectorDelegate {
+final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamConnectorDelegate {
     enum State { case resolving, connecting(UpstreamConnector), ready, closed }
 
     /// The pool lives as long as the gateway, longer than any of its connections.
     unowned(unsafe) let pool: UpstreamPool
     private(set) var state = State.resolving
     private var transport: UpstreamTransport?
-    private var reader: UpstreamResponseReader!
-    private(set) var handler: UpstreamResponseHandler? {
-        didSet { reader.handler = handler }
-    }
+    private var parser: HTTPParser!
+    private(set) var handler: UpstreamResponseHandler?
     /// Index in the pool's idle list, or -1.
     var idleSlot = -1
     /// Request bytes sent before the connection is ready.
@@ -34,9 +32,7 @@ final class UpstreamConnection: TCPStreamDelegate, UpstreamConnectorDelegate {
 
     init(pool: UpstreamPool) {
         self.pool = pool
-        reader = UpstreamResponseReader(maxHeadBytes: pool.config.maxHeadBytes) { [unowned self] in
-            self.deadline.headArrived(now: self.loop.now)
-        }
+        parser = HTTPParser(kind: .response, delegate: self, maxHeadBytes: pool.config.maxHeadBytes)
         timer = DeadlineTimer(loop: pool.loop) { [unowned self] in self.deadlinePassed() }
         pool.metrics.adjust(.upstreamConnections, by: 1)
     }
@@ -151,15 +147,16 @@ final class UpstreamConnection: TCPStreamDelegate, UpstreamConnectorDelegate {
     /// Parses plaintext and has it sent on before returning: the client's writes borrow these bytes until then.
     private func parse(_ bytes: UnsafeRawBufferPointer) {
         let handler = self.handler
-        report(reader.read(bytes), to: handler)
-        handler?.upstreamReadDone()
-    }
-
-    private func report(_ ending: UpstreamResponseReader.Ending, to handler: UpstreamResponseHandler?) {
-        switch ending {
-        case .none: break
-        case .complete(let reusable): handler?.responseComplete(reusable: reusable)
-        case .failed(let failure): handler?.upstreamFailed(failure)
+        defer { handler?.upstreamReadDone() }
+        switch parser.execute(bytes) {
+        case .consumed:
+            break
+        case .paused(let consumed):
+            parser.resume()
+            // Bytes after the response's end mean the upstream is out of step: never reuse this connection.
+            handler?.responseComplete(reusable: consumed == bytes.count && parser.head.keepAlive)
+        case .failed(let error):
+            handler?.upstreamFailed(GatewayFailure(.upstreamBroken, "invalid response from upstream: \(error.reason)"))
         }
     }
 
@@ -172,8 +169,9 @@ final class UpstreamConnection: TCPStreamDelegate, UpstreamConnectorDelegate {
     /// The upstream's side ended: cleanly (`error == nil`: FIN or close_notify) or not.
     private func endOfStream(error: String?) {
         guard let handler else { return pool.discard(self) }
-        guard let error else { return report(reader.closed(), to: handler) }
-        handler.upstreamFailed(GatewayFailure(.upstreamBroken, error))
+        // A close-delimited body ends with the connection: finish() then completes the message.
+        if error == nil, case .paused = parser.finish() { return handler.responseComplete(reusable: false) }
+        handler.upstreamFailed(GatewayFailure(.upstreamBroken, error ?? "upstream closed the connection before the response was complete"))
     }
 
     func streamWriteFailed(_ stream: TCPStream, _ error: UVError) {
@@ -182,6 +180,18 @@ final class UpstreamConnection: TCPStreamDelegate, UpstreamConnectorDelegate {
 
     func streamDrained(_ stream: TCPStream) { handler?.upstreamDrained() }
     func streamConnected(_ stream: TCPStream, _ error: UVError?) {}
+
+    // MARK: Parser callbacks, straight to the exchange
+
+    func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict {
+        deadline.headArrived(now: loop.now)
+        return handler?.responseHead(parser.head) ?? .reject
+    }
+    func parserBody(_ parser: HTTPParser, _ bytes: UnsafeRawBufferPointer) { handler?.responseBody(bytes) }
+    func parserChunkHeader(_ parser: HTTPParser, size: UInt64) { handler?.responseChunkStarts(size: size) }
+    func parserChunkComplete(_ parser: HTTPParser) { handler?.responseChunkEnds() }
+    /// Pauses at the end of a final response; an interim (1xx) one is not the end of the exchange.
+    func parserMessageComplete(_ parser: HTTPParser) -> Bool { !(100..<200).contains(parser.head.status) }
 
     // MARK: Deadlines
 
