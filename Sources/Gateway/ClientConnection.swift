@@ -1,7 +1,6 @@
 // One client connection and the requests it carries, one exchange at a time, in request order: bytes read are
-// parsed as they arrive and each request handed to the connection's ExchangeRelay, which forwards it and writes
-// the response back. This type owns the socket, the parser, what is pipelined behind the current request, the
-// connection's deadlines and its closing.
+// parsed as they arrive and each request handed to the connection's ExchangeRelay. This type owns the socket, the
+// parser, what is pipelined behind the current request, the connection's deadlines and its closing.
 import HTTP1
 import UV
 
@@ -15,7 +14,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     private var parser: HTTPParser!
     private var relay: ExchangeRelay!
     let clientAddress: String
-    private let clientIP: [UInt8]
+    let clientIP: [UInt8]
     private(set) var state = State.open
     /// Index in the gateway's connection list.
     var slot = -1
@@ -77,26 +76,14 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     }
 
     func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict {
-        let head = parser.head
-        if let failure = RequestRules.violation(head) {
+        if let failure = RequestRules.violation(parser.head) {
             rejection = failure
             return .reject
         }
         disarm()
-        let target = RequestRules.originFormTarget(head)
-        let route = head.withBytes(target) { gateway.routes.match($0) }
-        relay.begin(head, route: route)
-        guard let route else {
-            relay.noRoute(GatewayFailure(.noRoute, "no route for path \(String(decoding: head.bytes[target], as: UTF8.self))"))
-            return .proceed
-        }
-        relay.forward(head, target: target, route: route, clientIP: clientIP)
-        // The body is streamed upstream as it comes, so kgb asks for it at once (RFC 9110 §10.1.1).
-        if RequestRules.expectsContinue(head) { stream.write(copying: ClientConnection.continueLine.bytes) }
+        relay.start(parser.head)
         return .proceed
     }
-
-    static let continueLine: StaticString = "HTTP/1.1 100 Continue\r\n\r\n"
 
     func parserBody(_ parser: HTTPParser, _ bytes: UnsafeRawBufferPointer) { relay.requestBody(bytes) }
     func parserChunkHeader(_ parser: HTTPParser, size: UInt64) { relay.requestChunkStarts(size: size) }
@@ -138,10 +125,8 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     func streamEnded(_ stream: TCPStream, _ error: UVError?) {
         clientGone(error.map { "client connection failed: \($0.message)" } ?? "client closed the connection")
     }
-
     func streamWriteFailed(_ stream: TCPStream, _ error: UVError) { clientGone("writing to the client failed: \(error.message)") }
     func streamDrained(_ stream: TCPStream) { relay.clientDrained() }
-    func streamConnected(_ stream: TCPStream, _ error: UVError?) {}
 
     private func clientGone(_ why: String) {
         relay.clientGone(why)
@@ -174,9 +159,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     // MARK: Closing
 
     /// Closes an idle connection (drain); a busy one closes after its exchange (drain sets that).
-    func closeWhenIdle() {
-        if isIdle { close(flushingFirst: true) }
-    }
+    func closeWhenIdle() { if isIdle { close(flushingFirst: true) } }
 
     /// `flushingFirst`: what is queued still goes out, for as long as the client keeps reading it.
     func close(flushingFirst: Bool) {
@@ -193,8 +176,4 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
 
     /// Force-closes everything (the drain deadline passed).
     func abort() { clientGone("gateway shut down before the exchange finished") }
-}
-
-extension StaticString {
-    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: utf8Start, count: utf8CodeUnitCount) }
 }

@@ -31,8 +31,21 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
 
     // MARK: The request
 
+    /// A request head arrived (and kept the protocol's rules): routed, then forwarded or answered.
+    func start(_ head: HTTPHead) {
+        let target = RequestRules.originFormTarget(head)
+        let route = head.withBytes(target) { gateway.routes.match($0) }
+        begin(head, route: route)
+        guard let route else {
+            return noRoute(GatewayFailure(.noRoute, "no route for path \(String(decoding: head.bytes[target], as: UTF8.self))"))
+        }
+        forward(head, target: target, route: route)
+        // The body is streamed upstream as it comes, so kgb asks for it at once (RFC 9110 §10.1.1).
+        if RequestRules.expectsContinue(head) { stream.write(copying: RequestRules.continueLine.bytes) }
+    }
+
     /// A new exchange, recorded from its first moment.
-    func begin(_ head: HTTPHead, route: Route?) {
+    private func begin(_ head: HTTPHead, route: Route?) {
         var machine = ExchangeMachine(id: gateway.nextExchangeID(), requestFraming: RequestRules.bodyFraming(head),
                                       isHeadRequest: head.method == .head, clientIsHTTP10: !head.isHTTP11OrLater,
                                       closesConnection: !head.keepAlive || gateway.isDraining)
@@ -43,13 +56,13 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     }
 
     /// Sends the request head to an upstream connection of `route` (pooled, or connecting from now).
-    func forward(_ head: HTTPHead, target: Range<Int>, route: Route, clientIP: [UInt8]) {
+    private func forward(_ head: HTTPHead, target: Range<Int>, route: Route) {
         guard let machine else { return }
         let upstream = route.pool.acquire(for: self)
         self.upstream = upstream
         requestOptions.collect(from: head)
         requestHeadOut.removeAll(keepingCapacity: true)
-        route.writeRequestHead(head, target: target, connectionOptions: requestOptions, clientIP: clientIP,
+        route.writeRequestHead(head, target: target, connectionOptions: requestOptions, clientIP: client.clientIP,
                                framing: machine.requestFraming, into: &requestHeadOut)
         requestHeadOut.withUnsafeBytes { upstream.send(borrowing: $0) }
     }
@@ -87,7 +100,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         fail(failure, outcome: .rejected, recordingTheAnswer: true)
     }
 
-    func noRoute(_ failure: GatewayFailure) { fail(failure, outcome: .rejected) }
+    private func noRoute(_ failure: GatewayFailure) { fail(failure, outcome: .rejected) }
 
     /// Sends what was written towards the upstream and the client in this turn.
     func flushRequest() {

@@ -3,6 +3,9 @@
 import HTTP1
 
 enum RequestRules {
+    /// The interim answer to `Expect: 100-continue`.
+    static let continueLine: StaticString = "HTTP/1.1 100 Continue\r\n\r\n"
+
     /// The first rule the head breaks, or nil.
     static func violation(_ head: HTTPHead) -> GatewayFailure? {
         if head.versionMajor != 1 {

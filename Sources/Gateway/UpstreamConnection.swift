@@ -1,7 +1,6 @@
-// One connection to an upstream, as an exchange uses it: request bytes out (kept while UpstreamConnector connects,
-// then through the UpstreamTransport), the response parsed as it is read and every piece handed to the exchange's
-// UpstreamResponseHandler as it comes, and the deadlines of each phase. Between exchanges it waits in its pool, read
-// only to notice the upstream closing it.
+// One connection to an upstream, as an exchange uses it: request bytes out through its UpstreamTransport, the
+// response parsed as it is read and each piece handed to the exchange's UpstreamResponseHandler, and the deadline of
+// each phase. Between exchanges it waits in its pool, read only to notice the upstream closing it.
 import HTTP1
 import TLS
 import UV
@@ -13,21 +12,16 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
     /// The pool lives as long as the gateway, longer than any of its connections.
     unowned(unsafe) let pool: UpstreamPool
     private(set) var state = State.resolving
-    private var transport: UpstreamTransport?
+    private let transport = UpstreamTransport()
     private var parser: HTTPParser!
     private(set) var handler: UpstreamResponseHandler?
     /// Index in the pool's idle list, or -1.
     var idleSlot = -1
-    /// Request bytes sent before the connection is ready.
-    private var preconnect: [UInt8] = []
-    /// The exchange asked kgb not to read the response (its client is slow, the log full), perhaps before the
-    /// connection was ready.
-    private var readsHeldBack = false
     private var timer: DeadlineTimer!
     private var deadline = UpstreamDeadline()
     /// This exchange's TLS handshake (0: none, or the connection was pooled), and whether it resumed a session.
     private(set) var tlsHandshakeNanos: UInt64 = 0
-    var tlsResumed: Bool { transport?.resumedTLSSession ?? false }
+    var tlsResumed: Bool { transport.resumedTLSSession }
     private var loop: EventLoop { pool.loop }
 
     init(pool: UpstreamPool) {
@@ -49,40 +43,33 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
 
     func connectorReady(_ stream: TCPStream, tls: TLSEngine?, handshakeNanos: UInt64) {
         stream.delegate = self
-        if readsHeldBack { stream.stopReading() }
-        transport = UpstreamTransport(stream: stream, tls: tls)
         tlsHandshakeNanos = handshakeNanos
         state = .ready
+        let (sentPending, failure) = transport.open(stream, tls: tls)
         guard let handler else { return }
         arm(.awaitingHead, pool.config.upstreamTimeout)
         handler.upstreamReady(self)
-        guard !preconnect.isEmpty else { return }
-        preconnect.withUnsafeBytes { send(copying: $0) }
-        preconnect = []
-        flush()
-        // The exchange may have paused its client on the pre-connect buffer. If the kernel took it all, the
-        // stream never passes its watermark and will not report a drain: report it here.
-        if !stream.isCongested { handler.upstreamDrained() }
+        if let failure { return encryptionFailed(failure) }
+        // The exchange may have paused its client on the bytes kept while connecting. If the kernel took them all,
+        // the stream never passes its watermark and will not report a drain: report it here.
+        if sentPending && !stream.isCongested { handler.upstreamDrained() }
     }
 
+    /// Connecting failed, or resolving did (the pool resolves for all its new connections).
     func connectorFailed(_ failure: GatewayFailure) {
         let handler = self.handler
         close()
         handler?.upstreamFailed(failure)
     }
 
-    /// Resolution failed (the pool resolves for all its new connections).
-    func fail(_ failure: GatewayFailure) { connectorFailed(failure) }
-
     // MARK: Carrying an exchange
 
     func begin(for handler: UpstreamResponseHandler) {
         self.handler = handler
-        readsHeldBack = false
         guard isReady else { return }
         tlsHandshakeNanos = 0  // a pooled connection's handshake belongs to the exchange that opened it
         arm(.awaitingHead, pool.config.upstreamTimeout)
-        transport?.startReading()
+        transport.startReading()
     }
 
     /// Detaches from the exchange after it completed (the pool decides whether the connection is kept).
@@ -91,40 +78,31 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
         disarm()
     }
 
-    /// Request bytes, borrowed until `flush()`; kept (copied) while connecting.
-    func send(borrowing bytes: UnsafeRawBufferPointer) {
-        if let transport { transport.write(borrowing: bytes) } else { preconnect.append(contentsOf: bytes) }
-    }
-
-    func send(copying bytes: UnsafeRawBufferPointer) {
-        if let transport { transport.write(copying: bytes) } else { preconnect.append(contentsOf: bytes) }
-    }
+    /// Request bytes, borrowed until `flush()`.
+    func send(borrowing bytes: UnsafeRawBufferPointer) { transport.write(borrowing: bytes) }
+    func send(copying bytes: UnsafeRawBufferPointer) { transport.write(copying: bytes) }
+    var isCongested: Bool { transport.isCongested }
 
     func flush() {
-        guard isReady, let failure = transport?.flush() else { return }
-        handler?.upstreamFailed(GatewayFailure(.upstreamBroken, "encrypting the request failed: \(failure)"))
+        if let failure = transport.flush() { encryptionFailed(failure) }
     }
 
-    /// Request bytes pile up faster than the upstream takes them.
-    var isCongested: Bool { transport?.isCongested ?? (preconnect.count > 256 * 1024) }
-
-    func pauseReading() {
-        readsHeldBack = true
-        transport?.stopReading()
+    private func encryptionFailed(_ why: String) {
+        handler?.upstreamFailed(GatewayFailure(.upstreamBroken, "encrypting the request failed: \(why)"))
     }
+
+    func pauseReading() { transport.holdReadsBack() }
 
     func resumeReading() {
-        readsHeldBack = false
-        guard isReady else { return }
         deadline.activity(at: loop.now)  // the time kgb held the upstream back is not the upstream's silence
-        transport?.startReading()
+        transport.startReading()
     }
 
     // MARK: Reading the response
 
     func streamRead(_ stream: TCPStream, _ bytes: UnsafeRawBufferPointer) {
         deadline.activity(at: loop.now)
-        guard let transport else { return pool.discard(self) }
+        guard transport.isOpen else { return pool.discard(self) }
         let handler = self.handler
         let ending = transport.read(bytes) { plaintext in
             // A pooled connection must be silent (TLS may still bring a session ticket, which is no plaintext),
@@ -179,7 +157,6 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
     }
 
     func streamDrained(_ stream: TCPStream) { handler?.upstreamDrained() }
-    func streamConnected(_ stream: TCPStream, _ error: UVError?) {}
 
     // MARK: Parser callbacks, straight to the exchange
 
@@ -187,6 +164,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
         deadline.headArrived(now: loop.now)
         return handler?.responseHead(parser.head) ?? .reject
     }
+
     func parserBody(_ parser: HTTPParser, _ bytes: UnsafeRawBufferPointer) { handler?.responseBody(bytes) }
     func parserChunkHeader(_ parser: HTTPParser, size: UInt64) { handler?.responseChunkStarts(size: size) }
     func parserChunkComplete(_ parser: HTTPParser) { handler?.responseChunkEnds() }
@@ -195,7 +173,6 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
 
     // MARK: Deadlines
 
-    /// One timer per connection; UpstreamDeadline says what it means in each phase.
     private func arm(_ phase: UpstreamDeadline.Phase, _ milliseconds: UInt64) {
         deadline.set(phase, now: loop.now)
         timer.expire(in: milliseconds)
@@ -208,13 +185,13 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
 
     func enterPool() {
         arm(.pooled, pool.config.poolIdleTimeout)
-        transport?.startReading()
+        transport.startReading()
     }
 
     private func deadlinePassed() {
         let handler = self.handler
         switch deadline.expired(now: loop.now, upstreamTimeout: pool.config.upstreamTimeout,
-                                readingPaused: transport?.isReading == false) {
+                                readingPaused: !transport.isReading) {
         case .nothing: return
         case .rearm(let milliseconds): return timer.expire(in: milliseconds)
         case .connectTimedOut:
@@ -237,15 +214,13 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
         pool.metrics.adjust(.upstreamConnections, by: -1)
         handler = nil
         timer.close()
-        transport?.close()
-        transport = nil
+        transport.close()
     }
 
     /// Closes with a reset: the upstream sees the request cancelled at once.
     func abort() {
         if case .connecting(let connector) = state { connector.cancel(reset: true) }
-        transport?.reset()
-        transport = nil
+        transport.reset()
         close()
     }
 }

@@ -84,7 +84,7 @@ final class UpstreamPool {
                 for connection in waiting { connection.connect(to: resolved) }
             case .failure(let error):
                 for connection in waiting {
-                    connection.fail(GatewayFailure(.upstreamUnreachable, "cannot resolve \(endpoint.proxy == nil ? "upstream" : "forward proxy") host '\(host)': \(error.message)"))
+                    connection.connectorFailed(GatewayFailure(.upstreamUnreachable, "cannot resolve \(endpoint.proxy == nil ? "upstream" : "forward proxy") host '\(host)': \(error.message)"))
                 }
             }
         }

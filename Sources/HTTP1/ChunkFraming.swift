@@ -22,3 +22,8 @@ public enum ChunkFraming {
         return count + 2
     }
 }
+
+extension StaticString {
+    /// The string's UTF-8 bytes, for writing (static storage: valid for the program's life).
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: utf8Start, count: utf8CodeUnitCount) }
+}

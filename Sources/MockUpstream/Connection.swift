@@ -210,7 +210,6 @@ final class Connection: TCPStreamDelegate, HTTPParserDelegate {
         close()
     }
 
-    func streamConnected(_ stream: TCPStream, _ error: UVError?) {}
 
     // MARK: Closing
 

@@ -105,7 +105,6 @@ final class TLSServerStream: MockTransport, TCPStreamDelegate {
     }
 
     func streamEnded(_ stream: TCPStream, _ error: UVError?) { delegate?.streamEnded(stream, error) }
-    func streamConnected(_ stream: TCPStream, _ error: UVError?) {}
     func streamWriteFailed(_ stream: TCPStream, _ error: UVError) { delegate?.streamWriteFailed(stream, error) }
     func streamDrained(_ stream: TCPStream) { delegate?.streamDrained(stream) }
 }

@@ -15,6 +15,11 @@ public protocol TCPStreamDelegate: AnyObject {
     func streamDrained(_ stream: TCPStream)
 }
 
+extension TCPStreamDelegate {
+    /// Only a stream that connects out hears of it; an accepted one never does.
+    public func streamConnected(_ stream: TCPStream, _ error: UVError?) {}
+}
+
 /// Ownership: the libuv handle keeps this object alive (LoopHandle) from `init` until libuv's close callback; the
 /// handle and its requests are freed there and nowhere else. The delegate is held strongly while open and dropped
 /// by `close()`, which breaks the owner ↔ stream cycle.

@@ -82,7 +82,6 @@ private final class AdminConnection: TCPStreamDelegate, HTTPParserDelegate {
     func parserChunkComplete(_ parser: HTTPParser) {}
     func parserMessageComplete(_ parser: HTTPParser) -> Bool { true }
     func streamEnded(_ stream: TCPStream, _ error: UVError?) { stream.close() }
-    func streamConnected(_ stream: TCPStream, _ error: UVError?) {}
     func streamWriteFailed(_ stream: TCPStream, _ error: UVError) { stream.close() }
     func streamDrained(_ stream: TCPStream) {}
 }
