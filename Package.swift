@@ -67,10 +67,11 @@ let package = Package(
         ], swiftSettings: optimise),
 
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "HTTP1", "UV"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "HTTP1", "UV", "Metrics", "TLS"]),
         .testTarget(name: "LogRingTests", dependencies: ["LogRing"]),
         .testTarget(name: "UVTests", dependencies: ["UV"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         // CZlib: the inflate tests make their gzip and deflate input with zlib itself.
         .testTarget(name: "ExchangeLogTests", dependencies: ["ExchangeLog", "CZlib"]),
     ]

@@ -1,6 +1,7 @@
 // OpenSSL (Debian's libssl-dev): libcrypto for the logger's HMAC fingerprints, libssl for upstream TLS over
 // memory BIOs. The static inline functions below stand in for OpenSSL macros, which Swift cannot call.
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/err.h>

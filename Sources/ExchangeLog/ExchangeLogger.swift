@@ -3,6 +3,7 @@
 // stderr at most once a minute and counted; the gateway is never told to wait.
 import Foundation
 import LogRing
+import Metrics
 import Synchronization
 
 public struct LoggerOptions: Sendable {
@@ -12,6 +13,10 @@ public struct LoggerOptions: Sendable {
     public var instance: UInt16
     /// Headers whose value names an agent's session, first present wins (`--session-header`).
     public var sessionHeaders = LoggerOptions.defaultSessionHeaders
+    /// With `--agents`: their names by index (records name the agent), and their shared usage (the logger charges
+    /// each exchange's tokens and dollars to it, for the limits).
+    public var agentNames: [String] = []
+    public var agentUsage: AgentUsage?
     /// Claude Code's session header, then a generic one.
     public static let defaultSessionHeaders = ["x-claude-code-session-id", "x-session-id"]
     /// Where operator-facing warnings go (a failing sink); stderr unless the process routes them elsewhere.
@@ -51,6 +56,8 @@ public final class ExchangeLogger: @unchecked Sendable {
         assembler = RecordAssembler(bodyMax: options.bodyMax, fingerprint: Fingerprint(key: options.redactionKey),
                                     instance: options.instance, metrics: metrics,
                                     sessionHeaders: options.sessionHeaders.map { $0.lowercased() })
+        assembler.agentNames = options.agentNames
+        assembler.agentUsage = options.agentUsage
     }
 
     /// False while any sink's last write failed (for /readyz).

@@ -1,6 +1,7 @@
 // One exchange as the logger assembles it from ring records, and its encoding as the JSON record users query
 // (field names are a contract: see README "The exchange record").
 import Foundation
+import LogRing
 
 /// A class: the assembler's table holds it while body fragments arrive, and each fragment changes it in place
 /// (a struct in a dictionary was copied on every fragment).
@@ -36,6 +37,10 @@ final class ExchangeRecord {
     var outcome = "complete"
     var error: String?
     var figures = EndFigures()
+    /// The agent's index in the registry (with `--agents`).
+    var agentIndex: Int?
+    /// Upstreams tried before the one that answered (failover).
+    var failedAttempts: [LogPayload.End.Attempt] = []
 
     init(exchange: UInt64) { self.exchange = exchange }
 }

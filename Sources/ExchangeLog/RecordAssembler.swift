@@ -2,6 +2,7 @@
 // inflates compressed answers, follows SSE streams for usage and text, and redacts secrets. Logger thread only.
 import Foundation
 import LogRing
+import Metrics
 
 final class RecordAssembler {
     private var open: [UInt64: ExchangeRecord] = [:]
@@ -14,6 +15,9 @@ final class RecordAssembler {
 
     /// The headers that name an agent's session, first present wins (lower case).
     let sessionHeaders: [String]
+    /// With `--agents`: their names by index, and where their tokens and dollars are counted for their limits.
+    var agentNames: [String] = []
+    var agentUsage: AgentUsage?
 
     init(bodyMax: Int, fingerprint: Fingerprint, instance: UInt16, metrics: LoggerMetrics? = nil,
          sessionHeaders: [String] = LoggerOptions.defaultSessionHeaders) {
@@ -150,6 +154,8 @@ final class RecordAssembler {
         json.endObject()
 
         json.key("agent"); agent(exchange, into: &json)
+        json.key("attempts"); attempts(exchange, into: &json)
+        if let index = exchange.agentIndex, let usage { charge(index, usage) }
         json.key("outcome"); json.string(exchange.outcome)
         json.key("error")
         if let error = exchange.error { json.string(error) } else { json.null() }
@@ -197,13 +203,51 @@ final class RecordAssembler {
     }
 
     private func agent(_ exchange: ExchangeRecord, into json: inout JSONWriter) {
-        let agent = AgentIdentity(headers: exchange.requestHeaders, sessionHeaders: sessionHeaders, fingerprint: fingerprint)
+        var agent = AgentIdentity(headers: exchange.requestHeaders, sessionHeaders: sessionHeaders, fingerprint: fingerprint)
+        if let index = exchange.agentIndex, index >= 0, index < agentNames.count { agent.name = agentNames[index] }
         json.beginObject()
         json.key("name"); optional(agent.name, &json)
         json.key("key"); optional(agent.key, &json)
         json.key("session"); optional(agent.session, &json)
         json.key("user_agent"); optional(agent.userAgent, &json)
         json.endObject()
+    }
+
+    /// Every upstream tried, in order; the last is the one whose answer the client got. None for a request that was
+    /// never routed.
+    private func attempts(_ exchange: ExchangeRecord, into json: inout JSONWriter) {
+        json.beginArray()
+        if !exchange.upstream.isEmpty {
+            var earlier: UInt64 = 0
+            for attempt in exchange.failedAttempts {
+                earlier += attempt.nanos
+                self.attempt(upstream: attempt.upstream, status: attempt.status, error: attempt.error, nanos: attempt.nanos, into: &json)
+            }
+            let total = exchange.figures.totalNs
+            attempt(upstream: exchange.upstream, status: exchange.status,
+                    error: exchange.outcome == "complete" || exchange.outcome == "client_aborted" ? nil : exchange.error,
+                    nanos: total > earlier ? total - earlier : 0, into: &json)
+        }
+        json.endArray()
+    }
+
+    private func attempt(upstream: String, status: Int?, error: String?, nanos: UInt64, into json: inout JSONWriter) {
+        json.beginObject()
+        json.key("upstream"); json.string(upstream)
+        json.key("status"); optional(status, &json)
+        json.key("error"); optional(error, &json)
+        json.key("ms"); json.double(Double(nanos) / 1e6)
+        json.endObject()
+    }
+
+    /// Tokens and dollars of an agent's exchange count towards its limits.
+    private func charge(_ agent: Int, _ usage: Usage) {
+        guard let agentUsage else { return }
+        let tokens = (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0) + (usage.cacheCreationInputTokens ?? 0)
+            + (usage.cacheReadInputTokens ?? 0)
+        var wall = timespec()
+        clock_gettime(CLOCK_REALTIME, &wall)
+        agentUsage.charge(agent, tokens: tokens, microUSD: 0, now: Self.monotonicNanos(), utcDay: UInt64(wall.tv_sec) / 86_400)
     }
 
     private func optional(_ value: String?, _ json: inout JSONWriter) {
@@ -249,6 +293,9 @@ extension ExchangeRecord {
     func end(_ end: LogPayload.End) {
         outcome = end.outcome
         error = end.error
+        agentIndex = end[.agent].map { Int($0) }
+        if let upstream = end.upstream { self.upstream = upstream }
+        failedAttempts = end.attempts
         figures.connectNs = end[.connectNanos] ?? 0
         figures.tlsNs = end[.tlsNanos] ?? 0
         figures.tlsResumed = end[.tlsResumed] == 1

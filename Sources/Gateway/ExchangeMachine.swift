@@ -41,6 +41,22 @@ struct ExchangeMachine {
 
     enum Side { case client, upstream }
 
+    /// Which agent sent the request (with `--agents`).
+    enum AgentState: Equatable {
+        case anonymous
+        /// Its key is known but the request was refused.
+        case identified(Int)
+        /// Admitted: it counts in the agent's in-flight requests until the exchange ends.
+        case admitted(Int)
+
+        var index: Int? {
+            switch self {
+            case .anonymous: nil
+            case .identified(let index), .admitted(let index): index
+            }
+        }
+    }
+
     let id: UInt64
     let requestFraming: BodyFraming
     let isHeadRequest: Bool
@@ -55,6 +71,7 @@ struct ExchangeMachine {
     /// the client got (0: none).
     var routeIndex = 0
     private(set) var status = 0
+    var agent = AgentState.anonymous
 
     init(id: UInt64, requestFraming: BodyFraming, isHeadRequest: Bool, clientIsHTTP10: Bool, closesConnection: Bool) {
         self.id = id

@@ -10,8 +10,10 @@ public protocol ExchangeObserver: AnyObject {
     func requestBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool
     func responseHead(_ id: UInt64, _ head: HTTPHead)
     func responseBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool
+    /// An attempt that did not answer the client (failover goes on to the next upstream).
+    func attemptFailed(_ id: UInt64, _ attempt: FailedAttempt)
     /// Called exactly once per started exchange, whatever its outcome.
-    func exchangeEnded(_ id: UInt64, outcome: Outcome, error: String?, timing: ExchangeTiming)
+    func exchangeEnded(_ id: UInt64, _ end: ExchangeEnd)
     func notifyWhenRoom(_ waiter: LogRoomWaiter)
 }
 
@@ -33,6 +35,40 @@ public struct ExchangeTiming: Sendable {
     public var responseBodyBytes: UInt64 = 0
 }
 
+/// How an exchange ended, for its record.
+public struct ExchangeEnd {
+    public var outcome: Outcome
+    public var error: String?
+    public var timing: ExchangeTiming
+    /// The agent that sent it (its index in the AgentRegistry), when agents are configured and its key was known.
+    public var agent: Int?
+    /// The upstream that answered, when failover moved the exchange off the one it started with.
+    public var upstream: [UInt8]?
+
+    public init(outcome: Outcome, error: String?, timing: ExchangeTiming, agent: Int? = nil, upstream: [UInt8]? = nil) {
+        self.outcome = outcome
+        self.error = error
+        self.timing = timing
+        self.agent = agent
+        self.upstream = upstream
+    }
+}
+
+/// One upstream tried before the one that answered: what it said (`status`, 0 for none) or why it failed.
+public struct FailedAttempt {
+    public var upstream: [UInt8]
+    public var status: Int
+    public var error: String?
+    public var nanos: UInt64
+
+    public init(upstream: [UInt8], status: Int, error: String?, nanos: UInt64) {
+        self.upstream = upstream
+        self.status = status
+        self.error = error
+        self.nanos = nanos
+    }
+}
+
 /// Logs nothing (`--log none`).
 public final class NoExchangeLog: ExchangeObserver {
     public init() {}
@@ -40,6 +76,7 @@ public final class NoExchangeLog: ExchangeObserver {
     public func requestBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool { true }
     public func responseHead(_ id: UInt64, _ head: HTTPHead) {}
     public func responseBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool { true }
-    public func exchangeEnded(_ id: UInt64, outcome: Outcome, error: String?, timing: ExchangeTiming) {}
+    public func attemptFailed(_ id: UInt64, _ attempt: FailedAttempt) {}
+    public func exchangeEnded(_ id: UInt64, _ end: ExchangeEnd) {}
     public func notifyWhenRoom(_ waiter: LogRoomWaiter) { waiter.logHasRoom() }
 }

@@ -48,6 +48,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     static let pendingLimit = 16 << 20
     private var waiters: [LogRoomWaiter] = []
     private var droppedByExchange: [UInt64: UInt64] = [:]
+    private var attemptsByExchange: [UInt64: [String]] = [:]
     private var scratch: [UInt8] = []
 
     public init(loop: EventLoop, ring: LogRing, wakeup: LogWakeup, policy: LogOverflowPolicy) {
@@ -116,11 +117,25 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
         writeBody(.responseBody, id, bytes)
     }
 
-    public func exchangeEnded(_ id: UInt64, outcome: Outcome, error: String?, timing: ExchangeTiming) {
+    public func attemptFailed(_ id: UInt64, _ attempt: FailedAttempt) {
+        // Kept until the end record (only exchanges that failed over have any).
+        var line = "\(attempt.status)\t\(attempt.nanos)\t"
+        line += String(decoding: attempt.upstream, as: UTF8.self) + "\t"
+        line += (attempt.error ?? "").replacing("\t", with: " ")
+        attemptsByExchange[id, default: []].append(line)
+    }
+
+    public func exchangeEnded(_ id: UInt64, _ end: ExchangeEnd) {
         // Times are nanoseconds from the start.
+        let timing = end.timing
         scratch.removeAll(keepingCapacity: true)
-        LogPayload.appendEntry(.outcome, outcome.rawValue, into: &scratch)
-        if let error { LogPayload.appendEntry(.error, error, into: &scratch) }
+        LogPayload.appendEntry(.outcome, end.outcome.rawValue, into: &scratch)
+        if let error = end.error { LogPayload.appendEntry(.error, error, into: &scratch) }
+        if let agent = end.agent { LogPayload.appendEntry(.agent, UInt64(agent), into: &scratch) }
+        if let upstream = end.upstream { LogPayload.appendEntry(.upstream, String(decoding: upstream, as: UTF8.self), into: &scratch) }
+        if let attempts = attemptsByExchange.removeValue(forKey: id) {
+            for attempt in attempts { LogPayload.appendEntry(.attempt, attempt, into: &scratch) }
+        }
         func relative(_ at: UInt64) -> UInt64 { at == 0 ? 0 : at &- timing.started }
         LogPayload.appendEntry(.connectNanos, relative(timing.upstreamConnected), into: &scratch)
         if timing.upstreamTLSHandshake > 0 {

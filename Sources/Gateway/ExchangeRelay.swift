@@ -31,11 +31,26 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
 
     // MARK: The request
 
-    /// A request head arrived (and kept the protocol's rules): routed, then forwarded or answered.
+    /// A request head arrived (and kept the protocol's rules): its agent checked (with `--agents`), routed, then
+    /// forwarded or answered.
     func start(_ head: HTTPHead) {
         let target = RequestRules.originFormTarget(head)
-        let route = head.withBytes(target) { gateway.routes.match($0) }
+        var route = head.withBytes(target) { gateway.routes.match($0) }
+        var agent = ExchangeMachine.AgentState.anonymous
+        var refusal: GatewayFailure?
+        if let registry = gateway.config.agents {
+            switch AgentGate.check(head, path: target, registry: registry, now: EventLoop.hrtime()) {
+            case .admitted(let index):
+                agent = .admitted(index)
+            case .refused(let failure, let index):
+                agent = index.map { .identified($0) } ?? .anonymous
+                refusal = failure
+                route = nil  // a refused request never reaches an upstream
+            }
+        }
         begin(head, route: route)
+        machine!.agent = agent
+        if let refusal { return fail(refusal, outcome: .rejected, recordingTheAnswer: true) }
         guard let route else {
             return noRoute(GatewayFailure(.noRoute, "no route for path \(String(decoding: head.bytes[target], as: UTF8.self))"))
         }
@@ -201,7 +216,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
 
     // MARK: The end
 
-    /// `recordingTheAnswer`: a request kgb refused as malformed never reached a route; its record shows the answer
+    /// `recordingTheAnswer`: a request kgb refused (malformed, or its agent refused) never reached a route; its record shows the answer
     /// kgb gave instead of an upstream's.
     private func fail(_ failure: GatewayFailure, outcome: Outcome, recordingTheAnswer: Bool = false) {
         guard machine != nil else { return }
@@ -236,7 +251,9 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         if let upstream { if reuseUpstream { upstream.pool.release(upstream) } else { upstream.close() } }
         upstream = nil
         machine.timing.ended = EventLoop.hrtime()
-        gateway.observer.exchangeEnded(machine.id, outcome: outcome, error: error, timing: machine.timing)
+        if case .admitted(let agent) = machine.agent { gateway.config.agents?.usage.exchangeEnded(agent) }
+        gateway.observer.exchangeEnded(machine.id, ExchangeEnd(outcome: outcome, error: error, timing: machine.timing,
+                                                               agent: machine.agent.index))
         gateway.metrics.exchangeEnded(route: machine.routeIndex, status: machine.status, outcome: outcome, timing: machine.timing)
         // What this exchange wrote leaves now: the next request's writes may reuse the buffers it borrowed.
         if !clientGone { stream.flush() }

@@ -30,6 +30,8 @@ public struct GatewayConfig: Sendable {
     public var maxConnections = Int.max
     /// Several gateways (workers) listen on the same port (SO_REUSEPORT).
     public var reusePort = false
+    /// With agents, every request must carry one agent's key (shared by every worker, with the agents' usage).
+    public var agents: AgentRegistry?
 
     public init(listen: SocketAddress, routes: [RouteConfig], tlsContext: TLSContext? = nil) {
         self.listen = listen

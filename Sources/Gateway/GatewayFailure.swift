@@ -19,6 +19,12 @@ public struct GatewayFailure: Error, CustomStringConvertible, Sendable, Equatabl
         case methodNotAllowed
         case versionNotSupported
         case noRoute
+        /// No agent key, or one no agent holds (with `--agents`).
+        case unauthorized
+        /// The agent may not use this route.
+        case forbidden
+        /// One of the agent's limits is reached (`retryAfterSeconds` says when to try again).
+        case rateLimited
         /// DNS, connect, write or read failure towards the upstream, or a malformed upstream response.
         case upstreamUnreachable
         case upstreamBroken
@@ -29,10 +35,13 @@ public struct GatewayFailure: Error, CustomStringConvertible, Sendable, Equatabl
 
     public let cause: Cause
     public let message: String
+    /// Sent as `Retry-After` (a rate limit).
+    public let retryAfterSeconds: Int?
 
-    public init(_ cause: Cause, _ message: String) {
+    public init(_ cause: Cause, _ message: String, retryAfterSeconds: Int? = nil) {
         self.cause = cause
         self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     public var description: String { message }
@@ -45,6 +54,9 @@ public struct GatewayFailure: Error, CustomStringConvertible, Sendable, Equatabl
         case .methodNotAllowed: 405
         case .versionNotSupported: 505
         case .noRoute: 404
+        case .unauthorized: 401
+        case .forbidden: 403
+        case .rateLimited: 429
         case .upstreamUnreachable, .upstreamBroken: 502
         case .connectTimeout, .upstreamTimeout: 504
         case .draining: 503
@@ -57,6 +69,9 @@ public struct GatewayFailure: Error, CustomStringConvertible, Sendable, Equatabl
         case .badRequest, .methodNotAllowed, .versionNotSupported, .headerTimeout: "invalid_request_error"
         case .headTooLarge: "request_too_large"
         case .noRoute: "not_found_error"
+        case .unauthorized: "authentication_error"
+        case .forbidden: "permission_error"
+        case .rateLimited: "rate_limit_error"
         case .upstreamUnreachable, .upstreamBroken, .connectTimeout, .upstreamTimeout: "api_error"
         case .draining: "overloaded_error"
         }
@@ -64,7 +79,8 @@ public struct GatewayFailure: Error, CustomStringConvertible, Sendable, Equatabl
 
     public var outcome: Outcome {
         switch cause {
-        case .badRequest, .headTooLarge, .headerTimeout, .methodNotAllowed, .versionNotSupported, .noRoute, .draining:
+        case .badRequest, .headTooLarge, .headerTimeout, .methodNotAllowed, .versionNotSupported, .noRoute, .draining,
+             .unauthorized, .forbidden, .rateLimited:
             .rejected
         case .upstreamUnreachable, .upstreamBroken: .upstreamError
         case .connectTimeout, .upstreamTimeout: .upstreamTimeout
@@ -86,7 +102,8 @@ public struct GatewayFailure: Error, CustomStringConvertible, Sendable, Equatabl
     /// The whole response: head and body, `Connection: close` when the connection will not be reused.
     public func response(close: Bool) -> [UInt8] {
         var out: [UInt8] = []
-        HeadWriter.localResponse(status: status, contentType: "application/json", body: jsonBody, close: close, into: &out)
+        HeadWriter.localResponse(status: status, contentType: "application/json", body: jsonBody, close: close,
+                                 retryAfterSeconds: retryAfterSeconds, into: &out)
         return out
     }
 }

@@ -66,6 +66,11 @@ final class Route {
             fields += Array("Proxy-Authorization: \(authorization)\r\n".utf8)
             replaced.append(Array("proxy-authorization".utf8))
         }
+        // With agent keys, the client's credentials are the agent's: never sent on (the route's headers carry the
+        // real ones).
+        if gatewayConfig.agents != nil {
+            for name in ["x-api-key", "authorization"] where !replaced.contains(Array(name.utf8)) { replaced.append(Array(name.utf8)) }
+        }
         extraFields = fields
         replacedNames = replaced
         upstreamLabel = Array(upstream.description.utf8)

@@ -59,6 +59,12 @@ public enum LogPayload {
         case connectNanos = "connect_ns", tlsNanos = "tls_ns", tlsResumed = "tls_resumed", headNanos = "head_ns"
         case firstByteNanos = "first_byte_ns", totalNanos = "total_ns"
         case requestBytes = "request_bytes", responseBytes = "response_bytes", droppedBytes = "dropped_bytes"
+        /// The agent's index in the registry (with `--agents`).
+        case agent
+        /// The upstream that answered, when failover moved the exchange.
+        case upstream
+        /// One per upstream tried before it: `status \t nanoseconds \t upstream \t error` (status 0: none).
+        case attempt
     }
 
     public static func appendEntry(_ key: EndKey, _ value: UInt64, into out: inout [UInt8]) {
@@ -179,6 +185,15 @@ public enum LogPayload {
     public struct End: Equatable, Sendable {
         public var outcome = "complete"
         public var error: String?
+        public var upstream: String?
+        public var attempts: [Attempt] = []
+
+        public struct Attempt: Equatable, Sendable {
+            public var upstream: String
+            public var status: Int?
+            public var error: String?
+            public var nanos: UInt64
+        }
         /// Every numeric entry present, by key.
         public var numbers: [EndKey: UInt64] = [:]
 
@@ -189,6 +204,13 @@ public enum LogPayload {
                 switch key {
                 case .outcome: outcome = LogPayload.text(value)
                 case .error: error = LogPayload.text(value)
+                case .upstream: upstream = LogPayload.text(value)
+                case .attempt:
+                    let parts = LogPayload.text(value).split(separator: "\t", maxSplits: 3, omittingEmptySubsequences: false)
+                    guard parts.count == 4 else { continue }
+                    let status = Int(parts[0]) ?? 0
+                    attempts.append(Attempt(upstream: String(parts[2]), status: status == 0 ? nil : status,
+                                            error: parts[3].isEmpty ? nil : String(parts[3]), nanos: UInt64(parts[1]) ?? 0))
                 default: numbers[key] = LogPayload.number(value)
                 }
             }

@@ -68,6 +68,9 @@ public struct SocketAddress: CustomStringConvertible, Sendable {
         return String(decoding: text.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// 127.0.0.0/8 or ::1: reachable from this machine only.
+    public var isLoopback: Bool { isIPv6 ? ip == "::1" : ip.hasPrefix("127.") }
+
     /// `ip:port`, with brackets around IPv6 addresses.
     public var description: String { isIPv6 ? "[\(ip)]:\(port)" : "\(ip):\(port)" }
 

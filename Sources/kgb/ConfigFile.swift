@@ -34,7 +34,7 @@ struct ConfigFile {
     static let numberKeys: Set = ["upstream-timeout", "connect-timeout", "header-timeout", "idle-timeout", "drain-timeout",
                                   "max-header-bytes", "pool-max-idle", "pool-idle-timeout", "log-ring-bytes", "log-body-max",
                                   "workers", "max-connections"]
-    static let stringKeys: Set = ["listen", "upstream", "log-overflow", "upstream-proxy", "upstream-ca", "admin",
+    static let stringKeys: Set = ["listen", "upstream", "agents", "log-overflow", "upstream-proxy", "upstream-ca", "admin",
                                   "message-level", "message-format"]
     static let switchKeys: Set = ["upstream-insecure"]
     static let routeKeys: Set = ["prefix", "upstream", "headers"]

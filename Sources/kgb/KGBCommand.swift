@@ -33,6 +33,9 @@ struct KGBCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A header set on a route's requests, [PREFIX:]NAME=VALUE (repeatable; no PREFIX: the --upstream route). It replaces the client's. VALUE may be env:VAR, file:PATH, or text with ${VAR} in it, so agents need not hold the real key. Never logged.", valueName: "[prefix:]name=value"))
     var routeHeader: [String] = []
 
+    @Option(help: ArgumentHelp("A TOML file of agents ([[agent]] tables: name, key or key_sha256, optional limits and routes). With it, every request must carry one agent's key (x-api-key or Authorization: Bearer), which is checked and never sent upstream.", valueName: "file"))
+    var agents: String?
+
     @Option(help: ArgumentHelp("HTTP forward proxy towards the upstreams, http://[USER:PASS@]HOST:PORT: HTTPS goes through a CONNECT tunnel. Default: https_proxy/HTTPS_PROXY and http_proxy/HTTP_PROXY, with no_proxy/NO_PROXY honoured; 'none' ignores them.", valueName: "url"))
     var upstreamProxy: String?
 
@@ -106,7 +109,7 @@ struct KGBCommand: ParsableCommand {
     static let flagNames = ["listen", "upstream", "upstream-timeout", "connect-timeout", "header-timeout",
                             "idle-timeout", "drain-timeout", "max-header-bytes", "pool-max-idle", "pool-idle-timeout",
                             "log", "log-ring-bytes", "log-overflow", "log-body-max", "session-header",
-                            "route", "route-header", "upstream-proxy", "upstream-ca", "config",
+                            "route", "route-header", "agents", "upstream-proxy", "upstream-ca", "config",
                             "admin", "workers", "max-connections", "message-level", "message-format"]
     /// On/off flags: KGB_<NAME>=1 or true.
     static let switchNames = ["upstream-insecure"]
@@ -160,6 +163,11 @@ struct KGBCommand: ParsableCommand {
             }
         } else if upstreamCA != nil {
             throw ValidationError("--upstream-ca is set but no upstream is https")
+        }
+        if let agents {
+            do { config.agents = AgentRegistry(try AgentsFile.load(path: agents, environment: environment)) } catch {
+                throw ValidationError(error.description)
+            }
         }
         config.upstreamTimeout = try Self.milliseconds(upstreamTimeout, flag: "--upstream-timeout")
         config.connectTimeout = try Self.milliseconds(connectTimeout, flag: "--connect-timeout")

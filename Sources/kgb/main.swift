@@ -73,6 +73,9 @@ for spec in logSettings.specs {
         fail("--log \(spec): \(error)", code: 2)
     }
 }
+if config.agents?.needsUsage == true && sinks.isEmpty {
+    fail("--agents: tokens_per_minute and usd_per_day count the usage the exchange log reads; they need a --log other than none", code: 2)
+}
 let workerCount = operatorSettings.workers
 if workerCount > 1 { sinks = sinks.map { SharedSink($0, users: workerCount) } }
 let redactionKey: [UInt8] = {
@@ -84,6 +87,8 @@ let workers = (0..<workerCount).map { index in
     var options = LoggerOptions(redactionKey: redactionKey, instance: UInt16.random(in: 0...UInt16.max))
     options.bodyMax = logSettings.bodyMax
     options.sessionHeaders = logSettings.sessionHeaders
+    options.agentNames = config.agents?.names ?? []
+    options.agentUsage = config.agents?.usage
     options.warn = { message in Logger(label: "kgb").warning("\(message)") }
     return Worker(index: index, config: config, sinks: sinks, logSettings: logSettings, loggerOptions: options)
 }
@@ -162,6 +167,11 @@ for route in config.routes.sorted(by: { $0.prefix < $1.prefix }) {
     if let proxy = route.proxy { metadata["proxy"] = "\(proxy)" }
     if !route.headers.isEmpty { metadata["sets_headers"] = "\(route.headers.map(\.name).joined(separator: ","))" }
     log.info("route \(route.prefix.isEmpty ? "(default)" : route.prefix) → \(route.upstream)", metadata: metadata)
+}
+if let agents = config.agents {
+    log.info("agents: \(agents.agents.count), every request needs an agent key", metadata: ["agents": "\(agents.names.joined(separator: ","))"])
+} else if !config.listen.isLoopback && config.routes.contains(where: { !$0.headers.isEmpty }) {
+    log.warning("listening on \(config.listen) beyond loopback with route credentials (--route-header) and no --agents: anyone who can reach this port spends those keys")
 }
 if insecure {
     log.warning("--upstream-insecure: https upstreams' certificates are NOT verified; for tests only")

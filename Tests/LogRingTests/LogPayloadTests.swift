@@ -1,5 +1,5 @@
 // The record payloads, written as the loop writes them and read as the logger reads them: every field comes back.
-import LogRing
+@testable import LogRing
 import Testing
 
 private func written(_ build: (inout [UInt8]) -> Void) -> [UInt8] {
@@ -57,7 +57,11 @@ func responseHeadRoundTrips(_ status: Int, _ reason: String) {
     let payload = written { out in
         LogPayload.appendEntry(.outcome, "upstream_error", into: &out)
         LogPayload.appendEntry(.error, "line one\nline two = three", into: &out)
-        for (index, key) in LogPayload.EndKey.allCases.enumerated() where key != .outcome && key != .error {
+        LogPayload.appendEntry(.upstream, "http://second:8080", into: &out)
+        LogPayload.appendEntry(.attempt, "529\t1500000\thttp://first:8080\t", into: &out)
+        LogPayload.appendEntry(.attempt, "0\t20\thttp://zeroth:8080\tcannot connect: refused\tagain", into: &out)
+        let texts: [LogPayload.EndKey] = [.outcome, .error, .upstream, .attempt]
+        for (index, key) in LogPayload.EndKey.allCases.enumerated() where !texts.contains(key) {
             let value = key == .droppedBytes ? UInt64.max - 99 : UInt64(index) * 1_000_003
             numbers[key] = value
             LogPayload.appendEntry(key, value, into: &out)
@@ -67,6 +71,11 @@ func responseHeadRoundTrips(_ status: Int, _ reason: String) {
     #expect(end.outcome == "upstream_error")
     #expect(end.error == "line one line two = three", "a newline in a message becomes a space; '=' stays")
     #expect(end.numbers == numbers)
+    #expect(end.upstream == "http://second:8080")
+    #expect(end.attempts == [
+        LogPayload.End.Attempt(upstream: "http://first:8080", status: 529, error: nil, nanos: 1_500_000),
+        LogPayload.End.Attempt(upstream: "http://zeroth:8080", status: nil, error: "cannot connect: refused\tagain", nanos: 20),
+    ], "attempts keep their order; an error may hold a tab")
 }
 
 @Test func bodyKeepsItsReadTimeAndBytes() {

@@ -55,7 +55,7 @@ func fuzzRecordAssembler(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     timing.ended = 3_000
     timing.requestBodyBytes = UInt64(requestBody.count)
     timing.responseBodyBytes = UInt64(responseBody.count)
-    recorder.exchangeEnded(id, outcome: outcome, error: error, timing: timing)
+    recorder.exchangeEnded(id, ExchangeEnd(outcome: outcome, error: error, timing: timing))
 
     var lines: [[UInt8]] = []
     _ = pipeline.ring.consume { record in if let line = pipeline.assembler.apply(record) { lines.append(line) } }

@@ -1,0 +1,94 @@
+// Which agent sent a request and whether it may go on, from request heads parsed by the real parser.
+@testable import Gateway
+import HTTP1
+import Metrics
+import TLS
+import Testing
+
+/// Parses a request head (the parser's delegate keeps it).
+private final class HeadReader: HTTPParserDelegate {
+    var head = HTTPHead()
+    func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict { head = parser.head; return .proceed }
+    func parserBody(_ parser: HTTPParser, _ bytes: UnsafeRawBufferPointer) {}
+    func parserChunkHeader(_ parser: HTTPParser, size: UInt64) {}
+    func parserChunkComplete(_ parser: HTTPParser) {}
+    func parserMessageComplete(_ parser: HTTPParser) -> Bool { true }
+}
+
+private func head(_ path: String, _ fields: [String]) -> HTTPHead {
+    let reader = HeadReader()
+    let parser = HTTPParser(kind: .request, delegate: reader, maxHeadBytes: 65_536)
+    let text = "POST \(path) HTTP/1.1\r\nHost: kgb\r\n" + fields.map { $0 + "\r\n" }.joined() + "\r\n"
+    _ = Array(text.utf8).withUnsafeBytes { parser.execute($0) }
+    return reader.head
+}
+
+private func digest(_ key: String) -> KeyDigest { Array(key.utf8).withUnsafeBytes { KeyDigest(of: $0) } }
+
+private func registry(_ limits: AgentUsage.Limits = AgentUsage.Limits(), routes: [String] = []) -> AgentRegistry {
+    var bot = AgentConfig(name: "build-bot", keyDigest: digest("sk-bot"))
+    bot.limits = limits
+    bot.routes = routes
+    return AgentRegistry([bot, AgentConfig(name: "laptop", keyDigest: digest("sk-laptop"))])
+}
+
+private func check(_ head: HTTPHead, _ registry: AgentRegistry) -> AgentGate.Verdict {
+    AgentGate.check(head, path: RequestRules.originFormTarget(head), registry: registry, now: 1_000_000_000_000)
+}
+
+@Test func anAgentsKeyWorksInEitherHeaderTheSDKsUse() {
+    let agents = registry()
+    #expect(check(head("/v1/messages", ["x-api-key: sk-bot"]), agents) == .admitted(agent: 0))
+    #expect(check(head("/v1/chat/completions", ["Authorization: Bearer sk-laptop"]), agents) == .admitted(agent: 1))
+    #expect(check(head("/v1/chat/completions", ["authorization: bearer   sk-laptop"]), agents) == .admitted(agent: 1),
+            "the scheme is case-insensitive and spaces before the token are not part of it")
+}
+
+@Test func noKeyOrAnUnknownOneIsAnAuthenticationError() {
+    let agents = registry()
+    for fields in [[], ["x-api-key: sk-bot2"], ["x-api-key: sk-bo"], ["Authorization: Basic c2stYm90"], ["Authorization: Bearer"]] {
+        guard case .refused(let failure, let agent) = check(head("/v1/messages", fields), agents) else {
+            Issue.record("\(fields) admitted")
+            continue
+        }
+        #expect(failure.status == 401 && failure.errorType.description == "authentication_error")
+        #expect(agent == nil)
+        #expect(!failure.message.contains("sk-"), "a key never appears in a message")
+    }
+}
+
+@Test func anAgentOutsideItsRoutesIsForbidden() {
+    let agents = registry(routes: ["/anthropic/"])
+    #expect(check(head("/anthropic/v1/messages", ["x-api-key: sk-bot"]), agents) == .admitted(agent: 0))
+    guard case .refused(let failure, let agent) = check(head("/openai/v1/chat/completions", ["x-api-key: sk-bot"]), agents) else {
+        Issue.record("admitted outside its routes")
+        return
+    }
+    #expect(failure.status == 403 && agent == 0)
+}
+
+@Test func aLimitRefusesWithRetryAfterAndNamesTheLimit() {
+    let agents = registry(AgentUsage.Limits(maxConcurrent: 1))
+    #expect(check(head("/v1/messages", ["x-api-key: sk-bot"]), agents) == .admitted(agent: 0))
+    guard case .refused(let failure, let agent) = check(head("/v1/messages", ["x-api-key: sk-bot"]), agents) else {
+        Issue.record("a second request admitted past max_concurrent = 1")
+        return
+    }
+    #expect(failure.status == 429 && failure.errorType.description == "rate_limit_error" && agent == 0)
+    #expect(failure.retryAfterSeconds == 1)
+    #expect(failure.message.contains("max_concurrent"))
+    let answer = String(decoding: failure.response(close: false), as: UTF8.self)
+    #expect(answer.hasPrefix("HTTP/1.1 429 Too Many Requests\r\n") && answer.contains("\r\nRetry-After: 1\r\n"))
+    agents.usage.exchangeEnded(0)
+    #expect(check(head("/v1/messages", ["x-api-key: sk-bot"]), agents) == .admitted(agent: 0), "released when the first ends")
+}
+
+@Test func aKeyDigestFromHexMatchesTheKeysDigest() {
+    // sha256("sk-bot"), as `printf %s sk-bot | sha256sum` prints it.
+    let hex = "dd90b0d2b373d7e09acabd05880b37733f6e8f91342df68f5aa81c2eb5b4f21f"
+    #expect(KeyDigest(hex: hex) == digest("sk-bot"))
+    #expect(KeyDigest(hex: hex.uppercased()) == digest("sk-bot"))
+    #expect(KeyDigest(hex: hex) != digest("sk-bot "))
+    #expect(KeyDigest(hex: "xyz") == nil)
+    #expect(KeyDigest(hex: String(repeating: "0", count: 63)) == nil)
+}
