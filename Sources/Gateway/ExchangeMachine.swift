@@ -72,6 +72,10 @@ struct ExchangeMachine {
     var routeIndex = 0
     private(set) var status = 0
     var agent = AgentState.anonymous
+    /// Which of the route's upstreams is being tried (failover moves it on).
+    var attempt = 0
+    /// An interim (1xx) head went to the client: its bytes are out, so the exchange can no longer fail over.
+    private(set) var interimRelayed = false
 
     init(id: UInt64, requestFraming: BodyFraming, isHeadRequest: Bool, clientIsHTTP10: Bool, closesConnection: Bool) {
         self.id = id
@@ -112,7 +116,10 @@ struct ExchangeMachine {
 
     mutating func responseHead(status: Int, contentLength: UInt64?, isChunked: Bool, draining: Bool) -> HeadAction {
         if status == 101 { return .reject }
-        if status < 200 { return .interim(relay: !clientIsHTTP10) }
+        if status < 200 {
+            if !clientIsHTTP10 { interimRelayed = true }
+            return .interim(relay: !clientIsHTTP10)
+        }
         self.status = status
         let framing: BodyFraming
         var relayChunks = false
@@ -132,6 +139,16 @@ struct ExchangeMachine {
         response = .streaming(framing: framing, relayChunks: relayChunks, inLastChunk: false)
         return .final(framing: framing, close: closesConnection, skipBody: isHeadRequest)
     }
+
+    // MARK: Failover
+
+    /// Answers that say "try elsewhere": rate limited, or the upstream (or one in front of it) failing or overloaded.
+    static let failoverStatuses: Set<Int> = [429, 500, 502, 503, 529]
+    /// Failures that leave the request unsent: the upstream could not be resolved, connected or TLS-handshaken.
+    static let failoverCauses: Set<GatewayFailure.Cause> = [.upstreamUnreachable, .connectTimeout]
+
+    /// Nothing of the answer has reached the client: another upstream may still give it.
+    var mayFailOver: Bool { response == .awaitingHead && !interimRelayed }
 
     // MARK: Response body
 

@@ -20,11 +20,16 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     private var responseHeadOut: [UInt8] = []
     /// Whether the client takes its answer while the upstream is held back for it (see `upstreamHeldBack`).
     private var clientProgress = ReadProgress()
+    /// The exchange's route, and for failover the request as sent so far and when the current attempt began.
+    private var route: Route?
+    private var replay: RequestReplay
+    private var attemptStarted: UInt64 = 0
 
     init(client: ClientConnection, gateway: Gateway, stream: TCPStream) {
         self.client = client
         self.gateway = gateway
         self.stream = stream
+        replay = RequestReplay(limit: gateway.config.retryBodyMax)
     }
 
     var isActive: Bool { machine != nil }
@@ -66,43 +71,63 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
                                       closesConnection: !head.keepAlive || gateway.isDraining)
         machine.timing.started = EventLoop.hrtime()
         machine.routeIndex = route?.index ?? gateway.routes.noneIndex
-        gateway.observer.exchangeStarted(machine.id, client: client.clientAddress, upstream: route?.upstreamLabel ?? [], request: head)
+        gateway.observer.exchangeStarted(machine.id, client: client.clientAddress, upstream: route?.upstreams[0].upstreamLabel ?? [],
+                                         request: head)
         self.machine = machine
     }
 
-    /// Sends the request head to an upstream connection of `route` (pooled, or connecting from now).
+    /// Sends the request to the route's first upstream; with more than one, keeps it for failover.
     private func forward(_ head: HTTPHead, target: Range<Int>, route: Route) {
-        guard let machine else { return }
-        let upstream = route.pool.acquire(for: self)
-        self.upstream = upstream
+        self.route = route
+        if route.upstreams.count > 1 { replay.start(head, target: target) }
         requestOptions.collect(from: head)
+        open(route.upstreams[0], head: head, target: target)
+    }
+
+    /// Takes a connection to `upstream` (pooled, or connecting from now) and writes the request head to it.
+    private func open(_ upstream: RouteUpstream, head: HTTPHead, target: Range<Int>) {
+        guard let machine else { return }
+        let connection = upstream.pool.acquire(for: self)
+        self.upstream = connection
+        attemptStarted = EventLoop.hrtime()
         requestHeadOut.removeAll(keepingCapacity: true)
-        route.writeRequestHead(head, target: target, connectionOptions: requestOptions, clientIP: client.clientIP,
-                               framing: machine.requestFraming, into: &requestHeadOut)
-        requestHeadOut.withUnsafeBytes { upstream.send(borrowing: $0) }
+        upstream.writeRequestHead(head, target: target, connectionOptions: requestOptions, clientIP: client.clientIP,
+                                  framing: machine.requestFraming, into: &requestHeadOut)
+        requestHeadOut.withUnsafeBytes { connection.send(borrowing: $0) }
     }
 
     func requestBody(_ bytes: UnsafeRawBufferPointer) {
-        guard let upstream, let id = machine?.id else { return }
-        upstream.send(borrowing: bytes)
+        guard upstream != nil, let id = machine?.id else { return }
+        send(borrowing: bytes)
         machine!.timing.requestBodyBytes &+= UInt64(bytes.count)
         if !gateway.observer.requestBody(id, bytes) { logRefused(.requestLogFull) }
     }
 
     func requestChunkStarts(size: UInt64) {
-        guard let upstream, machine?.requestChunkStarts(size: size) == true else { return }
-        writeChunkSizeLine(size) { upstream.send(copying: $0) }
+        guard upstream != nil, machine?.requestChunkStarts(size: size) == true else { return }
+        writeChunkSizeLine(size) { send(copying: $0) }
     }
 
     func requestChunkEnds() {
-        guard let upstream, machine?.requestChunkEndIsWritten == true else { return }
-        upstream.send(copying: ChunkFraming.chunkEnd.bytes)
+        guard upstream != nil, machine?.requestChunkEndIsWritten == true else { return }
+        send(copying: ChunkFraming.chunkEnd.bytes)
     }
 
     func requestComplete() {
         guard machine != nil else { return }
-        if machine!.requestFraming == .chunked { upstream?.send(copying: ChunkFraming.lastChunk.bytes) }
+        if machine!.requestFraming == .chunked && upstream != nil { send(copying: ChunkFraming.lastChunk.bytes) }
         machine!.requestReceived()
+    }
+
+    /// Request body bytes (framed) towards the upstream, and into the replay when failover may need them.
+    private func send(borrowing bytes: UnsafeRawBufferPointer) {
+        upstream?.send(borrowing: bytes)
+        replay.append(bytes)
+    }
+
+    private func send(copying bytes: UnsafeRawBufferPointer) {
+        upstream?.send(copying: bytes)
+        replay.append(bytes)
     }
 
     /// The request broke the protocol: answered with the error before a response head, cut after; either way the
@@ -134,6 +159,10 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
 
     func responseHead(_ head: HTTPHead) -> HeadVerdict {
         guard machine != nil else { return .reject }
+        if ExchangeMachine.failoverStatuses.contains(head.status), let next = nextUpstream() {
+            failOver(to: next, status: head.status, error: nil)
+            return .reject  // the old connection (closed now) reads no further
+        }
         let action = machine!.responseHead(status: head.status, contentLength: head.contentLength,
                                            isChunked: head.isChunked, draining: gateway.isDraining)
         responseOptions.collect(from: head)
@@ -148,6 +177,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
             responseHeadOut.withUnsafeBytes { stream.write(copying: $0) }  // the final head may reuse the buffer before a flush
             return .proceed
         case .final(let framing, let close, let skipBody):
+            replay.release()
             machine!.timing.responseHead = EventLoop.hrtime()
             HeadWriter.clientResponse(head, connectionOptions: responseOptions, framing: framing, close: close,
                                       clientIsHTTP10: machine!.clientIsHTTP10, into: &responseHeadOut)
@@ -194,6 +224,9 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
 
     func upstreamFailed(_ failure: GatewayFailure) {
         guard machine != nil else { return }
+        if ExchangeMachine.failoverCauses.contains(failure.cause), let next = nextUpstream() {
+            return failOver(to: next, status: 0, error: failure.message)
+        }
         upstream?.close()
         upstream = nil
         fail(failure, outcome: failure.outcome)
@@ -212,6 +245,35 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         withUnsafeTemporaryAllocation(byteCount: 20, alignment: 1) { line in
             send(UnsafeRawBufferPointer(rebasing: line[0..<ChunkFraming.sizeLine(size, into: line)]))
         }
+    }
+
+    // MARK: Failover
+
+    /// The route's next upstream, when the exchange may still move to it: nothing has reached the client, and the
+    /// whole request so far is kept.
+    private func nextUpstream() -> RouteUpstream? {
+        guard let route, let machine, machine.mayFailOver, replay.canReplay, machine.attempt + 1 < route.upstreams.count else {
+            return nil
+        }
+        return route.upstreams[machine.attempt + 1]
+    }
+
+    /// Leaves the current upstream (its answer or failure is recorded as an attempt) and sends the request again to
+    /// `next`: the head rewritten for it, then every body byte kept.
+    private func failOver(to next: RouteUpstream, status: Int, error: String?) {
+        guard let route, case .keeping(let head, let target, let body) = replay.state else { return }
+        let now = EventLoop.hrtime()
+        gateway.observer.attemptFailed(machine!.id, FailedAttempt(upstream: route.upstreams[machine!.attempt].upstreamLabel,
+                                                                  status: status, error: error, nanos: now &- attemptStarted))
+        gateway.metrics.totals.add(GatewayMetrics.Total.failovers.rawValue)
+        upstream?.close()
+        upstream = nil
+        machine!.attempt += 1
+        open(next, head: head, target: target)
+        body.withUnsafeBytes { upstream?.send(copying: $0) }
+        if machine!.isPaused(.clientCongested) || machine!.isPaused(.responseLogFull) { upstream?.pauseReading() }
+        resume(.upstreamCongested)  // that was the old connection's congestion
+        flushRequest()
     }
 
     // MARK: The end
@@ -250,10 +312,13 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         self.machine = nil
         if let upstream { if reuseUpstream { upstream.pool.release(upstream) } else { upstream.close() } }
         upstream = nil
+        replay.release()
+        let answeredBy = machine.attempt > 0 ? route?.upstreams[machine.attempt].upstreamLabel : nil
+        route = nil
         machine.timing.ended = EventLoop.hrtime()
         if case .admitted(let agent) = machine.agent { gateway.config.agents?.usage.exchangeEnded(agent) }
         gateway.observer.exchangeEnded(machine.id, ExchangeEnd(outcome: outcome, error: error, timing: machine.timing,
-                                                               agent: machine.agent.index))
+                                                               agent: machine.agent.index, upstream: answeredBy))
         gateway.metrics.exchangeEnded(route: machine.routeIndex, status: machine.status, outcome: outcome, timing: machine.timing)
         // What this exchange wrote leaves now: the next request's writes may reuse the buffers it borrowed.
         if !clientGone { stream.flush() }

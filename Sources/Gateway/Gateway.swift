@@ -22,7 +22,7 @@ public final class Gateway {
         self.loop = loop
         self.config = config
         self.observer = observer
-        metrics = GatewayMetrics(routeLabels: config.routes.map(\.label))
+        metrics = GatewayMetrics(routeLabels: RouteTable.prefixes(config.routes).map { $0.isEmpty ? "default" : $0 })
         routes = RouteTable(config.routes, loop: loop, gatewayConfig: config, metrics: metrics)
     }
 

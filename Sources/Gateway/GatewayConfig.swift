@@ -32,6 +32,8 @@ public struct GatewayConfig: Sendable {
     public var reusePort = false
     /// With agents, every request must carry one agent's key (shared by every worker, with the agents' usage).
     public var agents: AgentRegistry?
+    /// The largest request body kept so a route with several upstreams can send it again to the next (bytes).
+    public var retryBodyMax = 1 << 20
 
     public init(listen: SocketAddress, routes: [RouteConfig], tlsContext: TLSContext? = nil) {
         self.listen = listen

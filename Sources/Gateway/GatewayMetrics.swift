@@ -22,6 +22,8 @@ public final class GatewayMetrics: @unchecked Sendable {
     public enum Gauge: Int, CaseIterable { case clientConnections, upstreamConnections, pooledConnections }
     public enum Total: Int, CaseIterable {
         case requestBodyBytes, responseBodyBytes, acceptedConnections, acceptPauses
+        /// Exchanges moved to a route's next upstream.
+        case failovers
     }
 
     init(routeLabels: [String]) {

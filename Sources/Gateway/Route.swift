@@ -26,12 +26,24 @@ public struct RouteConfig: Sendable {
     public var label: String { prefix.isEmpty ? "default" : prefix }
 }
 
-/// A route as the loop uses it: everything pre-serialised, so the hot path only compares and copies bytes.
+/// A route as the loop uses it: its prefix and, in the order given, the upstreams it may use (more than one:
+/// failover, see ExchangeRelay).
 final class Route {
-    let config: RouteConfig
-    /// Position in the configuration (the metrics' route label).
+    /// Position of the prefix in the configuration (the metrics' route label).
     let index: Int
     let prefix: [UInt8]
+    let upstreams: [RouteUpstream]
+
+    init(prefix: String, index: Int, upstreams: [RouteUpstream]) {
+        self.index = index
+        self.prefix = Array(prefix.utf8)
+        self.upstreams = upstreams
+    }
+}
+
+/// One upstream of a route: everything pre-serialised, so the hot path only compares and copies bytes.
+final class RouteUpstream {
+    let config: RouteConfig
     /// Bytes put before the rest of the path: the URL's path, preceded by `http://authority` when a plain-HTTP
     /// upstream is reached through a forward proxy (absolute-form, RFC 9112 §3.2.2).
     let targetPrefix: [UInt8]
@@ -46,10 +58,8 @@ final class Route {
     let upstreamLabel: [UInt8]
     let pool: UpstreamPool
 
-    init(_ config: RouteConfig, index: Int, loop: EventLoop, gatewayConfig: GatewayConfig, metrics: GatewayMetrics) {
+    init(_ config: RouteConfig, loop: EventLoop, gatewayConfig: GatewayConfig, metrics: GatewayMetrics) {
         self.config = config
-        self.index = index
-        prefix = Array(config.prefix.utf8)
         let upstream = config.upstream
         var target: [UInt8] = []
         let absoluteForm = config.proxy != nil && upstream.scheme == .http
@@ -57,7 +67,7 @@ final class Route {
         target += Array(upstream.path.utf8)
         targetPrefix = target
         targetPrefixEndsWithSlash = upstream.path.hasSuffix("/")
-        skippedPrefixLength = config.replacesPrefix ? prefix.count : 0
+        skippedPrefixLength = config.replacesPrefix ? config.prefix.utf8.count : 0
         host = Array(upstream.authority.utf8)
         var fields: [UInt8] = []
         for (name, value) in config.headers { fields += Array("\(name): \(value)\r\n".utf8) }
@@ -105,9 +115,20 @@ final class RouteTable {
     let noneIndex: Int
 
     init(_ configs: [RouteConfig], loop: EventLoop, gatewayConfig: GatewayConfig, metrics: GatewayMetrics) {
-        routes = configs.enumerated().sorted { $0.element.prefix.utf8.count > $1.element.prefix.utf8.count }
-            .map { Route($0.element, index: $0.offset, loop: loop, gatewayConfig: gatewayConfig, metrics: metrics) }
-        noneIndex = configs.count
+        let prefixes = RouteTable.prefixes(configs)
+        routes = prefixes.enumerated().map { index, prefix in
+            Route(prefix: prefix, index: index, upstreams: configs.filter { $0.prefix == prefix }.map {
+                RouteUpstream($0, loop: loop, gatewayConfig: gatewayConfig, metrics: metrics)
+            })
+        }.sorted { $0.prefix.count > $1.prefix.count }
+        noneIndex = prefixes.count
+    }
+
+    /// Each prefix once, in configuration order (a prefix given again adds an upstream to its route).
+    static func prefixes(_ configs: [RouteConfig]) -> [String] {
+        var seen: [String] = []
+        for config in configs where !seen.contains(config.prefix) { seen.append(config.prefix) }
+        return seen
     }
 
     /// The route for a request path (the target's bytes, origin-form), or nil when none matches.
@@ -121,5 +142,5 @@ final class RouteTable {
         return nil
     }
 
-    func closePools() { for route in routes { route.pool.close() } }
+    func closePools() { for route in routes { for upstream in route.upstreams { upstream.pool.close() } } }
 }

@@ -132,9 +132,10 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
         case .paused(let consumed):
             parser.resume()
             // Bytes after the response's end mean the upstream is out of step: never reuse this connection.
-            handler?.responseComplete(reusable: consumed == bytes.count && parser.head.keepAlive)
+            self.handler?.responseComplete(reusable: consumed == bytes.count && parser.head.keepAlive)
         case .failed(let error):
-            handler?.upstreamFailed(GatewayFailure(.upstreamBroken, "invalid response from upstream: \(error.reason)"))
+            // `self.handler`: an exchange that left this connection inside the parser (failover) hears nothing more.
+            self.handler?.upstreamFailed(GatewayFailure(.upstreamBroken, "invalid response from upstream: \(error.reason)"))
         }
     }
 

@@ -94,7 +94,8 @@ final class Connection: TCPStreamDelegate, HTTPParserDelegate {
     func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict {
         var request = MockRequest(head: parser.head)
         request.tls = stream.tlsDetails
-        bodyUse = request.path == "/echo" ? .checksum : request.path.hasPrefix("/v1/") ? .keep : .count
+        // Any path ending in /echo answers with the checksum (the echo route takes those paths too).
+        bodyUse = request.path.hasSuffix("/echo") ? .checksum : request.path.hasPrefix("/v1/") ? .keep : .count
         // Clients that wait for it (curl above 1 MiB) would otherwise pause a second before sending the body.
         let hasBody = parser.head.isChunked || (parser.head.contentLength ?? 0) > 0
         if hasBody, request.isHTTP11, let expect = request.header("expect"), expect.lowercased() == "100-continue" {

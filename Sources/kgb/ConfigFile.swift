@@ -33,7 +33,7 @@ struct ConfigFile {
 
     static let numberKeys: Set = ["upstream-timeout", "connect-timeout", "header-timeout", "idle-timeout", "drain-timeout",
                                   "max-header-bytes", "pool-max-idle", "pool-idle-timeout", "log-ring-bytes", "log-body-max",
-                                  "workers", "max-connections"]
+                                  "workers", "max-connections", "retry-body-max"]
     static let stringKeys: Set = ["listen", "upstream", "agents", "log-overflow", "upstream-proxy", "upstream-ca", "admin",
                                   "message-level", "message-format"]
     static let switchKeys: Set = ["upstream-insecure"]
@@ -83,17 +83,23 @@ struct ConfigFile {
             try readHeaders(value, prefix: "", origin: origin, after: 0)
         case "route":
             guard let routes = value.array else { throw Failure(description: "\(origin): must be [[route]] tables") }
+            // Several tables with one prefix: one route whose upstreams are tried in order (failover), each with
+            // its own headers (`PREFIX#N:` below).
+            let prefixes = routes.map { $0.table?["prefix"]?.string }
             for (index, item) in routes.enumerated() {
                 let start = routeHeaderLine(index) ?? line(of: key)
                 guard let route = item.table else { throw Failure(description: "\(describe("route", line: start)): must be a table") }
-                try readRoute(route, start: start)
+                let prefix = prefixes[index]
+                let same = prefixes.filter { $0 == prefix }.count
+                let position = prefixes[...index].filter { $0 == prefix }.count
+                try readRoute(route, start: start, position: same > 1 ? position : nil)
             }
         default:
             throw Failure(description: "\(origin): unknown key (known: \((Self.numberKeys.union(Self.stringKeys).union(Self.switchKeys).union(["log", "session-header", "headers", "route"])).sorted().joined(separator: ", ")))")
         }
     }
 
-    private mutating func readRoute(_ route: TOMLTable, start: Int) throws(Failure) {
+    private mutating func readRoute(_ route: TOMLTable, start: Int, position: Int?) throws(Failure) {
         for key in route.keys where !Self.routeKeys.contains(key) {
             throw Failure(description: "\(describe("route.\(key)", line: line(of: key, after: start))): unknown key (known: prefix, upstream, headers)")
         }
@@ -105,7 +111,8 @@ struct ConfigFile {
         }
         add("route", "\(prefix)=\(upstream)", describe("route.upstream", line: line(of: "upstream", after: start)))
         if let headers = route["headers"] {
-            try readHeaders(headers, prefix: prefix, origin: describe("route.headers", line: line(of: "headers", after: start)), after: start)
+            try readHeaders(headers, prefix: prefix + (position.map { "#\($0)" } ?? ""),
+                            origin: describe("route.headers", line: line(of: "headers", after: start)), after: start)
         }
     }
 

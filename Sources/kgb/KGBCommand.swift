@@ -27,11 +27,14 @@ struct KGBCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The default upstream, http[s]://HOST[:PORT][/PATH]: where requests no --route matches go. Required unless --route is given (then unmatched paths get 404).", valueName: "url"))
     var upstream: String?
 
-    @Option(help: ArgumentHelp("A route, PREFIX=URL (repeatable): requests whose path starts with PREFIX go to URL; the longest prefix wins. A URL with a path replaces the prefix with it (/openai/=https://api.openai.com/ sends /openai/v1/x as /v1/x); a URL without one forwards the path as it is.", valueName: "prefix=url"))
+    @Option(help: ArgumentHelp("A route, PREFIX=URL (repeatable): requests whose path starts with PREFIX go to URL; the longest prefix wins. A URL with a path replaces the prefix with it (/openai/=https://api.openai.com/ sends /openai/v1/x as /v1/x); a URL without one forwards the path as it is. The same PREFIX again adds a failover upstream, tried in order when one cannot be reached or answers 429, 500, 502, 503 or 529.", valueName: "prefix=url"))
     var route: [String] = []
 
-    @Option(help: ArgumentHelp("A header set on a route's requests, [PREFIX:]NAME=VALUE (repeatable; no PREFIX: the --upstream route). It replaces the client's. VALUE may be env:VAR, file:PATH, or text with ${VAR} in it, so agents need not hold the real key. Never logged.", valueName: "[prefix:]name=value"))
+    @Option(help: ArgumentHelp("A header set on a route's requests, [PREFIX[#N]:]NAME=VALUE (repeatable; no PREFIX: the --upstream route; #N: only the N-th upstream of a failover route). It replaces the client's. VALUE may be env:VAR, file:PATH, or text with ${VAR} in it, so agents need not hold the real key. Never logged.", valueName: "[prefix:]name=value"))
     var routeHeader: [String] = []
+
+    @Option(help: ArgumentHelp("Largest request body kept so that a failover route can send the request again to its next upstream; a larger request is not retried.", valueName: "bytes"))
+    var retryBodyMax: Int = 1 << 20
 
     @Option(help: ArgumentHelp("A TOML file of agents ([[agent]] tables: name, key or key_sha256, optional limits and routes). With it, every request must carry one agent's key (x-api-key or Authorization: Bearer), which is checked and never sent upstream.", valueName: "file"))
     var agents: String?
@@ -109,7 +112,7 @@ struct KGBCommand: ParsableCommand {
     static let flagNames = ["listen", "upstream", "upstream-timeout", "connect-timeout", "header-timeout",
                             "idle-timeout", "drain-timeout", "max-header-bytes", "pool-max-idle", "pool-idle-timeout",
                             "log", "log-ring-bytes", "log-overflow", "log-body-max", "session-header",
-                            "route", "route-header", "agents", "upstream-proxy", "upstream-ca", "config",
+                            "route", "route-header", "agents", "retry-body-max", "upstream-proxy", "upstream-ca", "config",
                             "admin", "workers", "max-connections", "message-level", "message-format"]
     /// On/off flags: KGB_<NAME>=1 or true.
     static let switchNames = ["upstream-insecure"]
@@ -179,6 +182,8 @@ struct KGBCommand: ParsableCommand {
             throw ValidationError("--max-header-bytes must be between 1024 and 16777216 (got \(maxHeaderBytes))")
         }
         config.maxHeadBytes = maxHeaderBytes
+        guard retryBodyMax >= 0 else { throw ValidationError("--retry-body-max must not be negative (got \(retryBodyMax))") }
+        config.retryBodyMax = retryBodyMax
         guard poolMaxIdle >= 0 else { throw ValidationError("--pool-max-idle must not be negative") }
         config.poolMaxIdle = poolMaxIdle
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }

@@ -36,6 +36,7 @@ struct MetricsExposition {
                    worker.gateway.metrics.totals.load(t.acceptedConnections.rawValue))
         }
         counter("kgb_accept_pauses_total", "Times --max-connections held new connections in the backlog.", sumTotal(t.acceptPauses))
+        counter("kgb_upstream_failovers_total", "Exchanges moved to a route's next upstream (failover).", sumTotal(t.failovers))
         counter("kgb_request_body_bytes_total", "Request body bytes received from clients.", sumTotal(t.requestBodyBytes))
         counter("kgb_response_body_bytes_total", "Response body bytes sent to clients.", sumTotal(t.responseBodyBytes))
         histogram("kgb_upstream_connect_seconds", "From the request head to a new upstream connection ready (TCP, proxy, TLS).",

@@ -21,9 +21,6 @@ enum RouteOptions {
             guard prefix.hasPrefix("/") else {
                 throw ValidationError("--route: the prefix in '\(text)' must start with / (the default route is --upstream)")
             }
-            guard !configs.contains(where: { $0.prefix == prefix }) else {
-                throw ValidationError("--route: prefix \(prefix) is given twice")
-            }
             do { configs.append(RouteConfig(prefix: prefix, upstream: try UpstreamURL(String(text[text.index(after: equals)...])))) } catch {
                 throw ValidationError("--route: \(error)")
             }
@@ -31,17 +28,47 @@ enum RouteOptions {
         guard !configs.isEmpty else {
             throw ValidationError("--upstream or --route is required (or KGB_UPSTREAM), e.g. --upstream https://api.anthropic.com")
         }
+        // A prefix given more than once is one route with its upstreams in order (failover). `PREFIX:NAME=VALUE`
+        // sets a header on each of them; `PREFIX#N:NAME=VALUE` on the N-th only (its own key, say), and wins.
+        var general: [(prefix: String, name: String, value: String)] = []
+        var specific: [(index: Int, name: String, value: String)] = []
         for text in headers {
             let header = try parseHeader(text, environment: environment)
-            guard let index = configs.firstIndex(where: { $0.prefix == header.prefix }) else {
-                throw ValidationError(header.prefix.isEmpty
+            var prefix = header.prefix
+            var position: Int?
+            if let hash = prefix.lastIndex(of: "#"), let number = Int(prefix[prefix.index(after: hash)...]) {
+                position = number
+                prefix = String(prefix[..<hash])
+            }
+            let indices = configs.indices.filter { configs[$0].prefix == prefix }
+            guard !indices.isEmpty else {
+                throw ValidationError(prefix.isEmpty
                     ? "--route-header: '\(redacted(text))' is for the --upstream route, and there is no --upstream"
-                    : "--route-header: no --route has the prefix \(header.prefix)")
+                    : "--route-header: no --route has the prefix \(prefix)")
             }
-            guard !configs[index].headers.contains(where: { $0.name.lowercased() == header.name.lowercased() }) else {
-                throw ValidationError("--route-header: \(header.name) is set twice for route \(configs[index].label)")
+            if let position {
+                guard position >= 1 && position <= indices.count else {
+                    throw ValidationError("--route-header: route \(prefix) has \(indices.count) upstream(s), so there is no #\(position)")
+                }
+                let index = indices[position - 1]
+                guard !specific.contains(where: { $0.index == index && $0.name.lowercased() == header.name.lowercased() }) else {
+                    throw ValidationError("--route-header: \(header.name) is set twice for upstream #\(position) of route \(configs[index].label)")
+                }
+                specific.append((index, header.name, header.value))
+            } else {
+                guard !general.contains(where: { $0.prefix == prefix && $0.name.lowercased() == header.name.lowercased() }) else {
+                    throw ValidationError("--route-header: \(header.name) is set twice for route \(configs[indices[0]].label)")
+                }
+                general.append((prefix, header.name, header.value))
             }
-            configs[index].headers.append((header.name, header.value))
+        }
+        for index in configs.indices {
+            let own = specific.filter { $0.index == index }
+            for header in general where header.prefix == configs[index].prefix
+                && !own.contains(where: { $0.name.lowercased() == header.name.lowercased() }) {
+                configs[index].headers.append((header.name, header.value))
+            }
+            for header in own { configs[index].headers.append((header.name, header.value)) }
         }
         return configs
     }

@@ -140,3 +140,28 @@ func bodilessAnswersStateTheLengthTheyWouldHave(_ isHead: Bool, _ status: Int, _
     idle.drainStarted()
     #expect(idle.closesConnection)
 }
+
+@Test func failoverIsPossibleOnlyWhileNothingHasReachedTheClient() {
+    var exchange = machine()
+    #expect(exchange.mayFailOver)
+    _ = exchange.responseHead(status: 100, contentLength: nil, isChunked: false, draining: false)
+    #expect(!exchange.mayFailOver, "a relayed 100 Continue is bytes the client has")
+    var old = machine(http10: true)
+    _ = old.responseHead(status: 103, contentLength: nil, isChunked: false, draining: false)
+    #expect(old.mayFailOver, "an interim answer an HTTP/1.0 client never sees does not count")
+    var answered = machine()
+    _ = answered.responseHead(status: 200, contentLength: 1, isChunked: false, draining: false)
+    #expect(!answered.mayFailOver)
+    var failed = machine()
+    _ = failed.failed(broken)
+    #expect(failed.mayFailOver, "the machine itself does not decide on a failure; the relay asks before failing")
+}
+
+@Test func whichAnswersAndFailuresSayTryTheNextUpstream() {
+    for status in [429, 500, 502, 503, 529] { #expect(ExchangeMachine.failoverStatuses.contains(status)) }
+    for status in [200, 400, 401, 404, 413, 501, 504] { #expect(!ExchangeMachine.failoverStatuses.contains(status)) }
+    #expect(ExchangeMachine.failoverCauses.contains(.upstreamUnreachable), "resolve, connect, CONNECT, TLS")
+    #expect(ExchangeMachine.failoverCauses.contains(.connectTimeout))
+    #expect(!ExchangeMachine.failoverCauses.contains(.upstreamBroken), "the request may have been sent: not again")
+    #expect(!ExchangeMachine.failoverCauses.contains(.upstreamTimeout))
+}

@@ -13,7 +13,7 @@ private func table(_ routes: [(String, String)]) throws -> RouteTable {
 private func forwarded(_ table: RouteTable, _ path: String) -> (upstream: String, path: String)? {
     let bytes = Array(path.utf8)
     return bytes.withUnsafeBytes { raw -> (String, String)? in
-        guard let route = table.match(raw) else { return nil }
+        guard let route = table.match(raw)?.upstreams[0] else { return nil }
         let rest = route.forwardedTarget(0..<bytes.count, in: raw)
         var out = route.targetPrefix + bytes[rest]
         if out.isEmpty { out = Array("/".utf8) }
@@ -87,4 +87,12 @@ private func forwarded(_ table: RouteTable, _ path: String) -> (upstream: String
     #expect(try forwardProxy(for: http, explicit: nil, environment: ["http_proxy": "http://plain:2"])?.host == "plain")
     #expect(try forwardProxy(for: https, explicit: "http://flag:3", environment: environment)?.host == "flag")
     #expect(try forwardProxy(for: https, explicit: "", environment: environment) == nil)
+}
+
+@Test func aPrefixGivenAgainAddsFailoverUpstreamsInOrder() throws {
+    let routes = try table([("/v1/", "http://first"), ("", "http://default"), ("/v1/", "http://second"), ("/v1/", "http://third")])
+    let route = Array("/v1/messages".utf8).withUnsafeBytes { routes.match($0) }
+    #expect(route?.upstreams.map(\.config.upstream.description) == ["http://first", "http://second", "http://third"])
+    #expect(route?.index == 0, "one route, labelled once for metrics")
+    #expect(routes.noneIndex == 2)
 }
