@@ -60,9 +60,9 @@ def read_response(sock, buffer):
     return buffer[end + 5:]
 
 
-def drive(port, target, body, count):
+def drive(port, target, body, count, headers=""):
     sock = socket.create_connection(("127.0.0.1", port))
-    request = (f"POST {target} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+    request = (f"POST {target} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n{headers}"
                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
     buffer = b""
     for _ in range(count):
@@ -71,16 +71,19 @@ def drive(port, target, body, count):
     sock.close()
 
 
-def loop_instructions(kgb, mock_port, scenario, count, workdir):
+def loop_instructions(kgb, mock_port, scenario, count, workdir, extra_args=(), headers="", env=None):
+    """Instructions of the loop thread for `count` exchanges; `extra_args` for kgb, `headers` ("Name: v\r\n"...)
+    on every request."""
     port = free_port()
     out = os.path.join(workdir, f"cg-{scenario}-{count}.out")
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--separate-threads=yes", f"--callgrind-out-file={out}",
                              kgb, "--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{mock_port}",
-                             "--log", "none"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--log", "none", *extra_args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, **(env or {})})
     try:
         wait_listening(port)
         target, body = SCENARIOS[scenario]
-        drive(port, target, body, count)
+        drive(port, target, body, count, headers)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(120)

@@ -13,8 +13,14 @@ enum AgentGate {
         case refused(GatewayFailure, agent: Int?)
     }
 
-    static func check(_ head: HTTPHead, path: Range<Int>, registry: AgentRegistry, now: UInt64) -> Verdict {
-        guard let agent = withCredential(head, { registry.agent(presenting: $0) }) ?? nil else {
+    static func check(_ head: HTTPHead, path: Range<Int>, registry: AgentRegistry, keys: AgentKeyCache, now: UInt64) -> Verdict {
+        let found = withCredential(head) { key -> Int? in
+            if let agent = keys.agent(presenting: key) { return agent }
+            guard let agent = registry.agent(presenting: key) else { return nil }
+            keys.remember(key, agent: agent)
+            return agent
+        }
+        guard let agent = found ?? nil else {
             let presented = head.firstIndex(of: "x-api-key") != nil || head.firstIndex(of: "authorization") != nil
             return .refused(GatewayFailure(.unauthorized, presented ? "invalid agent key" : "an agent key is required (x-api-key or Authorization: Bearer)"),
                             agent: nil)
@@ -23,7 +29,8 @@ enum AgentGate {
         guard head.withBytes(path, { registry.allows(agent, path: $0) }) else {
             return .refused(GatewayFailure(.forbidden, "agent \(name) may not use \(head.string(path))"), agent: agent)
         }
-        let wall = time(nil)
+        // The calendar only matters to a dollar limit.
+        let wall = registry.agents[agent].limits.usdPerDay == nil ? 0 : time(nil)
         let day = UInt64(max(0, wall)) / 86_400
         let toMidnight = 86_400 - Int(wall % 86_400)
         if let refusal = registry.usage.admit(agent, now: now, utcDay: day, secondsToMidnight: toMidnight) {

@@ -43,8 +43,9 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         var route = head.withBytes(target) { gateway.routes.match($0) }
         var agent = ExchangeMachine.AgentState.anonymous
         var refusal: GatewayFailure?
-        if let registry = gateway.config.agents {
-            switch AgentGate.check(head, path: target, registry: registry, now: EventLoop.hrtime()) {
+        if let registry = gateway.config.agents, let keys = gateway.agentKeys {
+            // The loop's cached clock (monotonic, ms) is precise enough for per-minute buckets.
+            switch AgentGate.check(head, path: target, registry: registry, keys: keys, now: gateway.loop.now &* 1_000_000) {
             case .admitted(let index):
                 agent = .admitted(index)
             case .refused(let failure, let index):

@@ -10,6 +10,8 @@ public final class Gateway {
     public var observer: any ExchangeObserver
     let routes: RouteTable
     public let metrics: GatewayMetrics
+    /// Agent keys this loop has verified (with `--agents`).
+    let agentKeys: AgentKeyCache?
 
     private var listener: TCPListener?
     private var clients: [ClientConnection] = []
@@ -24,6 +26,7 @@ public final class Gateway {
         self.observer = observer
         metrics = GatewayMetrics(routeLabels: RouteTable.prefixes(config.routes).map { $0.isEmpty ? "default" : $0 })
         routes = RouteTable(config.routes, loop: loop, gatewayConfig: config, metrics: metrics)
+        agentKeys = config.agents.map { AgentKeyCache(agents: $0.agents.count) }
     }
 
     /// Binds the listening socket. Throws the bind/listen error (port in use, permission).

@@ -32,8 +32,9 @@ private func registry(_ limits: AgentUsage.Limits = AgentUsage.Limits(), routes:
     return AgentRegistry([bot, AgentConfig(name: "laptop", keyDigest: digest("sk-laptop"))])
 }
 
-private func check(_ head: HTTPHead, _ registry: AgentRegistry) -> AgentGate.Verdict {
-    AgentGate.check(head, path: RequestRules.originFormTarget(head), registry: registry, now: 1_000_000_000_000)
+private func check(_ head: HTTPHead, _ registry: AgentRegistry, keys: AgentKeyCache? = nil) -> AgentGate.Verdict {
+    AgentGate.check(head, path: RequestRules.originFormTarget(head), registry: registry,
+                    keys: keys ?? AgentKeyCache(agents: registry.agents.count), now: 1_000_000_000_000)
 }
 
 @Test func anAgentsKeyWorksInEitherHeaderTheSDKsUse() {
@@ -91,4 +92,30 @@ private func check(_ head: HTTPHead, _ registry: AgentRegistry) -> AgentGate.Ver
     #expect(KeyDigest(hex: hex) != digest("sk-bot "))
     #expect(KeyDigest(hex: "xyz") == nil)
     #expect(KeyDigest(hex: String(repeating: "0", count: 63)) == nil)
+}
+
+@Test func theKeyCacheAnswersLikeTheRegistryAndKeepsOnlyAgentsKeys() {
+    let agents = registry()
+    let keys = AgentKeyCache(agents: agents.agents.count)
+    for _ in 0..<3 {
+        #expect(check(head("/v1/messages", ["x-api-key: sk-bot"]), agents, keys: keys) == .admitted(agent: 0))
+        #expect(check(head("/v1/messages", ["authorization: Bearer sk-laptop"]), agents, keys: keys) == .admitted(agent: 1))
+        guard case .refused = check(head("/v1/messages", ["x-api-key: sk-bot-"]), agents, keys: keys) else {
+            Issue.record("a key that extends an agent's key is not that agent's")
+            return
+        }
+        guard case .refused = check(head("/v1/messages", ["x-api-key: sk-bo"]), agents, keys: keys) else {
+            Issue.record("a prefix of an agent's key is not that agent's")
+            return
+        }
+    }
+    #expect(Array("sk-bot".utf8).withUnsafeBytes { keys.agent(presenting: $0) } == 0, "learned on first use")
+    #expect(Array("sk-nobody".utf8).withUnsafeBytes { keys.agent(presenting: $0) } == nil, "unknown keys are not kept")
+    // Full: further keys are verified every time, never wrongly answered.
+    let small = AgentKeyCache(agents: 1)
+    for index in 0..<20 { Array("key-\(index)".utf8).withUnsafeBytes { small.remember($0, agent: index) } }
+    for index in 0..<20 {
+        let found = Array("key-\(index)".utf8).withUnsafeBytes { small.agent(presenting: $0) }
+        #expect(found == nil || found == index)
+    }
 }
