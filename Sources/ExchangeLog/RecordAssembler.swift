@@ -14,10 +14,12 @@ final class RecordAssembler {
 
     /// The headers that name an agent's session, first present wins (lower case).
     let sessionHeaders: [String]
+    let prices: PriceTable
 
     init(bodyMax: Int, fingerprint: Fingerprint, instance: UInt16, metrics: LoggerMetrics? = nil,
-         sessionHeaders: [String] = LoggerOptions.defaultSessionHeaders) {
+         sessionHeaders: [String] = LoggerOptions.defaultSessionHeaders, prices: PriceTable = PriceTable()) {
         self.sessionHeaders = sessionHeaders
+        self.prices = prices
         self.bodyMax = bodyMax
         self.fingerprint = fingerprint
         self.instance = instance
@@ -99,6 +101,8 @@ final class RecordAssembler {
             usage = JSONBodyUsage.usage(exchange.responseBody)
             text = nil
         }
+        if usage?.isEmpty == true { usage = nil }
+        let cost = usage.flatMap { prices.cost(of: $0) }
         var json = JSONWriter()
         json.beginObject()
         json.key("id"); json.string(nextID(exchange.startedWallMicros))
@@ -137,7 +141,7 @@ final class RecordAssembler {
             exchange.figures.firstTokenNs = firstToken - exchange.startedMonotonic
         }
         let figures = exchange.figures
-        metrics?.recorded(usage: usage, firstTokenNanos: figures.firstTokenNs,
+        metrics?.recorded(usage: usage, costUSD: cost, firstTokenNanos: figures.firstTokenNs,
                           endedMonotonic: figures.totalNs > 0 ? exchange.startedMonotonic + figures.totalNs : 0,
                           now: Self.monotonicNanos())
         for (key, ns) in [("upstream_connect_ms", figures.connectNs), ("upstream_tls_ms", figures.tlsNs), ("ttfb_ms", figures.headNs),
@@ -153,7 +157,7 @@ final class RecordAssembler {
         json.key("outcome"); json.string(exchange.outcome)
         json.key("error")
         if let error = exchange.error { json.string(error) } else { json.null() }
-        if let usage, usage != Usage() {
+        if let usage {
             json.key("usage"); json.beginObject()
             json.key("model"); optional(usage.model, &json)
             json.key("input_tokens"); optional(usage.inputTokens, &json)
@@ -163,6 +167,9 @@ final class RecordAssembler {
             json.key("stop_reason"); optional(usage.stopReason, &json)
             json.endObject()
         }
+        // Present in every record, so a store can sum it without asking whether the key exists.
+        json.key("cost_usd")
+        if let cost { json.double(cost) } else { json.null() }
         if let sse = exchange.sse {
             json.key("sse"); json.beginObject()
             json.key("events"); json.int(sse.events)
