@@ -84,6 +84,7 @@ let workers = (0..<workerCount).map { index in
     var options = LoggerOptions(redactionKey: redactionKey, instance: UInt16.random(in: 0...UInt16.max))
     options.bodyMax = logSettings.bodyMax
     options.sessionHeaders = logSettings.sessionHeaders
+    options.prices = logSettings.prices
     options.warn = { message in Logger(label: "kgb").warning("\(message)") }
     return Worker(index: index, config: config, sinks: sinks, logSettings: logSettings, loggerOptions: options)
 }
@@ -154,6 +155,7 @@ log.info("kgb \(KGBVersion.current) listening on \(main.gateway.boundAddress?.de
     "admin": "\(admin?.boundAddress?.description ?? "off")",
     "log": "\(logSettings.specs.map(\.description).joined(separator: ","))",
     "log_overflow": "\(logSettings.overflow.rawValue)",
+    "prices": "\(logSettings.pricesSource) (\(logSettings.prices.models.count) models)",
     "max_connections": "\(config.maxConnections == Int.max ? "unlimited" : String(config.maxConnections * workerCount))",
     "upstream_timeout_ms": "\(config.upstreamTimeout)",
 ])
