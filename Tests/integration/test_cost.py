@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import BIN, clean_environment, free_port, metrics, read_records, value, wait_listening
+from conftest import BIN, clean_environment, free_port, metrics, read_records, start_kgb, value, wait_listening
 from httpraw import exchange
 
 KGB = os.path.join(BIN, "kgb")
@@ -44,6 +44,15 @@ OPENAI = {
     "o4-mini": (1.10, 4.40, 0.275),
     "o1": (15, 60, 7.50),
 }
+
+
+@pytest.fixture(scope="module")
+def priced(mock):
+    """A kgb with the shipped prices, of this module's own: the session's shared gateway is read by other tests
+    that look for "the newest record" of a kind."""
+    process = start_kgb(f"http://127.0.0.1:{mock.port}", "--upstream-timeout", "5")
+    yield process
+    process.stop()
 
 
 def anthropic_cost(usage, price):
@@ -155,38 +164,38 @@ def test_an_unknown_model_is_null_and_counted(mock, kgb_factory):
 
 
 @pytest.mark.parametrize("model,price", list(ANTHROPIC.items()))
-def test_the_shipped_table_prices_each_anthropic_model(gateway, model, price):
-    ask(gateway, "anthropic", model, "events=3&cache_read=100&cache_write=10", stream=False)
-    record = record_for(gateway, model)
+def test_the_shipped_table_prices_each_anthropic_model(priced, model, price):
+    ask(priced, "anthropic", model, "events=3&cache_read=100&cache_write=10", stream=False)
+    record = record_for(priced, model)
     assert record["cost_usd"] == pytest.approx(anthropic_cost(record["usage"], price), abs=1e-9)
 
 
 @pytest.mark.parametrize("model,price", list(OPENAI.items()))
-def test_the_shipped_table_prices_each_openai_model(gateway, model, price):
-    ask(gateway, "openai", model, "events=3&cache_read=100", stream=False)
-    record = record_for(gateway, model)
+def test_the_shipped_table_prices_each_openai_model(priced, model, price):
+    ask(priced, "openai", model, "events=3&cache_read=100", stream=False)
+    record = record_for(priced, model)
     assert record["cost_usd"] == pytest.approx(openai_cost(record["usage"], price), abs=1e-9)
 
 
 @pytest.mark.parametrize("model,family", [("claude-sonnet-4-20250514", "claude-sonnet-4"),
                                           ("claude-opus-4-1-20250805", "claude-opus-4-1"),
                                           ("claude-3-5-haiku-20241022", "claude-3-5-haiku")])
-def test_dated_anthropic_ids_find_their_model(gateway, model, family):
-    ask(gateway, "anthropic", model, "events=2", stream=False)
-    record = record_for(gateway, model)
+def test_dated_anthropic_ids_find_their_model(priced, model, family):
+    ask(priced, "anthropic", model, "events=2", stream=False)
+    record = record_for(priced, model)
     assert record["cost_usd"] == pytest.approx(anthropic_cost(record["usage"], ANTHROPIC[family]), abs=1e-9)
 
 
 @pytest.mark.parametrize("model,family", [("o3-mini-2025-01-31", "o3-mini"), ("gpt-4.1-nano-2025-04-14", "gpt-4.1-nano"),
                                           ("gpt-5-mini-2025-08-07", "gpt-5-mini")])
-def test_dated_openai_ids_find_their_model(gateway, model, family):
-    ask(gateway, "openai", model, "events=2&cache_read=50", stream=False)
-    record = record_for(gateway, model)
+def test_dated_openai_ids_find_their_model(priced, model, family):
+    ask(priced, "openai", model, "events=2&cache_read=50", stream=False)
+    record = record_for(priced, model)
     assert record["cost_usd"] == pytest.approx(openai_cost(record["usage"], OPENAI[family]), abs=1e-9)
 
 
 PRICES = """
-# A house table: one model, priced by the team's contract.
+# A house table: two models, priced by the team's contract.
 [models."claude-house"]
 input = 1.0
 output = 2
