@@ -57,11 +57,14 @@ enum PriceFile {
             }
             var prices: [String: Double] = [:]
             for field in entry.keys {
-                let origin = place.describe("models.\"\(id)\".\(field)", place.field(field, after: at))
-                guard fields.contains(field) else {
-                    throw Failure(description: "\(origin): unknown field (known: \(fields.joined(separator: ", ")))")
-                }
+                let line = place.field(field, after: at)
+                let origin = place.describe("models.\"\(id)\".\(field)", line > 0 ? line : at)
                 let value = entry[field]!
+                guard fields.contains(field) else {
+                    // [models.gpt-5.1] is models → gpt-5 → 1 in TOML: say so rather than only "unknown field".
+                    let hint = value.table != nil ? "; a model id with a dot in it must be quoted: [models.\"\(id).\(field)\"]" : ""
+                    throw Failure(description: "\(origin): unknown field (known: \(fields.joined(separator: ", ")))\(hint)")
+                }
                 guard let price = value.double ?? value.int.map(Double.init) else {
                     throw Failure(description: "\(origin): must be a number (USD per million tokens)")
                 }
@@ -107,7 +110,8 @@ private struct Place {
     func model(_ id: String) -> Int {
         first { line in
             Self.assigns(line, id) || Self.spellings(id).contains {
-                Self.header(line) == "models.\($0)" || line.drop(while: \.isWhitespace).hasPrefix("models.\($0).")
+                Self.header(line) == "models.\($0)" || Self.header(line)?.hasPrefix("models.\($0).") == true
+                    || line.drop(while: \.isWhitespace).hasPrefix("models.\($0).")
             }
         }
     }

@@ -246,6 +246,8 @@ def test_prices_from_the_environment_and_the_config_file(mock, kgb_factory, tmp_
     ('[model."m"]\ninput = 3.0\noutput = 15.0\n', 'line 1, model: unknown key'),
     ('[models."m"\ninput = 3.0\n', 'line 1'),
     ('', 'no [models."ID"] tables'),
+    ('[models.gpt-5.1]\ninput = 1.0\noutput = 2.0\n', 'line 1, models."gpt-5".1: unknown field (known: input, output, '
+                                                      'cache_write, cache_read); a model id with a dot in it must be quoted'),
 ])
 def test_a_bad_prices_file_is_refused_naming_it(tmp_path, text, complaint):
     path = tmp_path / "prices.toml"
