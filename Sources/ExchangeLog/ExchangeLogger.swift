@@ -19,6 +19,8 @@ public struct LoggerOptions: Sendable {
     public var agentUsage: AgentUsage?
     /// Claude Code's session header, then a generic one.
     public static let defaultSessionHeaders = ["x-claude-code-session-id", "x-session-id"]
+    /// Prices for each record's cost_usd (`--prices`, else the table kgb ships); empty: every cost is null.
+    public var prices = PriceTable()
     /// Where operator-facing warnings go (a failing sink); stderr unless the process routes them elsewhere.
     public var warn: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("kgb: \($0)\n".utf8)) }
     public init(redactionKey: [UInt8], instance: UInt16) {
@@ -55,7 +57,7 @@ public final class ExchangeLogger: @unchecked Sendable {
         warn = options.warn
         assembler = RecordAssembler(bodyMax: options.bodyMax, fingerprint: Fingerprint(key: options.redactionKey),
                                     instance: options.instance, metrics: metrics,
-                                    sessionHeaders: options.sessionHeaders.map { $0.lowercased() })
+                                    sessionHeaders: options.sessionHeaders.map { $0.lowercased() }, prices: options.prices)
         assembler.agentNames = options.agentNames
         assembler.agentUsage = options.agentUsage
     }

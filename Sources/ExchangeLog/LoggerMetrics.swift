@@ -17,6 +17,9 @@ public final class LoggerMetrics: Sendable {
     public let firstToken = LatencyHistogram()
     /// Nanoseconds between an exchange's end and its record being assembled, for the latest record.
     public let lagNanos = Atomic<UInt64>(0)
+    /// Records whose answer reported tokens but whose model the price table does not know (or did not name):
+    /// their cost_usd is null. Written by the logger thread only.
+    public let costUnknownModel = Atomic<UInt64>(0)
     /// Per model; a model label is whatever the API answered, so their number is capped (the rest: "other").
     private let tokens = Mutex<[String: Tokens]>([:])
     static let maxModels = 256
@@ -24,9 +27,13 @@ public final class LoggerMetrics: Sendable {
     public init() {}
 
     /// Logger thread: one record assembled. The mutex is the logger's (the loop never takes it).
-    func recorded(usage: Usage?, firstTokenNanos: UInt64, endedMonotonic: UInt64, now: UInt64) {
+    func recorded(usage: Usage?, costUSD: Double?, firstTokenNanos: UInt64, endedMonotonic: UInt64, now: UInt64) {
         if firstTokenNanos > 0 { firstToken.observe(nanoseconds: firstTokenNanos) }
         if now > endedMonotonic { lagNanos.store(now - endedMonotonic, ordering: .relaxed) }
+        // One writer: a plain load and store, as the loop's counters (no locked instruction).
+        if let usage, usage.reportsTokens, costUSD == nil {
+            costUnknownModel.store(costUnknownModel.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+        }
         guard let usage, usage.inputTokens != nil || usage.outputTokens != nil else { return }
         tokens.withLock { table in
             var model = usage.model ?? "unknown"

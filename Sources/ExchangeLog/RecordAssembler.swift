@@ -18,10 +18,12 @@ final class RecordAssembler {
     /// With `--agents`: their names by index, and where their tokens and dollars are counted for their limits.
     var agentNames: [String] = []
     var agentUsage: AgentUsage?
+    let prices: PriceTable
 
     init(bodyMax: Int, fingerprint: Fingerprint, instance: UInt16, metrics: LoggerMetrics? = nil,
-         sessionHeaders: [String] = LoggerOptions.defaultSessionHeaders) {
+         sessionHeaders: [String] = LoggerOptions.defaultSessionHeaders, prices: PriceTable = PriceTable()) {
         self.sessionHeaders = sessionHeaders
+        self.prices = prices
         self.bodyMax = bodyMax
         self.fingerprint = fingerprint
         self.instance = instance
@@ -103,6 +105,8 @@ final class RecordAssembler {
             usage = JSONBodyUsage.usage(exchange.responseBody)
             text = nil
         }
+        if usage?.isEmpty == true { usage = nil }
+        let cost = usage.flatMap { prices.cost(of: $0) }
         var json = JSONWriter()
         json.beginObject()
         json.key("id"); json.string(nextID(exchange.startedWallMicros))
@@ -141,7 +145,7 @@ final class RecordAssembler {
             exchange.figures.firstTokenNs = firstToken - exchange.startedMonotonic
         }
         let figures = exchange.figures
-        metrics?.recorded(usage: usage, firstTokenNanos: figures.firstTokenNs,
+        metrics?.recorded(usage: usage, costUSD: cost, firstTokenNanos: figures.firstTokenNs,
                           endedMonotonic: figures.totalNs > 0 ? exchange.startedMonotonic + figures.totalNs : 0,
                           now: Self.monotonicNanos())
         for (key, ns) in [("upstream_connect_ms", figures.connectNs), ("upstream_tls_ms", figures.tlsNs), ("ttfb_ms", figures.headNs),
@@ -155,11 +159,11 @@ final class RecordAssembler {
 
         json.key("agent"); agent(exchange, into: &json)
         json.key("attempts"); attempts(exchange, into: &json)
-        if let index = exchange.agentIndex, let usage { charge(index, usage) }
+        if let index = exchange.agentIndex, let usage { charge(index, usage, cost: cost) }
         json.key("outcome"); json.string(exchange.outcome)
         json.key("error")
         if let error = exchange.error { json.string(error) } else { json.null() }
-        if let usage, usage != Usage() {
+        if let usage {
             json.key("usage"); json.beginObject()
             json.key("model"); optional(usage.model, &json)
             json.key("input_tokens"); optional(usage.inputTokens, &json)
@@ -169,6 +173,9 @@ final class RecordAssembler {
             json.key("stop_reason"); optional(usage.stopReason, &json)
             json.endObject()
         }
+        // Present in every record, so a store can sum it without asking whether the key exists.
+        json.key("cost_usd")
+        if let cost { json.double(cost) } else { json.null() }
         if let sse = exchange.sse {
             json.key("sse"); json.beginObject()
             json.key("events"); json.int(sse.events)
@@ -241,13 +248,15 @@ final class RecordAssembler {
     }
 
     /// Tokens and dollars of an agent's exchange count towards its limits.
-    private func charge(_ agent: Int, _ usage: Usage) {
+    private func charge(_ agent: Int, _ usage: Usage, cost: Double?) {
         guard let agentUsage else { return }
-        let tokens = (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0) + (usage.cacheCreationInputTokens ?? 0)
-            + (usage.cacheReadInputTokens ?? 0)
+        // Every token the answer counted, each once (OpenAI's cached tokens are already among its input tokens).
+        let tokens = max(0, usage.inputTokens ?? 0) + max(0, usage.outputTokens ?? 0) + max(0, usage.cacheCreationInputTokens ?? 0)
+            + (usage.inputIncludesCacheRead ? 0 : max(0, usage.cacheReadInputTokens ?? 0))
+        let microUSD = cost.map { UInt64(max(0, ($0 * 1_000_000).rounded(.up))) } ?? 0
         var wall = timespec()
         clock_gettime(CLOCK_REALTIME, &wall)
-        agentUsage.charge(agent, tokens: tokens, microUSD: 0, now: Self.monotonicNanos(), utcDay: UInt64(wall.tv_sec) / 86_400)
+        agentUsage.charge(agent, tokens: tokens, microUSD: microUSD, now: Self.monotonicNanos(), utcDay: UInt64(wall.tv_sec) / 86_400)
     }
 
     private func optional(_ value: String?, _ json: inout JSONWriter) {

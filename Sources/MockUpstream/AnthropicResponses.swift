@@ -6,7 +6,8 @@ enum AnthropicResponses {
     static func plan(_ request: MockRequest, knobs: Knobs, number: Int) -> ResponsePlan {
         let body = APIRequestBody(request)
         let message = MessageFacts(id: "msg_mock_\(number)", model: body.model ?? "claude-mock",
-                                   inputTokens: body.inputTokens, words: knobs.events)
+                                   inputTokens: body.inputTokens, words: knobs.events,
+                                   cacheRead: knobs.cacheRead ?? 0, cacheWrite: knobs.cacheWrite ?? 0)
         if body.stream {
             return ResponsePlan(status: 200, headers: [("content-type", "text/event-stream"), ("cache-control", "no-cache")],
                                 body: .events(AnthropicEventSource(message)))
@@ -16,7 +17,7 @@ enum AnthropicResponses {
             {"id":\(JSONText.quoted(message.id)),"type":"message","role":"assistant","model":\(JSONText.quoted(message.model)),\
             "content":[{"type":"text","text":\(JSONText.quoted(text))}],"stop_reason":"end_turn","stop_sequence":null,\
             "usage":{"input_tokens":\(message.inputTokens),"output_tokens":\(message.words),\
-            "cache_creation_input_tokens":0,"cache_read_input_tokens":0}}
+            "cache_creation_input_tokens":\(message.cacheWrite),"cache_read_input_tokens":\(message.cacheRead)}}
             """)
     }
 }
@@ -27,6 +28,9 @@ struct MessageFacts {
     var inputTokens: UInt64
     /// Text deltas, and output tokens: one word, one token.
     var words: Int
+    /// Prompt-cache tokens, reported apart from input_tokens (as the API does).
+    var cacheRead: UInt64 = 0
+    var cacheWrite: UInt64 = 0
 }
 
 /// The stream's events, made one at a time as the writer asks (so `mock_t_ns` is the time of sending).
@@ -49,7 +53,7 @@ final class AnthropicEventSource: BodySource {
                 {"type":"message_start","message":{"id":\(JSONText.quoted(message.id)),"type":"message","role":"assistant",\
                 "model":\(JSONText.quoted(message.model)),"content":[],"stop_reason":null,"stop_sequence":null,\
                 "usage":{"input_tokens":\(message.inputTokens),"output_tokens":1,\
-                "cache_creation_input_tokens":0,"cache_read_input_tokens":0}}}
+                "cache_creation_input_tokens":\(message.cacheWrite),"cache_read_input_tokens":\(message.cacheRead)}}}
                 """)
         case 1:
             (name, data) = ("content_block_start", #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#)

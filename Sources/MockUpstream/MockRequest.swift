@@ -82,6 +82,10 @@ struct Knobs {
     var fault: Fault? = nil
     var faultAfter = 3
     var timestamps = false
+    /// Prompt-cache tokens the usage reports (nil: the API's usual zeros, or nothing for OpenAI): Anthropic's
+    /// cache_read_input_tokens and cache_creation_input_tokens, OpenAI's prompt_tokens_details.cached_tokens.
+    var cacheRead: UInt64? = nil
+    var cacheWrite: UInt64? = nil
 
     /// Only the defaults: for answering a request whose knobs could not be read.
     init(_ defaults: Defaults) {
@@ -111,6 +115,12 @@ struct Knobs {
         }
         if let text = request.knob(header: "x-mock-fault-after", query: "fault_after") {
             faultAfter = try Self.number(text, "fault_after", max: Int.max)
+        }
+        if let text = request.knob(header: "x-mock-cache-read", query: "cache_read") {
+            cacheRead = UInt64(try Self.number(text, "cache_read", max: 100_000_000))
+        }
+        if let text = request.knob(header: "x-mock-cache-write", query: "cache_write") {
+            cacheWrite = UInt64(try Self.number(text, "cache_write", max: 100_000_000))
         }
     }
 

@@ -9,7 +9,7 @@ enum OpenAIResponses {
         let completion = CompletionFacts(id: "chatcmpl-mock-\(number)", model: body.model ?? "gpt-mock",
                                          created: Int(Date().timeIntervalSince1970),
                                          promptTokens: body.inputTokens, words: knobs.events,
-                                         includeUsage: body.includeUsage)
+                                         includeUsage: body.includeUsage, cachedTokens: knobs.cacheRead)
         if body.stream {
             return ResponsePlan(status: 200, headers: [("content-type", "text/event-stream"), ("cache-control", "no-cache")],
                                 body: .events(OpenAIEventSource(completion)))
@@ -31,9 +31,13 @@ struct CompletionFacts {
     var promptTokens: UInt64
     var words: Int
     var includeUsage: Bool
+    /// A cached prompt prefix: counted inside prompt_tokens as well (as the API does), on top of the body's tokens.
+    var cachedTokens: UInt64?
 
     var usage: String {
-        #"{"prompt_tokens":\#(promptTokens),"completion_tokens":\#(words),"total_tokens":\#(promptTokens + UInt64(words))}"#
+        let prompt = promptTokens + (cachedTokens ?? 0)
+        let details = cachedTokens.map { #","prompt_tokens_details":{"cached_tokens":\#($0),"audio_tokens":0}"# } ?? ""
+        return #"{"prompt_tokens":\#(prompt),"completion_tokens":\#(words),"total_tokens":\#(prompt + UInt64(words))\#(details)}"#
     }
 }
 

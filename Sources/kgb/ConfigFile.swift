@@ -35,7 +35,7 @@ struct ConfigFile {
                                   "max-header-bytes", "pool-max-idle", "pool-idle-timeout", "log-ring-bytes", "log-body-max",
                                   "workers", "max-connections", "retry-body-max"]
     static let stringKeys: Set = ["listen", "upstream", "agents", "log-overflow", "upstream-proxy", "upstream-ca", "admin",
-                                  "message-level", "message-format"]
+                                  "message-level", "message-format", "prices"]
     static let switchKeys: Set = ["upstream-insecure"]
     static let routeKeys: Set = ["prefix", "upstream", "headers"]
 

@@ -30,13 +30,22 @@ struct ExchangeView {
 
     private func tokens(_ key: String) -> String { (usage?[key] as? Int).map(String.init) ?? "-" }
 
-    /// `12:34:56.789  claude-sonnet-4  200 complete  in=14 out=20  ttfb=1.9ms total=41.7ms  POST /v1/messages  <id>`
+    /// `$0.009651`: to the nano-dollar the record keeps, without trailing zeros (at least cents). nil: no cost known.
+    var cost: String? {
+        guard let value = record["cost_usd"] as? Double else { return nil }
+        var text = String(format: "%.9f", value)
+        while text.hasSuffix("0"), text.split(separator: ".").last.map({ $0.count > 2 }) == true { text.removeLast() }
+        return "$" + text
+    }
+
+    /// `12:34:56.789  claude-sonnet-4  200 complete  in=14 out=20 $0.000342  ttfb=1.9ms total=41.7ms  POST /v1/messages  <id>`
     var summaryLine: String {
         let started = record["started_at"] as? String ?? ""
         let time = started.split(separator: "T").last.map { String($0.prefix(12)) } ?? started
         let method = record["method"] as? String ?? ""
         let path = record["path"] as? String ?? ""
-        return [time, model, "\(status) \(outcome)", "in=\(tokens("input_tokens")) out=\(tokens("output_tokens"))",
+        return [time, model, "\(status) \(outcome)",
+                "in=\(tokens("input_tokens")) out=\(tokens("output_tokens"))" + (cost.map { " " + $0 } ?? ""),
                 "ttfb=\(milliseconds("ttfb_ms")) total=\(milliseconds("total_ms"))", "\(method) \(path)", id]
             .joined(separator: "  ")
     }
@@ -61,6 +70,7 @@ struct ExchangeView {
             out += "usage     model \(model), input \(tokens("input_tokens")), output \(tokens("output_tokens")), "
                 + "cache read \(tokens("cache_read_input_tokens")), cache creation \(tokens("cache_creation_input_tokens")), "
                 + "stop \(usage?["stop_reason"] as? String ?? "-")\n"
+            out += "cost      \(cost ?? "unknown (model not in the price table, or no token counts)")\n"
         }
         out += "\nrequest messages\n"
         let messages = requestMessages

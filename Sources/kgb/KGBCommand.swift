@@ -108,10 +108,13 @@ struct KGBCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A request header naming the agent's session, recorded as agent.session (repeatable; the first present wins). Default: x-claude-code-session-id, x-session-id.", valueName: "name"))
     var sessionHeader: [String] = []
 
+    @Option(help: ArgumentHelp("A TOML price table (USD per million tokens, [models.\"ID\"] with input, output, cache_write, cache_read) for each record's cost_usd, replacing the one kgb ships (prices as of \(DefaultPrices.date)).", valueName: "file"))
+    var prices: String?
+
     /// Flags that take a value, readable from KGB_<NAME> and from the config file.
     static let flagNames = ["listen", "upstream", "upstream-timeout", "connect-timeout", "header-timeout",
                             "idle-timeout", "drain-timeout", "max-header-bytes", "pool-max-idle", "pool-idle-timeout",
-                            "log", "log-ring-bytes", "log-overflow", "log-body-max", "session-header",
+                            "log", "log-ring-bytes", "log-overflow", "log-body-max", "session-header", "prices",
                             "route", "route-header", "agents", "retry-body-max", "upstream-proxy", "upstream-ca", "config",
                             "admin", "workers", "max-connections", "message-level", "message-format"]
     /// On/off flags: KGB_<NAME>=1 or true.
@@ -123,6 +126,9 @@ struct KGBCommand: ParsableCommand {
         var overflow: LogOverflowPolicy
         var bodyMax: Int
         var sessionHeaders: [String]
+        var prices: PriceTable
+        /// Where the prices came from, for the start-up message.
+        var pricesSource: String
     }
 
     func logSettings() throws -> LogSettings {
@@ -142,9 +148,16 @@ struct KGBCommand: ParsableCommand {
         for name in sessionHeader where name.isEmpty || !name.utf8.allSatisfy(ASCII.isTokenByte) {
             throw ValidationError("--session-header: '\(name)' is not a header name")
         }
+        let table: PriceTable
+        if let prices {
+            do { table = try PriceFile.load(path: prices) } catch { throw ValidationError("--prices: \(error)") }
+        } else {
+            do { table = try PriceFile.shipped() } catch { throw ValidationError(error.description) }
+        }
         return LogSettings(specs: specs, ringBytes: logRingBytes, overflow: overflow, bodyMax: logBodyMax,
                            sessionHeaders: sessionHeader.isEmpty ? LoggerOptions.defaultSessionHeaders
-                                                                 : sessionHeader.map { $0.lowercased() })
+                                                                 : sessionHeader.map { $0.lowercased() },
+                           prices: table, pricesSource: prices ?? "shipped, as of \(DefaultPrices.date)")
     }
 
     func gatewayConfig(environment: [String: String]) throws -> GatewayConfig {

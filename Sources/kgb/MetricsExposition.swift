@@ -109,6 +109,9 @@ struct MetricsExposition {
         for (model, counts) in models.sorted(by: { $0.key < $1.key }) {
             sample("kgb_model_exchanges_total", [("model", model)], counts.exchanges)
         }
+        counter("kgb_log_cost_unknown_model_total",
+                "Records whose answer reported tokens for a model the price table does not know (their cost_usd is null).",
+                logged.reduce(0) { $0 &+ $1.logger!.metrics.costUnknownModel.load(ordering: .relaxed) })
     }
 
     // MARK: Text format

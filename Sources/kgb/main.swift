@@ -89,6 +89,7 @@ let workers = (0..<workerCount).map { index in
     options.sessionHeaders = logSettings.sessionHeaders
     options.agentNames = config.agents?.names ?? []
     options.agentUsage = config.agents?.usage
+    options.prices = logSettings.prices
     options.warn = { message in Logger(label: "kgb").warning("\(message)") }
     return Worker(index: index, config: config, sinks: sinks, logSettings: logSettings, loggerOptions: options)
 }
@@ -159,6 +160,7 @@ log.info("kgb \(KGBVersion.current) listening on \(main.gateway.boundAddress?.de
     "admin": "\(admin?.boundAddress?.description ?? "off")",
     "log": "\(logSettings.specs.map(\.description).joined(separator: ","))",
     "log_overflow": "\(logSettings.overflow.rawValue)",
+    "prices": "\(logSettings.pricesSource) (\(logSettings.prices.models.count) models)",
     "max_connections": "\(config.maxConnections == Int.max ? "unlimited" : String(config.maxConnections * workerCount))",
     "upstream_timeout_ms": "\(config.upstreamTimeout)",
 ])

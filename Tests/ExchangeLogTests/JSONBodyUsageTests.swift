@@ -27,14 +27,29 @@ import Testing
     """#
     let result = JSONBodyUsage.analyze(Array(body.utf8))
     #expect(result.usage == Usage(model: "gpt-4.1-2025-04-14", inputTokens: 19, outputTokens: 10,
-                                  cacheReadInputTokens: 0, stopReason: "stop"))
+                                  cacheReadInputTokens: 0, stopReason: "stop", inputIncludesCacheRead: true))
     #expect(result.text == "Hello! How can I assist you today?")
+}
+
+@Test func eachAnswerSaysWhichInputConvention() {
+    // prompt_tokens (OpenAI) includes cached_tokens; input_tokens (Anthropic) excludes cache reads and writes.
+    let openAI = Array(#"{"object":"chat.completion","model":"gpt-4o","choices":[],"usage":{"prompt_tokens":2006,"completion_tokens":300,"prompt_tokens_details":{"cached_tokens":1920}}}"#.utf8)
+    let anthropic = Array(#"{"type":"message","model":"claude-sonnet-4-5","usage":{"input_tokens":50,"cache_read_input_tokens":1920,"output_tokens":300}}"#.utf8)
+    for usage in [JSONBodyUsage.analyze(openAI).usage, JSONBodyUsage.usage(openAI)] {
+        #expect(usage.inputIncludesCacheRead)
+        #expect(usage.inputTokens == 2006 && usage.cacheReadInputTokens == 1920)
+    }
+    for usage in [JSONBodyUsage.analyze(anthropic).usage, JSONBodyUsage.usage(anthropic)] {
+        #expect(!usage.inputIncludesCacheRead)
+        #expect(usage.inputTokens == 50 && usage.cacheReadInputTokens == 1920)
+    }
 }
 
 @Test func openAIToolCallHasNoText() {
     let body = #"{"object":"chat.completion","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":5,"completion_tokens":6}}"#
     let result = JSONBodyUsage.analyze(Array(body.utf8))
-    #expect(result.usage == Usage(model: "gpt-4o", inputTokens: 5, outputTokens: 6, stopReason: "tool_calls"))
+    #expect(result.usage == Usage(model: "gpt-4o", inputTokens: 5, outputTokens: 6, stopReason: "tool_calls",
+                                  inputIncludesCacheRead: true))
     #expect(result.text == nil)
 }
 
@@ -66,6 +81,12 @@ import Testing
     #"{"model":"m","usage":{"input_tokens":1},}"#,
     #"{"model":"m","model":{"x":1},"stop_reason":"a","stop_reason":null,"usage":{"input_tokens":1}}"#,
     #"{"object":"chat.completion","object":1,"choices":[],"choices":{},"usage":{"prompt_tokens":2,"input_tokens":3}}"#,
+    // Which input convention applies: set by an OpenAI usage object, even an empty one; not by null or a number.
+    #"{"object":"chat.completion","model":"gpt-4o","choices":[],"usage":{}}"#,
+    #"{"object":"chat.completion","model":"gpt-4o","choices":[],"usage":null}"#,
+    #"{"object":"chat.completion","model":"gpt-4o","choices":[],"usage":7}"#,
+    #"{"object":"chat.completion","model":"gpt-4o","choices":[],"usage":{"prompt_tokens":9,"prompt_tokens_details":{"cached_tokens":8}},"usage":null}"#,
+    #"{"choices":[],"usage":{"prompt_tokens_details":{"cached_tokens":8}}}"#,
 ])
 func scannerAgreesWithTheFullParse(_ body: String) {
     let bytes = Array(body.utf8)

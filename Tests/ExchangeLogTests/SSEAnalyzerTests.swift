@@ -233,7 +233,7 @@ data: [DONE]
 let openAIExpected = Outcome(
     events: 6, text: "Hello ☃ \"x\"\n",
     usage: Usage(model: "gpt-4o-2024-08-06", inputTokens: 1200, outputTokens: 7, cacheReadInputTokens: 1024,
-                 stopReason: "stop"))
+                 stopReason: "stop", inputIncludesCacheRead: true))
 
 @Test func openAIStreamSplitAnywhere() {
     expectSplitInvariant(Array(openAIStream.utf8), openAIExpected)
@@ -251,6 +251,12 @@ let openAIExpected = Outcome(
     let outcome = analyze(Array(Array(openAIStream.utf8)[..<cut]))
     #expect(outcome == Outcome(events: 4, text: openAIExpected.text,
                                usage: Usage(model: "gpt-4o-2024-08-06", stopReason: "stop")))
+}
+
+@Test func eachStreamSaysWhichInputConvention() {
+    // OpenAI's prompt_tokens include the cached tokens, Anthropic's input_tokens exclude them: a cost needs to know.
+    #expect(analyze(Array(openAIStream.utf8)).usage.inputIncludesCacheRead)
+    #expect(!analyze(Array(anthropicStream.utf8)).usage.inputIncludesCacheRead)
 }
 
 @Test func openAIToolCallArgumentsAreText() {

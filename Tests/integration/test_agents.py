@@ -227,3 +227,41 @@ def test_credentials_open_beyond_loopback_without_agents_warn(mock):
         process.terminate()
         _, stderr = process.communicate(timeout=10)
     assert "no --agents" in stderr and "anyone who can reach this port" in stderr
+
+
+def test_streams_with_cache_tokens_cost_what_the_sdks_report_and_count_to_usd_per_day(kgb_factory, mock):
+    prices = os.path.join(tempfile.mkdtemp(prefix="kgb-prices-"), "prices.toml")
+    with open(prices, "w") as f:
+        f.write('[models."claude-test"]\ninput = 3.0\noutput = 15.0\ncache_write = 3.75\ncache_read = 0.30\n\n'
+                '[models."gpt-test"]\ninput = 2.5\noutput = 10.0\ncache_write = 2.5\ncache_read = 1.25\n')
+    gateway = start(kgb_factory, f"http://127.0.0.1:{mock.port}", two_agents("usd_per_day = 0.008"), "--prices", prices)
+    claude = anthropic.Anthropic(base_url=f"http://127.0.0.1:{gateway.port}", api_key=BOT_KEY, max_retries=0)
+    with claude.messages.stream(model="claude-test", max_tokens=64, messages=[{"role": "user", "content": "hi"}],
+                                extra_headers={"x-mock-events": "5", "x-mock-cache-read": "8000",
+                                               "x-mock-cache-write": "1200"}) as stream:
+        usage = stream.get_final_message().usage
+    assert (usage.cache_read_input_tokens, usage.cache_creation_input_tokens) == (8000, 1200)
+    claude_cost = (usage.input_tokens * 3.0 + usage.cache_creation_input_tokens * 3.75
+                   + usage.cache_read_input_tokens * 0.30 + usage.output_tokens * 15.0) / 1e6
+    record = read_records(gateway.log_path, 1)[0]
+    assert record["cost_usd"] == pytest.approx(claude_cost, abs=1e-9)
+
+    gpt = openai.OpenAI(base_url=f"http://127.0.0.1:{gateway.port}/v1", api_key=BOT_KEY, max_retries=0)
+    chunks = gpt.chat.completions.create(model="gpt-test", stream=True, stream_options={"include_usage": True},
+                                         messages=[{"role": "user", "content": "hi"}],
+                                         extra_headers={"x-mock-events": "7", "x-mock-cache-read": "1024"})
+    usage = [c.usage for c in chunks if c.usage][-1]
+    cached = usage.prompt_tokens_details.cached_tokens
+    assert cached == 1024 and usage.prompt_tokens > cached, "OpenAI counts the cached tokens among the prompt's"
+    gpt_cost = ((usage.prompt_tokens - cached) * 2.5 + cached * 1.25 + usage.completion_tokens * 10.0) / 1e6
+    record = read_records(gateway.log_path, 2)[1]
+    assert record["cost_usd"] == pytest.approx(gpt_cost, abs=1e-9)
+    assert claude_cost < 0.008 < claude_cost + gpt_cost
+
+    time.sleep(0.2)  # the logger charges the dollars once it has the record
+    with pytest.raises(anthropic.RateLimitError) as refused:
+        claude.messages.create(model="claude-test", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+    assert "usd_per_day" in refused.value.message
+    to_midnight = 86400 - int(time.time()) % 86400
+    assert abs(int(refused.value.response.headers["retry-after"]) - to_midnight) <= 5
+    assert post(gateway.port, "/v1/messages", {"authorization": f"Bearer {LAPTOP_KEY}"})[0] == 200, "another agent goes on"

@@ -50,6 +50,7 @@ enum APIShapes {
     /// Earlier chunks may carry `"usage": null`, which must not erase anything.
     static func openAIUsage(_ usage: [String: Any]?, into result: inout Usage) {
         guard let usage else { return }
+        result.inputIncludesCacheRead = true
         if let n = int(usage["prompt_tokens"]) { result.inputTokens = n }
         if let n = int(usage["completion_tokens"]) { result.outputTokens = n }
         if let details = usage["prompt_tokens_details"] as? [String: Any],

@@ -73,6 +73,9 @@ public enum JSONBodyUsage {
     }
 
     private static func openAIUsage(_ data: UnsafeRawBufferPointer, _ value: Range<Int>, into usage: inout Usage) {
+        // As APIShapes: an object (not null, not a number) says the OpenAI convention, even with no counts in it.
+        guard !value.isEmpty, data[value.lowerBound] == UInt8(ascii: "{") else { return }
+        usage.inputIncludesCacheRead = true
         readCounts(data, value, [("prompt_tokens", \.inputTokens), ("completion_tokens", \.outputTokens)], into: &usage)
         for member in objectMembers(data, value) where TopLevelScanner.isKey(member.key, "prompt_tokens_details") {
             readCounts(data, member.value, [("cached_tokens", \.cacheReadInputTokens)], into: &usage)
