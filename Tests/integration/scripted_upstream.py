@@ -52,6 +52,12 @@ class ScriptedUpstream:
         self.closed.set()
         self.sock.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
 
 def read_request_head(conn):
     """Reads up to the end of a request head; returns it (bytes) or None at EOF."""

@@ -65,8 +65,7 @@ def test_a_dead_first_upstream_fails_over_to_the_next(kgb_factory, mock):
 
 
 def test_a_529_fails_over_and_each_upstream_gets_its_own_key(kgb_factory, mock):
-    overloaded = refusing(529)
-    try:
+    with refusing(529) as overloaded:
         gateway = kgb_factory(None, "--route", f"/v1/={overloaded.url}", "--route", f"/v1/=http://127.0.0.1:{mock.port}",
                               "--route-header", "/v1/#1:x-api-key=first-key", "--route-header", "/v1/#2:x-api-key=second-key",
                               "--route-header", "/v1/:anthropic-version=2023-06-01")
@@ -82,41 +81,31 @@ def test_a_529_fails_over_and_each_upstream_gets_its_own_key(kgb_factory, mock):
         assert [(a["status"], a["error"]) for a in record["attempts"]] == [(529, None), (200, None)]
         assert record["attempts"][0]["upstream"] == overloaded.url
         assert record["response"]["status"] == 200
-    finally:
-        overloaded.close()
 
 
 def test_an_openai_429_fails_over_for_the_sdk_too(kgb_factory, mock):
-    limited = refusing(429, b"Too Many Requests")
-    try:
+    with refusing(429, b"Too Many Requests") as limited:
         gateway = kgb_factory(None, "--route", f"/v1/={limited.url}", "--route", f"/v1/=http://127.0.0.1:{mock.port}")
         gpt = openai.OpenAI(base_url=f"http://127.0.0.1:{gateway.port}/v1", api_key="sk-test", max_retries=0)
         stream = gpt.chat.completions.create(model="gpt-test", stream=True, messages=[{"role": "user", "content": "hi"}],
                                              extra_headers={"x-mock-events": "3"})
         assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "word0 word1 word2 "
         assert len(limited.events) == 1
-    finally:
-        limited.close()
 
 
 def test_when_every_upstream_refuses_the_client_gets_the_last_answer(kgb_factory):
-    first, last = refusing(503, b"Service Unavailable"), refusing(529)
-    try:
+    with refusing(503, b"Service Unavailable") as first, refusing(529) as last:
         gateway = kgb_factory(None, "--route", f"/v1/={first.url}", "--route", f"/v1/={last.url}")
         status, _ = post(gateway.port, "/v1/messages")
         assert status == 529
         record = read_records(gateway.log_path, 1)[0]
         assert [a["status"] for a in record["attempts"]] == [503, 529]
         assert record["upstream"] == last.url
-    finally:
-        first.close()
-        last.close()
 
 
 def test_a_dead_last_upstream_answers_502_with_every_attempt_recorded(kgb_factory):
-    overloaded = refusing(529)
     dead = f"http://127.0.0.1:{free_port()}"
-    try:
+    with refusing(529) as overloaded:
         gateway = kgb_factory(None, "--route", f"/v1/={overloaded.url}", "--route", f"/v1/={dead}")
         status, body = post(gateway.port, "/v1/messages")
         assert status == 502 and json.loads(body)["error"]["type"] == "api_error"
@@ -124,26 +113,20 @@ def test_a_dead_last_upstream_answers_502_with_every_attempt_recorded(kgb_factor
         assert record["outcome"] == "upstream_error"
         assert [a["status"] for a in record["attempts"]] == [529, None]
         assert "connect" in record["attempts"][1]["error"]
-    finally:
-        overloaded.close()
 
 
 def test_a_body_past_retry_body_max_is_not_sent_again(kgb_factory, mock):
-    overloaded = refusing(529)
-    try:
+    with refusing(529) as overloaded:
         gateway = kgb_factory(None, "--route", f"/v1/={overloaded.url}", "--route", f"/v1/=http://127.0.0.1:{mock.port}",
                               "--retry-body-max", "1000")
         assert post(gateway.port, "/v1/echo", b"x" * 999)[0] == 200, "within the limit: failed over"
         assert post(gateway.port, "/v1/echo", b"x" * 1001)[0] == 529, "past it: the first answer stands"
         records = read_records(gateway.log_path, 2)
         assert [len(r["attempts"]) for r in records] == [2, 1]
-    finally:
-        overloaded.close()
 
 
 def test_never_retried_after_the_first_byte_reached_the_client(kgb_factory, mock):
-    second = refusing(200, b"OK")
-    try:
+    with refusing(200, b"OK") as second:
         gateway = kgb_factory(None, "--route", f"/v1/=http://127.0.0.1:{mock.port}", "--route", f"/v1/={second.url}")
         claude = anthropic.Anthropic(base_url=f"http://127.0.0.1:{gateway.port}", api_key="sk-test", max_retries=0)
         texts = []
@@ -159,8 +142,6 @@ def test_never_retried_after_the_first_byte_reached_the_client(kgb_factory, mock
         assert second.events == [], "the second upstream never saw the request"
         record = read_records(gateway.log_path, 1)[0]
         assert len(record["attempts"]) == 1 and record["outcome"] == "upstream_error"
-    finally:
-        second.close()
 
 
 def test_failover_routes_from_a_config_file_with_a_key_each(mock):
