@@ -265,3 +265,23 @@ def test_streams_with_cache_tokens_cost_what_the_sdks_report_and_count_to_usd_pe
     to_midnight = 86400 - int(time.time()) % 86400
     assert abs(int(refused.value.response.headers["retry-after"]) - to_midnight) <= 5
     assert post(gateway.port, "/v1/messages", {"authorization": f"Bearer {LAPTOP_KEY}"})[0] == 200, "another agent goes on"
+
+
+def test_agents_from_the_config_file_and_tail_filters_by_agent(mock):
+    directory = tempfile.mkdtemp(prefix="kgb-agents-config-")
+    config = os.path.join(directory, "kgb.toml")
+    with open(config, "w") as f:
+        f.write(f'agents = "{two_agents()}"\nheaders = {{ x-api-key = "{REAL_KEY}" }}\n')
+    from conftest import start_kgb
+    gateway = start_kgb(f"http://127.0.0.1:{mock.port}", "--config", config, env={"BOT_KEY": BOT_KEY})
+    try:
+        assert post(gateway.port, "/v1/messages")[0] == 401, "the file's agents apply"
+        assert post(gateway.port, "/v1/messages", {"x-api-key": BOT_KEY})[0] == 200
+        assert post(gateway.port, "/v1/messages", {"authorization": f"Bearer {LAPTOP_KEY}"})[0] == 200
+        read_records(gateway.log_path, 3)
+        tail = subprocess.run([KGB, "tail", "--no-follow", "--agent", "laptop", "--log", f"jsonl:{gateway.log_path}"],
+                              capture_output=True, text=True, timeout=10)
+        lines = [line for line in tail.stdout.splitlines() if "/v1/messages" in line]
+        assert tail.returncode == 0 and len(lines) == 1, tail.stdout
+    finally:
+        gateway.stop()
