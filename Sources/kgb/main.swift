@@ -139,11 +139,8 @@ signalWatchers.append(SignalWatcher(loop: loop, signal: SIGHUP) {
     for worker in workers { worker.logger?.requestReopen() }
 })
 
-// Signal handling is in place before the port opens: a SIGTERM right after start-up still drains.
-for worker in workers {
-    do { try worker.start() } catch { fail("cannot listen on \(config.listen): \(error.message)", code: 1) }
-}
-
+// The admin port is bound first, so whoever sees the proxy port open (a test, a load balancer) finds the health
+// endpoints there too; neither answers before the loop runs, below.
 var admin: AdminServer?
 if let address = operatorSettings.admin {
     do {
@@ -153,6 +150,11 @@ if let address = operatorSettings.admin {
     } catch {
         fail("cannot listen on --admin \(address): \(error.message)", code: 1)
     }
+}
+
+// Signal handling is in place before the port opens: a SIGTERM right after start-up still drains.
+for worker in workers {
+    do { try worker.start() } catch { fail("cannot listen on \(config.listen): \(error.message)", code: 1) }
 }
 
 log.info("kgb \(KGBVersion.current) listening on \(main.gateway.boundAddress?.description ?? "\(config.listen)")", metadata: [
