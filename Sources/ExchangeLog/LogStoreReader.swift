@@ -28,7 +28,7 @@ public final class LogStoreReader {
             }
             sqlite3_busy_timeout(db, 2_000)
             store = .sqlite(db: db)
-        case .standardOutput, .none:
+        case .standardOutput, .none, .postgres, .collector, .otlp:
             throw SinkError("\(spec) is not a store that can be read back: use jsonl:PATH or sqlite:PATH")
         }
     }

@@ -16,7 +16,8 @@ private func store(_ text: String?) throws -> (LogStoreReader, name: String) {
     let path: String
     switch spec {
     case .jsonLines(let file), .sqlite(let file): path = file
-    case .standardOutput, .none: throw ValidationError("--log: \(spec) is not a store that can be read (use jsonl:PATH or sqlite:PATH)")
+    case .standardOutput, .none, .postgres, .collector, .otlp:
+        throw ValidationError("--log: \(spec) is not a store that can be read (use jsonl:PATH or sqlite:PATH)")
     }
     let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
     let name = spec.description.replacingOccurrences(of: path, with: absolute)

@@ -67,6 +67,7 @@ for spec in logSettings.specs {
         case .jsonLines(let path): sinks.append(try JSONLinesSink(path: path))
         case .standardOutput: sinks.append(StandardOutputSink())
         case .sqlite(let path): sinks.append(try SQLiteSink(path: path))
+        case .postgres, .collector, .otlp: fail("--log \(spec): remote sinks are not wired in yet", code: 2)
         case .none: break
         }
     } catch {
