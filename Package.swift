@@ -51,7 +51,8 @@ let package = Package(
         .target(name: "LogRing", swiftSettings: optimise),
 
         // The logger thread's side: Foundation allowed (never on the event loop).
-        .target(name: "ExchangeLog", dependencies: ["CZlib", "COpenSSL", "CSQLite", "HTTP1", "LogRing", "Metrics"], path: "Sources/ExchangeLog"),
+        .target(name: "ExchangeLog", dependencies: ["CZlib", "COpenSSL", "CSQLite", "HTTP1", "LogRing", "Metrics", "TLS"],
+                path: "Sources/ExchangeLog"),
         .systemLibrary(name: "CSQLite", path: "CModules/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // Executables.

@@ -119,6 +119,7 @@ public final class ExchangeLogger: @unchecked Sendable {
                 if batch.count > 1 << 20 { flush(&batch) }
             } while count > 0
             flush(&batch)
+            for sink in sinks { sink.syncIfDue() }
             if stop { break }
             // A loop busy with streams rings once per iteration, every few microseconds with a few KB; waking for
             // each ring cost the logger more CPU (context switch, poll, read) than analysing the bytes did. Letting

@@ -10,6 +10,12 @@ public protocol LogSink: AnyObject {
     /// Reopens the destination (logrotate moved the file away).
     func reopen() throws
     func close()
+    /// Called at each logger wake-up (at least every 100 ms): the spool fsyncs when its second is up.
+    func syncIfDue()
+}
+
+extension LogSink {
+    public func syncIfDue() {}
 }
 
 public struct SinkError: Error, CustomStringConvertible {

@@ -22,6 +22,8 @@ public final class SharedSink: LogSink, @unchecked Sendable {
         try lock.withLock { _ in try sink.reopen() }
     }
 
+    public func syncIfDue() { lock.withLock { _ in sink.syncIfDue() } }
+
     public func close() {
         lock.withLock { users in
             users -= 1

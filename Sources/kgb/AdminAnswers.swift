@@ -2,7 +2,7 @@
 import Foundation
 
 enum AdminAnswers {
-    static func answer(path: String, workers: [Worker], draining: Bool) -> AdminServer.Answer {
+    static func answer(path: String, workers: [Worker], draining: Bool, delivery: RemoteDelivery? = nil) -> AdminServer.Answer {
         switch path {
         case "/healthz":
             return AdminServer.Answer(status: 200, contentType: "text/plain", body: Array("ok\n".utf8))
@@ -16,7 +16,7 @@ enum AdminAnswers {
             return AdminServer.Answer(status: 503, contentType: "text/plain",
                                       body: Array("not ready: \(problems.joined(separator: ", "))\n".utf8))
         case "/metrics":
-            var exposition = MetricsExposition(workers: workers, draining: draining, version: KGBVersion.current)
+            var exposition = MetricsExposition(workers: workers, draining: draining, version: KGBVersion.current, delivery: delivery)
             return AdminServer.Answer(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
                                       body: Array(exposition.render().utf8))
         default:

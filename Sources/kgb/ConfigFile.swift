@@ -33,10 +33,11 @@ struct ConfigFile {
 
     static let numberKeys: Set = ["upstream-timeout", "connect-timeout", "header-timeout", "idle-timeout", "drain-timeout",
                                   "max-header-bytes", "pool-max-idle", "pool-idle-timeout", "log-ring-bytes", "log-body-max",
-                                  "workers", "max-connections", "retry-body-max"]
+                                  "workers", "max-connections", "retry-body-max", "spool-max-bytes", "log-batch-ms",
+                                  "log-batch-bytes"]
     static let stringKeys: Set = ["listen", "upstream", "agents", "log-overflow", "upstream-proxy", "upstream-ca", "admin",
-                                  "message-level", "message-format", "prices"]
-    static let switchKeys: Set = ["upstream-insecure"]
+                                  "message-level", "message-format", "prices", "spool", "spool-fsync"]
+    static let switchKeys: Set = ["upstream-insecure", "otlp-content"]
     static let routeKeys: Set = ["prefix", "upstream", "headers"]
 
     init(path: String) throws(Failure) {
@@ -70,7 +71,7 @@ struct ConfigFile {
         case _ where Self.switchKeys.contains(key):
             guard let on = value.bool else { throw Failure(description: "\(origin): must be true or false") }
             if on { arguments.append(Argument(flag: key, value: nil, origin: origin)) }
-        case "log", "session-header":
+        case "log", "session-header", "log-header":
             if let text = value.string {
                 add(key, text, origin)
             } else if let array = value.array {
@@ -95,7 +96,7 @@ struct ConfigFile {
                 try readRoute(route, start: start, position: same > 1 ? position : nil)
             }
         default:
-            throw Failure(description: "\(origin): unknown key (known: \((Self.numberKeys.union(Self.stringKeys).union(Self.switchKeys).union(["log", "session-header", "headers", "route"])).sorted().joined(separator: ", ")))")
+            throw Failure(description: "\(origin): unknown key (known: \((Self.numberKeys.union(Self.stringKeys).union(Self.switchKeys).union(["log", "session-header", "log-header", "headers", "route"])).sorted().joined(separator: ", ")))")
         }
     }
 

@@ -1,5 +1,6 @@
 // The kgb command line: flags (and their KGB_* variables) → a validated GatewayConfig.
 import ArgumentParser
+import Foundation
 import Logging
 import ExchangeLog
 import Gateway
@@ -105,6 +106,27 @@ struct KGBCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Largest body kept per request or response in a record; longer ones are cut and marked truncated.", valueName: "bytes"))
     var logBodyMax: Int = 16 << 20
 
+    @Option(help: ArgumentHelp("Where records bound for remote sinks (postgres://, http[s]://, otlp+http://) wait until each has taken them: segment files that survive a crash. Default: ./kgb-spool when a remote sink is configured.", valueName: "dir"))
+    var spool: String?
+
+    @Option(help: ArgumentHelp("When the spool is fsync'd: interval (at least once a second) or always (every batch the logger writes).", valueName: "when"))
+    var spoolFsync: String = "interval"
+
+    @Option(help: ArgumentHelp("Largest spool; past it the oldest records are dropped and counted.", valueName: "bytes"))
+    var spoolMaxBytes: Int = 1 << 30
+
+    @Option(help: ArgumentHelp("A remote sink's batch leaves when its oldest record has waited this long (milliseconds) ...", valueName: "ms"))
+    var logBatchMs: Int = 1000
+
+    @Option(help: ArgumentHelp("... or when it holds this many bytes of records.", valueName: "bytes"))
+    var logBatchBytes: Int = 1 << 20
+
+    @Option(help: ArgumentHelp("A header sent with every batch to an http(s) collector or OTLP endpoint, NAME=VALUE (repeatable; VALUE may be env:VAR, file:PATH or text with ${VAR}, as for --route-header).", valueName: "name=value"))
+    var logHeader: [String] = []
+
+    @Flag(help: "Put the messages (request and answer text) into OTLP spans (gen_ai.input.messages / gen_ai.output.messages). Off: spans carry no content.")
+    var otlpContent = false
+
     @Option(help: ArgumentHelp("A request header naming the agent's session, recorded as agent.session (repeatable; the first present wins). Default: x-claude-code-session-id, x-session-id.", valueName: "name"))
     var sessionHeader: [String] = []
 
@@ -114,11 +136,12 @@ struct KGBCommand: ParsableCommand {
     /// Flags that take a value, readable from KGB_<NAME> and from the config file.
     static let flagNames = ["listen", "upstream", "upstream-timeout", "connect-timeout", "header-timeout",
                             "idle-timeout", "drain-timeout", "max-header-bytes", "pool-max-idle", "pool-idle-timeout",
-                            "log", "log-ring-bytes", "log-overflow", "log-body-max", "session-header", "prices",
+                            "log", "log-ring-bytes", "log-overflow", "log-body-max", "session-header", "prices", "spool", "spool-fsync",
+                            "spool-max-bytes", "log-batch-ms", "log-batch-bytes", "log-header",
                             "route", "route-header", "agents", "retry-body-max", "upstream-proxy", "upstream-ca", "config",
                             "admin", "workers", "max-connections", "message-level", "message-format"]
     /// On/off flags: KGB_<NAME>=1 or true.
-    static let switchNames = ["upstream-insecure"]
+    static let switchNames = ["upstream-insecure", "otlp-content"]
 
     struct LogSettings {
         var specs: [LogSpec]
@@ -129,6 +152,8 @@ struct KGBCommand: ParsableCommand {
         var prices: PriceTable
         /// Where the prices came from, for the start-up message.
         var pricesSource: String
+        /// The remote sinks' spool and delivery (nil: every destination is local).
+        var remote: RemoteDelivery.Settings?
     }
 
     func logSettings() throws -> LogSettings {
@@ -157,7 +182,56 @@ struct KGBCommand: ParsableCommand {
         return LogSettings(specs: specs, ringBytes: logRingBytes, overflow: overflow, bodyMax: logBodyMax,
                            sessionHeaders: sessionHeader.isEmpty ? LoggerOptions.defaultSessionHeaders
                                                                  : sessionHeader.map { $0.lowercased() },
-                           prices: table, pricesSource: prices ?? "shipped, as of \(DefaultPrices.date)")
+                           prices: table, pricesSource: prices ?? "shipped, as of \(DefaultPrices.date)",
+                           remote: try remoteSettings(specs))
+    }
+
+    /// The spool and batch settings, checked, when a destination is remote.
+    func remoteSettings(_ specs: [LogSpec]) throws -> RemoteDelivery.Settings? {
+        guard specs.contains(where: \.isRemote) else {
+            for (flag, given) in [("--spool", spool != nil), ("--log-header", !logHeader.isEmpty), ("--otlp-content", otlpContent)] where given {
+                throw ValidationError("\(flag) is for remote log sinks (postgres://, http[s]://, otlp+http://), and --log names none")
+            }
+            return nil
+        }
+        guard let fsync = SpoolFsync(rawValue: spoolFsync) else {
+            throw ValidationError("--spool-fsync must be interval or always (got '\(spoolFsync)')")
+        }
+        guard spoolMaxBytes >= 1 << 20 else { throw ValidationError("--spool-max-bytes must be at least 1048576 (got \(spoolMaxBytes))") }
+        guard (10...600_000).contains(logBatchMs) else { throw ValidationError("--log-batch-ms must be between 10 and 600000 (got \(logBatchMs))") }
+        guard (1024...(256 << 20)).contains(logBatchBytes) else {
+            throw ValidationError("--log-batch-bytes must be between 1024 and 268435456 (got \(logBatchBytes))")
+        }
+        var headers: [(name: String, value: String)] = []
+        for text in logHeader {
+            guard let equals = text.firstIndex(of: "="), equals != text.startIndex,
+                  text[..<equals].utf8.allSatisfy(ASCII.isTokenByte) else {
+                throw ValidationError("--log-header: '\(RouteOptions.redacted(text))' must be NAME=VALUE")
+            }
+            let name = String(text[..<equals])
+            var value: String
+            do {
+                value = try RouteOptions.resolveValue(String(text[text.index(after: equals)...]), header: name, environment: ProcessInfo.processInfo.environment)
+            } catch {
+                throw ValidationError("\(error)".replacingOccurrences(of: "--route-header", with: "--log-header"))
+            }
+            guard !value.contains("\r"), !value.contains("\n"), !value.contains("\0") else {
+                throw ValidationError("--log-header: the value of \(name) contains a line break or NUL")
+            }
+            value = value.trimmingCharacters(in: .whitespaces)
+            headers.append((name, value))
+        }
+        var tls: TLSContext?
+        if specs.contains(where: { if case .collector(let url) = $0 { url.hasPrefix("https://") } else if case .otlp(let url) = $0 { url.hasPrefix("otlp+https://") } else { false } }) {
+            do { tls = try TLSContext(clientVerifying: !upstreamInsecure, extraCAFile: upstreamCA) } catch {
+                throw ValidationError("\(upstreamCA != nil ? "--upstream-ca" : "TLS set-up") for the log sinks: \(error.message)")
+            }
+        }
+        var batch = DeliveryWorker.Settings()
+        batch.batchMillis = logBatchMs
+        batch.batchBytes = logBatchBytes
+        return RemoteDelivery.Settings(spoolDirectory: spool ?? "./kgb-spool", spoolMaxBytes: spoolMaxBytes, fsync: fsync,
+                                       batch: batch, headers: headers, otlpContent: otlpContent, tls: tls)
     }
 
     func gatewayConfig(environment: [String: String]) throws -> GatewayConfig {

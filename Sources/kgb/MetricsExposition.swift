@@ -10,12 +10,14 @@ struct MetricsExposition {
     let workers: [Worker]
     let draining: Bool
     let version: String
+    let delivery: RemoteDelivery?
     private var out = ""
 
-    init(workers: [Worker], draining: Bool, version: String) {
+    init(workers: [Worker], draining: Bool, version: String, delivery: RemoteDelivery? = nil) {
         self.workers = workers
         self.draining = draining
         self.version = version
+        self.delivery = delivery
     }
 
     mutating func render() -> String {
@@ -46,7 +48,33 @@ struct MetricsExposition {
         histogram("kgb_exchange_duration_seconds", "From the request head to the end of the exchange.",
                   workers.map { $0.gateway.metrics.exchangeDuration })
         logMetrics()
+        if let delivery { remoteMetrics(delivery) }
         return out
+    }
+
+    /// The spool and each remote sink, labelled by the sink's name (without credentials).
+    private mutating func remoteMetrics(_ delivery: RemoteDelivery) {
+        let stats = delivery.spool.stats
+        gauge("kgb_spool_bytes", "Bytes of records in the spool (waiting for a remote sink, or not yet deleted).", [], UInt64(stats.bytes))
+        gauge("kgb_spool_records", "Records in the spool.", [], UInt64(stats.records))
+        let sinks = delivery.workers.map { ($0, [("sink", $0.sink.name)]) }
+        header("kgb_log_sink_delivered_records_total", "counter", "Records a remote sink acknowledged.")
+        for (worker, labels) in sinks { sample("kgb_log_sink_delivered_records_total", labels, UInt64(worker.metrics.delivered.load(ordering: .relaxed))) }
+        header("kgb_log_sink_delivery_errors_total", "counter", "Batches a remote sink could not take (retried).")
+        for (worker, labels) in sinks { sample("kgb_log_sink_delivery_errors_total", labels, UInt64(worker.metrics.failures.load(ordering: .relaxed))) }
+        header("kgb_log_sink_dead_letter_batches_total", "counter", "Batches a remote sink refused for good, kept in the spool's dead-letter directory.")
+        for (worker, labels) in sinks { sample("kgb_log_sink_dead_letter_batches_total", labels, UInt64(worker.metrics.deadLettered.load(ordering: .relaxed))) }
+        header("kgb_log_sink_up", "gauge", "1 while a remote sink takes batches, 0 while it is being retried.")
+        for (worker, labels) in sinks { sample("kgb_log_sink_up", labels, worker.metrics.up.load(ordering: .relaxed) ? 1 : 0) }
+        header("kgb_log_sink_lag_seconds", "gauge", "Age of the oldest record a remote sink has not acknowledged (0: caught up).")
+        for (worker, labels) in sinks {
+            out += "kgb_log_sink_lag_seconds{sink=\"\(Self.escape(labels[0].1))\"} \(Double(worker.metrics.lagMillis.load(ordering: .relaxed)) / 1000)\n"
+        }
+        header("kgb_log_sink_dropped_records_total", "counter", "Records a remote sink will never get, by reason: the spool was full, or its copy was torn or corrupt.")
+        for (index, (_, labels)) in sinks.enumerated() {
+            sample("kgb_log_sink_dropped_records_total", labels + [("reason", "spool_full")], UInt64(stats.droppedFull[index]))
+            sample("kgb_log_sink_dropped_records_total", labels + [("reason", "corrupt")], UInt64(stats.droppedCorrupt[index]))
+        }
     }
 
     private mutating func exchanges() {

@@ -67,13 +67,23 @@ for spec in logSettings.specs {
         case .jsonLines(let path): sinks.append(try JSONLinesSink(path: path))
         case .standardOutput: sinks.append(StandardOutputSink())
         case .sqlite(let path): sinks.append(try SQLiteSink(path: path))
-        case .postgres, .collector, .otlp: fail("--log \(spec): remote sinks are not wired in yet", code: 2)
-        case .none: break
+        case .postgres, .collector, .otlp, .none: break  // remote: through the spool, below
         }
     } catch {
         fail("--log \(spec): \(error)", code: 2)
     }
 }
+// Remote destinations: the loggers write to the spool like to any sink; delivery threads take it from there.
+let delivery: RemoteDelivery? = logSettings.remote.map { remote in
+    do {
+        return try RemoteDelivery(specs: logSettings.specs, settings: remote) { message in
+            Logger(label: "kgb").warning("\(message)")
+        }
+    } catch {
+        fail("--log: \(error)", code: 2)
+    }
+}
+if let delivery { sinks.append(delivery.spool) }
 if config.agents?.needsUsage == true && sinks.isEmpty {
     fail("--agents: tokens_per_minute and usd_per_day count the usage the exchange log reads; they need a --log other than none", code: 2)
 }
@@ -99,6 +109,8 @@ let loop = main.loop
 
 func finishLogging() {
     for worker in workers { worker.finishLogging() }
+    // Every record is in the spool now; the remote sinks get a moment to take it, the rest waits for the next start.
+    delivery?.stop(within: min(5, Double(config.drainTimeout) / 1000))
 }
 
 var signalWatchers: [SignalWatcher] = []
@@ -146,7 +158,7 @@ var admin: AdminServer?
 if let address = operatorSettings.admin {
     do {
         admin = try AdminServer(loop: loop, address: address) { path in
-            AdminAnswers.answer(path: path, workers: workers, draining: main.gateway.isDraining)
+            AdminAnswers.answer(path: path, workers: workers, draining: main.gateway.isDraining, delivery: delivery)
         }
     } catch {
         fail("cannot listen on --admin \(address): \(error.message)", code: 1)
@@ -182,6 +194,7 @@ if insecure {
     log.warning("--upstream-insecure: https upstreams' certificates are NOT verified; for tests only")
 }
 
+delivery?.start()
 for worker in workers.dropFirst() { worker.runOnThread() }
 
 loop.run()

@@ -1,0 +1,145 @@
+// One remote sink's delivery thread: it reads batches from the spool at the sink's cursor, hands each to the sink,
+// and moves the cursor only when the sink has them. A store that is down is retried with exponential backoff and
+// jitter (or after its Retry-After); a batch it refuses for good goes to the dead-letter directory, said and
+// counted. The operator hears once when a sink goes down and once when it is back, not per batch.
+import Foundation
+import Synchronization
+
+public final class DeliveryWorker: @unchecked Sendable {
+    public struct Settings: Sendable {
+        /// A batch leaves when its oldest record has waited this long, or when it reaches `batchBytes`.
+        public var batchMillis = 1000
+        public var batchBytes = 1 << 20
+        public var batchRecords = 10_000
+        public init() {}
+    }
+
+    /// For /metrics (written by the delivery thread, read by the admin endpoint).
+    public final class Metrics: @unchecked Sendable {
+        public let delivered = Atomic<Int>(0)
+        public let failures = Atomic<Int>(0)
+        public let deadLettered = Atomic<Int>(0)
+        /// Milliseconds the oldest record not yet acknowledged has waited (0: caught up).
+        public let lagMillis = Atomic<Int>(0)
+        public let up = Atomic<Bool>(true)
+    }
+
+    public let sink: RemoteSink
+    public let index: Int
+    public let metrics = Metrics()
+    private let spool: Spool
+    private let settings: Settings
+    private let warn: @Sendable (String) -> Void
+    private let stopping = Atomic<Bool>(false)
+    /// Monotonic seconds after which a stopping worker gives up (what is left stays spooled for the next start).
+    private let stopBy = Atomic<Double>(0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    public init(spool: Spool, index: Int, sink: RemoteSink, settings: Settings, warn: @escaping @Sendable (String) -> Void) {
+        self.spool = spool
+        self.index = index
+        self.sink = sink
+        self.settings = settings
+        self.warn = warn
+    }
+
+    public func start() {
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "kgb-delivery-\(index)"
+        thread.start()
+    }
+
+    /// Delivers what is spooled for up to `seconds` more, then stops; returns when the thread has.
+    public func stop(within seconds: Double) {
+        stopBy.store(Self.now() + seconds, ordering: .relaxed)
+        stopping.store(true, ordering: .releasing)
+        _ = finished.wait(timeout: .now() + seconds + 1)
+        sink.close()
+    }
+
+    private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    private var pastStopDeadline: Bool {
+        stopping.load(ordering: .acquiring) && Self.now() >= stopBy.load(ordering: .relaxed)
+    }
+
+    private func run() {
+        var cursor = spool.cursor(sink: index)
+        var backoff = 0.5
+        var downSince: Double?
+        while !pastStopDeadline {
+            let stop = stopping.load(ordering: .acquiring)
+            var (records, next, oldest) = spool.read(sink: index, from: cursor, maxRecords: settings.batchRecords,
+                                                     maxBytes: settings.batchBytes)
+            guard let oldest, !records.isEmpty else {
+                metrics.lagMillis.store(0, ordering: .relaxed)
+                if stop { break }
+                spool.waitForRecords(seconds: 0.2)
+                continue
+            }
+            let waited = Int(Date().timeIntervalSince1970 * 1000) - Int(oldest)
+            metrics.lagMillis.store(max(0, waited), ordering: .relaxed)
+            // Let the batch fill for the rest of its time, unless it is full or kgb is stopping.
+            let size = records.reduce(0) { $0 + $1.count }
+            if !stop && waited < settings.batchMillis && size < settings.batchBytes && records.count < settings.batchRecords {
+                spool.waitForRecords(seconds: Double(settings.batchMillis - waited) / 1000)
+                (records, next, _) = spool.read(sink: index, from: cursor, maxRecords: settings.batchRecords,
+                                                maxBytes: settings.batchBytes)
+                if records.isEmpty { continue }
+            }
+            do {
+                try sink.deliver(records)
+            } catch {
+                switch error.kind {
+                case .reject:
+                    deadLetter(records, at: cursor, because: error.message)
+                case .retry(let after):
+                    metrics.failures.add(1, ordering: .relaxed)
+                    if downSince == nil {
+                        downSince = Self.now()
+                        metrics.up.store(false, ordering: .relaxed)
+                        warn("log sink \(sink.name) is down: \(error.message); records wait in the spool \(spool.directory) and are retried")
+                    }
+                    let pause = after.map { min($0, 300) } ?? backoff * Double.random(in: 0.5...1)
+                    backoff = min(backoff * 2, 30)
+                    sleepUnlessStopping(pause)
+                    continue
+                }
+            }
+            if let since = downSince {
+                warn("log sink \(sink.name) is back after \(Int(Self.now() - since)) s; delivering what the spool kept")
+                downSince = nil
+                metrics.up.store(true, ordering: .relaxed)
+            }
+            backoff = 0.5
+            metrics.delivered.add(records.count, ordering: .relaxed)
+            spool.acknowledge(sink: index, upTo: next)
+            cursor = next
+        }
+    }
+
+    private func sleepUnlessStopping(_ seconds: Double) {
+        let until = Self.now() + seconds
+        while Self.now() < until && !pastStopDeadline {
+            usleep(UInt32(min(0.1, max(0.001, until - Self.now())) * 1_000_000))
+        }
+    }
+
+    /// A refused batch is kept as NDJSON in DIR/dead-letter, named by time, sink and spool position.
+    private func deadLetter(_ records: [[UInt8]], at cursor: SpoolCursor, because why: String) {
+        metrics.deadLettered.add(1, ordering: .relaxed)
+        let stamp = Int(Date().timeIntervalSince1970)
+        let path = "\(spool.directory)/dead-letter/\(stamp)-\(spool.sinkIDs[index])-\(cursor.segment)-\(cursor.offset).ndjson"
+        var body: [UInt8] = []
+        for record in records {
+            body.append(contentsOf: record)
+            body.append(0x0A)
+        }
+        let saved = FileManager.default.createFile(atPath: path, contents: Data(body))
+        warn("log sink \(sink.name) refused a batch of \(records.count) record(s): \(why); "
+             + (saved ? "kept in \(path), not retried" : "and it could not be kept in \(path)"))
+    }
+}
