@@ -9,7 +9,7 @@ VENV := .build/venv
 RELEASE := .build/release
 
 FUZZ_SECONDS ?= 60
-.PHONY: run install test deps build unit-tests integration-tests integration-tests-debug test-asan test-tsan fuzz fuzz-short soak bench sidecar python-deps clean
+.PHONY: run install test deps build unit-tests test-otlp-encoding integration-tests integration-tests-debug test-asan test-tsan fuzz fuzz-short soak bench sidecar python-deps clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -42,8 +42,8 @@ install: build
 
 python-deps: deps
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
-	@$(VENV)/bin/python -c 'import pytest, anthropic, openai' 2>/dev/null || \
-	  $(VENV)/bin/pip install --quiet pytest anthropic openai
+	@$(VENV)/bin/python -c 'import pytest, anthropic, openai, opentelemetry.proto.collector.trace.v1.trace_service_pb2' 2>/dev/null || \
+	  $(VENV)/bin/pip install --quiet pytest anthropic openai opentelemetry-proto
 
 unit-tests: deps
 	swift build --build-tests
@@ -55,7 +55,12 @@ unit-tests: deps
 integration-tests: build python-deps
 	cd Tests/integration && KGB_BIN_DIR=$(CURDIR)/$(RELEASE) ../../$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
-test: unit-tests integration-tests integration-tests-debug test-asan test-tsan fuzz-short
+test: unit-tests test-otlp-encoding integration-tests integration-tests-debug test-asan test-tsan fuzz-short
+
+# The OTLP span encoding decoded by opentelemetry-proto's generated classes, not by a parser of ours: the unit tests'
+# fixture batches, from the debug test build that unit-tests made (scripts/check-otlp.sh).
+test-otlp-encoding: python-deps
+	VENV=$(VENV) bash scripts/check-otlp.sh
 
 # The integration suite against the debug build that unit-tests made: its assertions (a loop-owned object touched
 # off its loop's thread, say) are live there.
