@@ -25,8 +25,11 @@ final class RemoteDelivery: @unchecked Sendable {
             switch spec {
             case .collector(let url):
                 sinks.append(try CollectorSink(url: url, tls: settings.tls, headers: settings.headers))
-            case .otlp, .postgres:
-                throw SinkError("\(spec): this sink is being built (the OTLP and PostgreSQL sinks land next)")
+            case .otlp(let url):
+                sinks.append(try OTLPSink(url: url, tls: settings.tls, headers: settings.headers,
+                                          includeContent: settings.otlpContent, serviceVersion: KGBVersion.current))
+            case .postgres:
+                throw SinkError("\(spec): this sink is being built (the PostgreSQL sink lands next)")
             case .jsonLines, .standardOutput, .sqlite, .none:
                 continue
             }
