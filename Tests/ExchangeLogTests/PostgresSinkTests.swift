@@ -202,6 +202,26 @@ struct PostgresSinkTests {
         #expect(try count(url) == 1)
     }
 
+    @Test func aRoleThatMayOnlyInsertAndSelectWritesOnceTheSchemaIsThere() throws {
+        let url = try freshDatabase("kgb_grants")
+        try query(url, """
+            DO $$ BEGIN CREATE ROLE kgb_writer LOGIN PASSWORD 'writer'; EXCEPTION WHEN duplicate_object THEN NULL; END $$
+            """)
+        let writerURL = url.replacingOccurrences(of: "//kgb:kgb-test@", with: "//kgb_writer:writer@")
+        let writer = try PostgresSink(url: writerURL)
+        defer { writer.close() }
+        // Before an administrator (or a kgb with the right) has migrated: a retry naming the missing right.
+        let refused = try #require(failure { () throws(DeliveryFailure) in try writer.deliver([record("g-1")]) })
+        #expect(refused.kind == .retry(afterSeconds: nil))
+        #expect(refused.message.contains("permission denied"), "\(refused.message)")
+        let owner = try PostgresSink(url: url)
+        try owner.deliver([record("g-0")])
+        owner.close()
+        try query(url, "GRANT SELECT, INSERT ON kgb_exchanges TO kgb_writer; GRANT SELECT ON kgb_schema_version TO kgb_writer")
+        try writer.deliver([record("g-1"), record("g-0")])
+        #expect(try count(url) == 2)
+    }
+
     @Test func whileTheServerIsDownDeliveriesRetryAndResumeWhenItIsBack() throws {
         let url = try freshDatabase("kgb_outage")
         let sink = try PostgresSink(url: url)
