@@ -16,7 +16,7 @@ FROM ${SWIFT_IMAGE} AS build
 RUN export DEBIAN_FRONTEND=noninteractive \
  && apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
-      libuv1-dev llhttp-dev zlib1g-dev libssl-dev libsqlite3-dev pkg-config \
+      libuv1-dev llhttp-dev zlib1g-dev libssl-dev libsqlite3-dev libpq-dev pkg-config \
  && rm -rf /var/lib/apt/lists/* \
  && test -f /usr/share/llhttp/llhttp.c -a -f /usr/share/include/llhttp/llhttp.h
 
@@ -48,14 +48,15 @@ RUN --mount=type=cache,target=/src/.build \
 
 
 FROM debian:bookworm-slim
-# Shared libraries of the binaries: libuv, OpenSSL 3 (libssl + libcrypto), zlib, SQLite, libstdc++ (see above;
+# Shared libraries of the binaries: libuv, OpenSSL 3 (libssl + libcrypto), zlib, SQLite, libpq (the postgres://
+# sink; it brings Kerberos and LDAP client libraries of its own), libstdc++ (see above;
 # slim already has it because apt needs it, listed so the dependency is written down). ca-certificates is the
 # system CA store that upstream TLS verifies against (SSL_CTX_set_default_verify_paths). llhttp is compiled into
 # the binary, so nothing of it is needed here.
 RUN export DEBIAN_FRONTEND=noninteractive \
  && apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
-      libuv1 libssl3 zlib1g libsqlite3-0 libstdc++6 ca-certificates \
+      libuv1 libssl3 zlib1g libsqlite3-0 libpq5 libstdc++6 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 kgb \
  && useradd --system --uid 10001 --gid kgb --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin kgb \
