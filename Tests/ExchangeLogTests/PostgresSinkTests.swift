@@ -222,6 +222,19 @@ struct PostgresSinkTests {
         #expect(try count(url) == 2)
     }
 
+    @Test func aDatabaseMigratedByANewerKgbIsLeftAloneAndRecordsWait() throws {
+        let url = try freshDatabase("kgb_newer")
+        let sink = try PostgresSink(url: url)
+        defer { sink.close() }
+        try sink.deliver([record("v-1")])
+        try query(url, "INSERT INTO kgb_schema_version (version) VALUES (\(PostgresSchema.version + 1))")
+        sink.close()  // the next delivery connects, and so migrates, again
+        let refused = try #require(failure { () throws(DeliveryFailure) in try sink.deliver([record("v-2")]) })
+        #expect(refused.kind == .retry(afterSeconds: nil))
+        #expect(refused.message.contains("newer than this kgb's (1): upgrade kgb"), "\(refused.message)")
+        #expect(try count(url) == 1)
+    }
+
     @Test func whileTheServerIsDownDeliveriesRetryAndResumeWhenItIsBack() throws {
         let url = try freshDatabase("kgb_outage")
         let sink = try PostgresSink(url: url)
