@@ -48,7 +48,8 @@ RUN --mount=type=cache,target=/src/.build \
 
 
 FROM debian:bookworm-slim
-# Shared libraries of the binaries: libuv, OpenSSL 3 (libssl + libcrypto), zlib, SQLite, libpq, libstdc++ (see above;
+# Shared libraries of the binaries: libuv, OpenSSL 3 (libssl + libcrypto), zlib, SQLite, libpq (the postgres://
+# sink; it brings Kerberos and LDAP client libraries of its own), libstdc++ (see above;
 # slim already has it because apt needs it, listed so the dependency is written down). ca-certificates is the
 # system CA store that upstream TLS verifies against (SSL_CTX_set_default_verify_paths). llhttp is compiled into
 # the binary, so nothing of it is needed here.

@@ -9,7 +9,7 @@ VENV := .build/venv
 RELEASE := .build/release
 
 FUZZ_SECONDS ?= 60
-.PHONY: run install test deps build unit-tests test-otlp-encoding integration-tests integration-tests-debug test-asan test-tsan fuzz fuzz-short soak bench sidecar python-deps clean
+.PHONY: run install test deps build unit-tests test-otlp-encoding test-postgres integration-tests integration-tests-debug test-asan test-tsan fuzz fuzz-short soak bench sidecar python-deps clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -52,10 +52,15 @@ unit-tests: deps
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 	swift test --sanitize=thread --skip-build --scratch-path .build-tsan --filter LogRingTests
 
+# The PostgreSQL sink and reader against a real server (a throw-away cluster on 127.0.0.1, see the script); a plain
+# `swift test` skips them.
+test-postgres: deps
+	bash scripts/test-postgres.sh
+
 integration-tests: build python-deps
 	cd Tests/integration && KGB_BIN_DIR=$(CURDIR)/$(RELEASE) ../../$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
-test: unit-tests test-otlp-encoding integration-tests integration-tests-debug test-asan test-tsan fuzz-short
+test: unit-tests test-otlp-encoding test-postgres integration-tests integration-tests-debug test-asan test-tsan fuzz-short
 
 # The OTLP span encoding decoded by opentelemetry-proto's generated classes, not by a parser of ours: the unit tests'
 # fixture batches, from the debug test build that unit-tests made (scripts/check-otlp.sh).

@@ -51,9 +51,12 @@ let package = Package(
         .target(name: "LogRing", swiftSettings: optimise),
 
         // The logger thread's side: Foundation allowed (never on the event loop).
-        .target(name: "ExchangeLog", dependencies: ["CZlib", "COpenSSL", "CSQLite", "HTTP1", "LogRing", "Metrics", "TLS"],
+        .target(name: "ExchangeLog", dependencies: ["CZlib", "COpenSSL", "CSQLite", "CPostgres", "HTTP1", "LogRing", "Metrics",
+                                                  "TLS"],
                 path: "Sources/ExchangeLog"),
         .systemLibrary(name: "CSQLite", path: "CModules/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // libpq, for the postgres:// sink (on a delivery thread of the spool) and for reading that store back.
+        .systemLibrary(name: "CPostgres", path: "CModules/CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // Executables.
         .executableTarget(name: "kgb", dependencies: [

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what kgb needs to build and test on Debian 12, only when missing (so repeated runs are instant).
 # llhttp-dev installs llhttp's C sources under /usr/share/llhttp; CModules/CLLHTTP links to them.
-# openssl (the command) and tinyproxy are for the tests: throw-away certificates and a real forward proxy.
+# openssl (the command), tinyproxy and postgresql are for the tests: throw-away certificates, a real forward proxy,
+# and the PostgreSQL server binaries the sink's tests run a cluster of their own with (scripts/postgres-server.sh).
 set -euo pipefail
-packages=(libuv1-dev llhttp-dev zlib1g-dev libssl-dev libsqlite3-dev pkg-config python3-venv openssl tinyproxy)
+packages=(libuv1-dev llhttp-dev zlib1g-dev libssl-dev libsqlite3-dev libpq-dev pkg-config python3-venv openssl tinyproxy
+          postgresql)
 missing=()
 for package in "${packages[@]}"; do
   # llhttp-dev is a virtual package (provided by node-llhttp): check for the files it provides.
@@ -22,6 +24,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   # tinyproxy is for the tests, which start their own on 127.0.0.1; the package's daemon is not wanted.
   if [[ " ${missing[*]} " == *" tinyproxy "* ]]; then
     service tinyproxy stop >/dev/null 2>&1 || pkill -x tinyproxy || true
+  fi
+  # Likewise the cluster the postgresql package creates and starts on port 5432.
+  if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+    service postgresql stop >/dev/null 2>&1 || true
   fi
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH (expected the Swift 6 toolchain)" >&2; exit 1; }

@@ -1,5 +1,5 @@
-// Reads exchange records back from a log store (a JSONL file or a SQLite database) for `kgb tail` and
-// `kgb show`: the newest records, then each new one as it is written. Never used by the gateway itself.
+// Reads exchange records back from a log store (a JSONL file, a SQLite database or PostgreSQL) for `kgb tail`
+// and `kgb show`: the newest records, then each new one as it is written. Never used by the gateway itself.
 internal import CSQLite
 import Foundation
 
@@ -7,6 +7,7 @@ public final class LogStoreReader {
     private enum Store {
         case jsonLines(path: String)
         case sqlite(db: OpaquePointer)
+        case postgres(PostgresStoreReader)
     }
 
     private let store: Store
@@ -28,8 +29,10 @@ public final class LogStoreReader {
             }
             sqlite3_busy_timeout(db, 2_000)
             store = .sqlite(db: db)
-        case .standardOutput, .none, .postgres, .collector, .otlp:
-            throw SinkError("\(spec) is not a store that can be read back: use jsonl:PATH or sqlite:PATH")
+        case .postgres(let url):
+            store = .postgres(try PostgresStoreReader(url: url))
+        case .standardOutput, .none, .collector, .otlp:
+            throw SinkError("\(spec) is not a store that can be read back: use jsonl:PATH, sqlite:PATH or postgres://...")
         }
     }
 
@@ -37,8 +40,19 @@ public final class LogStoreReader {
         if case .sqlite(let db) = store { sqlite3_close(db) }
     }
 
-    /// The last `count` records (oldest first), and positions the reader after them for `next()`.
-    public func newest(_ count: Int) throws(SinkError) -> [String] {
+    /// The last `count` records (oldest first) of this agent or session when given (the record's agent.name and
+    /// agent.session), and positions the reader after them for `next()`, which does not filter.
+    public func newest(_ count: Int, agent: String? = nil, session: String? = nil) throws(SinkError) -> [String] {
+        if case .postgres(let reader) = store { return try reader.newest(count, agent: agent, session: session) }
+        guard agent == nil && session == nil else {
+            // A file holds no index to ask: every record is read, and filtered here.
+            return Array(newestInFile(Int(Int32.max)).filter { Self.matches($0, agent: agent, session: session) }
+                .suffix(max(count, 0)))
+        }
+        return newestInFile(count)
+    }
+
+    private func newestInFile(_ count: Int) -> [String] {
         switch store {
         case .jsonLines(let path):
             guard openFile(path) else { return [] }
@@ -53,6 +67,8 @@ public final class LogStoreReader {
             query(db, "SELECT rowid, record FROM exchanges ORDER BY rowid DESC LIMIT \(max(count, 0))") { rows.append($0) }
             lastRow = rows.first?.0 ?? maxRow(db)
             return rows.reversed().map(\.1)
+        case .postgres:
+            preconditionFailure("PostgreSQL is read by PostgresStoreReader")
         }
     }
 
@@ -71,6 +87,8 @@ public final class LogStoreReader {
             query(db, "SELECT rowid, record FROM exchanges WHERE rowid > \(lastRow) ORDER BY rowid") { rows.append($0) }
             if let last = rows.last { lastRow = last.0 }
             return rows.map(\.1)
+        case .postgres(let reader):
+            return reader.next()
         }
     }
 
@@ -92,7 +110,15 @@ public final class LogStoreReader {
                 rows.append(String(cString: sqlite3_column_text(statement, 1)))
             }
             return rows
+        case .postgres(let reader):
+            return reader.find(id: id)
         }
+    }
+
+    private static func matches(_ line: String, agent: String?, session: String?) -> Bool {
+        guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return false }
+        let identity = record["agent"] as? [String: Any]
+        return (agent == nil || identity?["name"] as? String == agent) && (session == nil || identity?["session"] as? String == session)
     }
 
     // MARK: JSONL

@@ -4,7 +4,7 @@ import ExchangeLog
 import Foundation
 
 /// The store to read: --log, else KGB_LOG, else the gateway's default (relative to the current directory). It must
-/// exist: reading nothing in silence from the wrong directory helps nobody.
+/// exist: reading nothing in silence from the wrong directory helps nobody. PostgreSQL is checked by connecting.
 private func store(_ text: String?) throws -> (LogStoreReader, name: String) {
     let spec: LogSpec
     let given = text ?? ProcessInfo.processInfo.environment["KGB_LOG"].flatMap { $0.isEmpty ? nil : $0 }
@@ -16,8 +16,11 @@ private func store(_ text: String?) throws -> (LogStoreReader, name: String) {
     let path: String
     switch spec {
     case .jsonLines(let file), .sqlite(let file): path = file
-    case .standardOutput, .none, .postgres, .collector, .otlp:
-        throw ValidationError("--log: \(spec) is not a store that can be read (use jsonl:PATH or sqlite:PATH)")
+    case .postgres:
+        // The name hides the password; libpq's messages never show it.
+        do { return (try LogStoreReader(spec), spec.description) } catch { throw ValidationError("--log: \(error)") }
+    case .standardOutput, .none, .collector, .otlp:
+        throw ValidationError("--log: \(spec) is not a store that can be read (use jsonl:PATH, sqlite:PATH or postgres://...)")
     }
     let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
     let name = spec.description.replacingOccurrences(of: path, with: absolute)
@@ -32,9 +35,9 @@ struct TailCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kgb tail",
         abstract: "Follow the exchange log: one line per exchange (time, model, status, outcome, tokens, TTFB, duration).",
-        discussion: "Reads a jsonl: file (following it across logrotate) or a sqlite: database. Stops on Ctrl-C.")
+        discussion: "Reads a jsonl: file (following it across logrotate), a sqlite: database or a postgres:// database. Stops on Ctrl-C.")
 
-    @Option(help: ArgumentHelp("The log store: jsonl:PATH or sqlite:PATH (default: KGB_LOG, else jsonl:./kgb-logs/exchanges.jsonl).", valueName: "spec"))
+    @Option(help: ArgumentHelp("The log store: jsonl:PATH, sqlite:PATH or postgres://... (default: KGB_LOG, else jsonl:./kgb-logs/exchanges.jsonl).", valueName: "spec"))
     var log: String?
 
     @Option(name: [.customShort("n"), .customLong("lines")], help: "Show this many of the newest exchanges first.")
@@ -56,8 +59,7 @@ struct TailCommand: ParsableCommand {
         let (reader, name) = try store(log)
         FileHandle.standardError.write(Data("kgb tail: reading \(name)\n".utf8))  // stderr: a pipe sees records only
         // With a filter, -n counts the exchanges that pass it.
-        let newest = agent == nil && session == nil ? try reader.newest(max(0, lines))
-                                                    : Array(try reader.newest(Int(Int32.max)).filter(passes).suffix(max(0, lines)))
+        let newest = try reader.newest(max(0, lines), agent: agent, session: session)
         for record in newest { emit(record) }
         guard !noFollow else { return }
         while true {
@@ -89,7 +91,7 @@ struct ShowCommand: ParsableCommand {
     @Argument(help: "The exchange id (the record's \"id\", as `kgb tail` prints it).")
     var id: String
 
-    @Option(help: ArgumentHelp("The log store: jsonl:PATH or sqlite:PATH (default: KGB_LOG, else jsonl:./kgb-logs/exchanges.jsonl).", valueName: "spec"))
+    @Option(help: ArgumentHelp("The log store: jsonl:PATH, sqlite:PATH or postgres://... (default: KGB_LOG, else jsonl:./kgb-logs/exchanges.jsonl).", valueName: "spec"))
     var log: String?
 
     @Flag(help: "Print the raw JSON record.")

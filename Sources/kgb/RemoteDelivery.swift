@@ -28,8 +28,8 @@ final class RemoteDelivery: @unchecked Sendable {
             case .otlp(let url):
                 sinks.append(try OTLPSink(url: url, tls: settings.tls, headers: settings.headers,
                                           includeContent: settings.otlpContent, serviceVersion: KGBVersion.current))
-            case .postgres:
-                throw SinkError("\(spec): this sink is being built (the PostgreSQL sink lands next)")
+            case .postgres(let url):
+                sinks.append(try PostgresSink(url: url))
             case .jsonLines, .standardOutput, .sqlite, .none:
                 continue
             }

@@ -155,6 +155,17 @@ def kgb_factory():
 
 
 @pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of the session's own (pg.py), removed at the end."""
+    import pg
+    if not pg.available():
+        pytest.fail("no PostgreSQL server binaries under /usr/lib/postgresql (make deps installs postgresql)")
+    server = pg.PostgresServer(free_port())
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
 def certificates(tmp_path_factory):
     """A throw-away CA and server certificates (see certs.py)."""
     import certs
