@@ -72,9 +72,9 @@ public final class DeliveryWorker: @unchecked Sendable {
         var downSince: Double?
         while !pastStopDeadline {
             let stop = stopping.load(ordering: .acquiring)
-            var (records, next, oldest) = spool.read(sink: index, from: cursor, maxRecords: settings.batchRecords,
-                                                     maxBytes: settings.batchBytes)
-            guard let oldest, !records.isEmpty else {
+            // Cheap looks (sizes and one frame header) while a batch fills; the batch itself is read once.
+            let (available, oldest) = spool.pending(from: cursor)
+            guard let oldest, available > 0 else {
                 metrics.lagMillis.store(0, ordering: .relaxed)
                 if stop { break }
                 spool.waitForRecords(seconds: 0.2)
@@ -82,13 +82,15 @@ public final class DeliveryWorker: @unchecked Sendable {
             }
             let waited = Int(Date().timeIntervalSince1970 * 1000) - Int(oldest)
             metrics.lagMillis.store(max(0, waited), ordering: .relaxed)
-            // Let the batch fill for the rest of its time, unless it is full or kgb is stopping.
-            let size = records.reduce(0) { $0 + $1.count }
-            if !stop && waited < settings.batchMillis && size < settings.batchBytes && records.count < settings.batchRecords {
-                spool.waitForRecords(seconds: Double(settings.batchMillis - waited) / 1000)
-                (records, next, _) = spool.read(sink: index, from: cursor, maxRecords: settings.batchRecords,
+            if !stop && waited < settings.batchMillis && available < settings.batchBytes {
+                usleep(UInt32(min(settings.batchMillis - waited, 50)) * 1000)
+                continue
+            }
+            let (records, next, _) = spool.read(sink: index, from: cursor, maxRecords: settings.batchRecords,
                                                 maxBytes: settings.batchBytes)
-                if records.isEmpty { continue }
+            guard !records.isEmpty else {
+                spool.waitForRecords(seconds: 0.05)
+                continue
             }
             do {
                 try sink.deliver(records)

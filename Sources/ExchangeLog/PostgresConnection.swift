@@ -83,6 +83,44 @@ final class PostgresConnection {
         connection = nil
     }
 
+    /// Statements this connection has prepared (by name).
+    private var prepared: Set<String> = []
+
+    /// Runs a statement prepared once per connection under `name` (`sql()` gives its text the first time), with
+    /// text parameters given as one buffer of NUL-terminated values at `offsets` (nil: NULL). Spares the server a
+    /// parse and plan per batch, and kgb the statement text.
+    func executePrepared(_ name: String, sql: () -> String, buffer: [UInt8], offsets: [Int?]) throws(PostgresFailure) {
+        guard let connection else { throw PostgresFailure(sqlState: nil, message: "the connection is closed") }
+        if !prepared.contains(name) {
+            let result = PQprepare(connection, name, sql(), Int32(offsets.count), nil)
+            try check(result, connection)
+            prepared.insert(name)
+        }
+        let result = buffer.withUnsafeBufferPointer { bytes in
+            let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
+            let values: [UnsafePointer<CChar>?] = offsets.map { $0.map { base + $0 } }
+            return PQexecPrepared(connection, name, Int32(values.count), values, nil, nil, 0)
+        }
+        try check(result, connection)
+    }
+
+    /// Clears a result that must have succeeded with no rows; throws what PostgreSQL said otherwise.
+    private func check(_ result: OpaquePointer?, _ connection: OpaquePointer) throws(PostgresFailure) {
+        defer { PQclear(result) }
+        guard let result else {
+            throw PostgresFailure(sqlState: nil, message: Self.oneLine(String(cString: PQerrorMessage(connection))))
+        }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return
+        default:
+            let sqlState = kgb_PQresultSQLState(result).map { String(cString: $0) }
+            let message = kgb_PQresultPrimaryMessage(result).map { String(cString: $0) }
+                ?? String(cString: PQresultErrorMessage(result))
+            throw PostgresFailure(sqlState: sqlState, message: Self.oneLine(message))
+        }
+    }
+
     /// Runs one statement with its values as separate parameters (never spliced into the SQL text) and returns the
     /// rows as text (nil: NULL). With no parameters the text may hold several statements (migrations).
     @discardableResult

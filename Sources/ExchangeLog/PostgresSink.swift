@@ -33,8 +33,12 @@ public final class PostgresSink: RemoteSink, @unchecked Sendable {
     public func deliver(_ records: [[UInt8]]) throws(DeliveryFailure) {
         var rows: [PostgresRow] = []
         var refused: [String] = []
+        var usable: [[UInt8]] = []
         for (index, record) in records.enumerated() {
-            if let row = PostgresRow(record: record) { rows.append(row) } else {
+            if let row = PostgresRow(record: record, mendingNUL: false) {
+                rows.append(row)
+                usable.append(record)
+            } else {
                 refused.append("record \(index + 1) of the batch is not a JSON object with an \"id\"")
             }
         }
@@ -43,7 +47,16 @@ public final class PostgresSink: RemoteSink, @unchecked Sendable {
             do throws(PostgresFailure) {
                 try insert(rows, on: connection)
             } catch where error.isDataError {
-                refused += try insertEach(rows, on: connection)
+                // Most often a NUL (`\u0000`), which jsonb cannot hold: mended, the batch goes again, and only what
+                // is still refused then is refused alone.
+                let mended = usable.compactMap { PostgresRow(record: $0, mendingNUL: true) }
+                do throws(PostgresFailure) {
+                    try insert(mended, on: connection)
+                } catch where error.isDataError {
+                    refused += try insertEach(mended, on: connection)
+                } catch {
+                    throw unavailable(error)
+                }
             } catch {
                 throw unavailable(error)
             }
@@ -78,26 +91,36 @@ public final class PostgresSink: RemoteSink, @unchecked Sendable {
         }
     }
 
-    /// All rows in one transaction (one statement when they fit in one).
+    /// All rows in one transaction, in prepared statements of 1,000, 100, 10 and 1 rows (1,234 rows: 1 + 2 + 3 + 4
+    /// statements): four statement texts per connection, parsed and planned once.
     private func insert(_ rows: [PostgresRow], on connection: PostgresConnection) throws(PostgresFailure) {
-        let statements = stride(from: 0, to: rows.count, by: Self.rowsPerStatement).map {
-            rows[$0..<min($0 + Self.rowsPerStatement, rows.count)]
-        }
-        if statements.count == 1 {
-            try connection.execute(PostgresSchema.insert(rows: rows.count), rows.flatMap(\.parameters))
-            return
-        }
-        try connection.execute("BEGIN")
-        do throws(PostgresFailure) {
-            for statement in statements {
-                try connection.execute(PostgresSchema.insert(rows: statement.count), statement.flatMap(\.parameters))
+        var statements: [ArraySlice<PostgresRow>] = []
+        var start = 0
+        for size in Self.statementSizes {
+            while rows.count - start >= size {
+                statements.append(rows[start..<(start + size)])
+                start += size
             }
-            try connection.execute("COMMIT")
+        }
+        if statements.count > 1 { try connection.execute("BEGIN") }
+        do throws(PostgresFailure) {
+            var buffer: [UInt8] = []
+            var offsets: [Int?] = []
+            for statement in statements {
+                buffer.removeAll(keepingCapacity: true)
+                offsets.removeAll(keepingCapacity: true)
+                for row in statement { row.appendParameters(to: &buffer, offsets: &offsets) }
+                try connection.executePrepared("kgb_insert_\(statement.count)", sql: { PostgresSchema.insert(rows: statement.count) },
+                                               buffer: buffer, offsets: offsets)
+            }
+            if statements.count > 1 { try connection.execute("COMMIT") }
         } catch {
-            if connection.isUsable { _ = try? connection.execute("ROLLBACK") }
+            if statements.count > 1 && connection.isUsable { _ = try? connection.execute("ROLLBACK") }
             throw error
         }
     }
+
+    static let statementSizes = [rowsPerStatement, 100, 10, 1]
 
     /// Each row in a statement of its own; returns why each refused row was refused. A failure that is not the
     /// row's fault ends it as a retry (the rows before it are stored; sent again, they are skipped).

@@ -1,10 +1,10 @@
 // The durable spool between the logger threads and the remote sinks: records are appended to segment files, each
-// framed with its length, the time it was spooled and a CRC-32, and stay there until every remote sink has
+// framed with its length, the time it was spooled and a CRC-32C, and stay there until every remote sink has
 // acknowledged them. A record that reached the spool survives `kill -9` (the OS has it) and, once fsync'd (at least
 // once a second, or every batch), a reboot. A torn tail after a crash fails its checksum and is cut off with a
 // message, never replayed. Bounded: past `maxBytes`, the oldest segment goes and its unsent records are counted.
 //
-//   DIR/segments/<16 hex digits>.seg   [u32 length][u32 crc32 of the rest][u64 spooled at, ms][record JSON]...
+//   DIR/segments/<16 hex digits>.seg   [u32 length][u32 CRC-32C of the rest][u64 spooled at, ms][record JSON]...
 //   DIR/cursors/<sink id>              "segment offset" of the first record that sink has not acknowledged
 //   DIR/dead-letter/                   batches a sink refused for good (see DeliveryWorker)
 internal import CZlib
@@ -202,10 +202,10 @@ public final class Spool: LogSink, @unchecked Sendable {
 
     private static func appendFrame(_ record: UnsafeRawBufferPointer, at millis: UInt64, into out: inout [UInt8]) {
         var stamp = millis.littleEndian
-        var crc = withUnsafeBytes(of: &stamp) { crc32(0, $0.bindMemory(to: Bytef.self).baseAddress, 8) }
-        crc = crc32(crc, record.bindMemory(to: Bytef.self).baseAddress, uInt(record.count))
+        var crc = withUnsafeBytes(of: &stamp) { kgb_crc32c(0, $0.baseAddress, 8) }
+        crc = kgb_crc32c(crc, record.baseAddress, record.count)
         var length = UInt32(8 + record.count).littleEndian
-        var check = UInt32(truncatingIfNeeded: crc).littleEndian
+        var check = crc.littleEndian
         withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
         withUnsafeBytes(of: &check) { out.append(contentsOf: $0) }
         withUnsafeBytes(of: &stamp) { out.append(contentsOf: $0) }
@@ -284,9 +284,9 @@ public final class Spool: LogSink, @unchecked Sendable {
                         let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
                         guard length >= 8, at + 8 + length <= bytes.count else { return nil }
                         let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self))
-                        let crc = crc32(0, bytes.baseAddress!.advanced(by: at + 8).assumingMemoryBound(to: Bytef.self), uInt(length))
+                        let crc = kgb_crc32c(0, bytes.baseAddress! + at + 8, length)
                         let stamp = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
-                        return (length, UInt32(truncatingIfNeeded: crc) == stored, stamp)
+                        return (length, crc == stored, stamp)
                     }
                     guard let frame else { break }  // continues in the next chunk
                     guard frame.ok else {
@@ -319,6 +319,25 @@ public final class Spool: LogSink, @unchecked Sendable {
             got += n
         }
         return got == count ? buffer : Array(buffer[..<got])
+    }
+
+    /// What waits after `cursor`, without reading it: the bytes of its frames, and when the first was spooled (its
+    /// header alone is read). A delivery thread asks this while a batch fills, many times a second.
+    public func pending(from cursor: SpoolCursor) -> (bytes: Int, oldestMillis: UInt64?) {
+        let segments = state.withLock { $0.segments.map { ($0.number, $0.bytes) } }
+        var bytes = 0
+        var first: (UInt64, Int)?
+        for (number, end) in segments where number >= cursor.segment {
+            let from = number == cursor.segment ? cursor.offset : 0
+            guard end > from else { continue }
+            bytes += end - from
+            if first == nil { first = (number, from) }
+        }
+        guard let (number, offset) = first,
+              let header = Self.pread(directory, number, at: offset, count: Self.frameHeader), header.count == Self.frameHeader else {
+            return (bytes, nil)
+        }
+        return (bytes, UInt64(littleEndian: header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self) }))
     }
 
     private func skipCorrupt(_ sink: Int, _ segment: UInt64, _ offset: Int) {
@@ -394,8 +413,7 @@ public final class Spool: LogSink, @unchecked Sendable {
                 let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
                 guard length >= 8, at + 8 + length <= bytes.count else { break }
                 let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self))
-                let crc = crc32(0, bytes.baseAddress!.advanced(by: at + 8).assumingMemoryBound(to: Bytef.self), uInt(length))
-                guard UInt32(truncatingIfNeeded: crc) == stored else { break }
+                guard kgb_crc32c(0, bytes.baseAddress! + at + 8, length) == stored else { break }
                 at += 8 + length
                 records += 1
             }
@@ -425,7 +443,9 @@ public final class Spool: LogSink, @unchecked Sendable {
         return SpoolCursor(segment: segment, offset: offset)
     }
 
-    /// Written to a temporary file, synced and renamed over the old one: a crash leaves the old or the new.
+    /// Written to a temporary file and renamed over the old one: a crash leaves the old or the new. Not fsync'd (an
+    /// fsync per batch was most of a delivery thread's CPU): after a power loss a cursor may be a little behind,
+    /// and the records after it are sent again, which every remote sink takes without duplicating (by `id`).
     static func writeCursor(_ directory: String, _ id: String, _ cursor: SpoolCursor) {
         let path = "\(directory)/cursors/\(id)"
         let temporary = path + ".tmp"
@@ -433,7 +453,6 @@ public final class Spool: LogSink, @unchecked Sendable {
         guard fd >= 0 else { return }
         let text = Array("\(cursor.segment) \(cursor.offset)\n".utf8)
         _ = text.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        fsync(fd)
         Glibc.close(fd)
         rename(temporary, path)
     }
