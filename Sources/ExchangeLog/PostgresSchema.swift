@@ -75,23 +75,48 @@ enum PostgresSchema {
         }
     }
 
-    /// The columns an insert fills, each with the cast its text parameter needs.
-    static let insertColumns: [(name: String, cast: String)] = [
-        ("id", ""), ("started_at", "::timestamptz"), ("method", ""), ("path", ""), ("upstream", ""),
-        ("status", "::integer"), ("outcome", ""), ("model", ""), ("input_tokens", "::bigint"),
-        ("output_tokens", "::bigint"), ("total_ms", "::double precision"), ("ttfb_ms", "::double precision"),
-        ("cost_usd", "::numeric"), ("agent", ""), ("record", "::jsonb"),
+    /// The columns an insert fills, each computed by PostgreSQL from the record (`r`, the jsonb parameter): kgb sends
+    /// the record alone, so its delivery thread parses nothing (reading each record for its columns in Swift was most
+    /// of that thread's time). A member that is absent, null, of another type than its column's, or a number that
+    /// does not fit the column is NULL; the record keeps it as it was.
+    static let insertColumns: [(name: String, expression: String)] = [
+        ("id", "r->>'id'"),
+        ("started_at", "(r->>'started_at')::timestamptz"),
+        ("method", text("r->'method'")), ("path", text("r->'path'")), ("upstream", text("r->'upstream'")),
+        ("status", integer("r->'response'->'status'", bound: "2147483647", type: "integer")),
+        ("outcome", text("r->'outcome'")), ("model", text("r->'usage'->'model'")),
+        ("input_tokens", integer("r->'usage'->'input_tokens'", bound: "9223372036854775807", type: "bigint")),
+        ("output_tokens", integer("r->'usage'->'output_tokens'", bound: "9223372036854775807", type: "bigint")),
+        ("total_ms", double("r->'timing'->'total_ms'")), ("ttfb_ms", double("r->'timing'->'ttfb_ms'")),
+        ("cost_usd", "CASE WHEN jsonb_typeof(r->'cost_usd') = 'number' THEN (r->'cost_usd')::numeric END"),
+        ("agent", text("r->'agent'->'name'")),
+        ("record", "r"),
     ]
 
-    /// One statement for `rows` rows: placeholders only, never a value in the text. A row whose id is already
-    /// stored is skipped, so a batch sent again (the spool replays after a failure) adds nothing.
+    private static func text(_ value: String) -> String {
+        "CASE WHEN jsonb_typeof(\(value)) = 'string' THEN \(value) #>> '{}' END"
+    }
+
+    /// Integral ("12" and "12.0" alike) and within the column's range.
+    private static func integer(_ value: String, bound: String, type: String) -> String {
+        "CASE WHEN jsonb_typeof(\(value)) = 'number' AND (\(value))::numeric = trunc((\(value))::numeric) "
+            + "AND abs((\(value))::numeric) <= \(bound) THEN (\(value))::numeric::\(type) END"
+    }
+
+    /// Within double precision's range (not 1e400).
+    private static func double(_ value: String) -> String {
+        "CASE WHEN jsonb_typeof(\(value)) = 'number' AND abs((\(value))::numeric) <= 1.7976931348623157e308 "
+            + "THEN (\(value))::numeric::double precision END"
+    }
+
+    /// One statement for `rows` records, each a jsonb parameter: placeholders only, never a value in the text. A
+    /// row whose id is already stored is skipped, so a batch sent again (the spool replays after a failure) adds
+    /// nothing.
     static func insert(rows: Int) -> String {
         let names = insertColumns.map(\.name).joined(separator: ", ")
-        let tuples = (0..<rows).map { row in
-            "(" + insertColumns.enumerated().map { "$\(row * insertColumns.count + $0.offset + 1)\($0.element.cast)" }
-                .joined(separator: ", ") + ")"
-        }
-        return "INSERT INTO kgb_exchanges (\(names)) VALUES " + tuples.joined(separator: ", ")
-            + " ON CONFLICT (id) DO NOTHING"
+        let expressions = insertColumns.map(\.expression).joined(separator: ", ")
+        let values = (1...max(1, rows)).map { "($\($0)::jsonb)" }.joined(separator: ", ")
+        return "INSERT INTO kgb_exchanges (\(names)) SELECT \(expressions) FROM (VALUES \(values)) AS v(r) "
+            + "ON CONFLICT (id) DO NOTHING"
     }
 }

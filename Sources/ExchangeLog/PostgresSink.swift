@@ -11,7 +11,7 @@ public final class PostgresSink: RemoteSink, @unchecked Sendable {
     private let url: String
     private var connection: PostgresConnection?
 
-    /// Rows per INSERT: 15 parameters each, well under libpq's 65,535 per statement.
+    /// Rows per INSERT: one parameter each (the record), well under libpq's 65,535 per statement.
     static let rowsPerStatement = 1_000
 
     /// Checks the URL's syntax (an unknown option, a malformed address) without connecting.
@@ -31,13 +31,11 @@ public final class PostgresSink: RemoteSink, @unchecked Sendable {
     /// batch for what is in it (a record that is not JSON, a value out of range), each record is sent again on its
     /// own, so one bad record costs only itself: the others are stored, and the failure is a reject naming it.
     public func deliver(_ records: [[UInt8]]) throws(DeliveryFailure) {
-        var rows: [PostgresRow] = []
+        var rows: [[UInt8]] = []
         var refused: [String] = []
-        var usable: [[UInt8]] = []
         for (index, record) in records.enumerated() {
-            if let row = PostgresRow(record: record, mendingNUL: false) {
-                rows.append(row)
-                usable.append(record)
+            if PostgresRow.startsWithStringID(record) || PostgresRow.id(of: record) != nil {
+                rows.append(record)
             } else {
                 refused.append("record \(index + 1) of the batch is not a JSON object with an \"id\"")
             }
@@ -49,7 +47,7 @@ public final class PostgresSink: RemoteSink, @unchecked Sendable {
             } catch where error.isDataError {
                 // Most often a NUL (`\u0000`), which jsonb cannot hold: mended, the batch goes again, and only what
                 // is still refused then is refused alone.
-                let mended = usable.compactMap { PostgresRow(record: $0, mendingNUL: true) }
+                let mended = rows.map(PostgresRow.storable)
                 do throws(PostgresFailure) {
                     try insert(mended, on: connection)
                 } catch where error.isDataError {
@@ -93,8 +91,8 @@ public final class PostgresSink: RemoteSink, @unchecked Sendable {
 
     /// All rows in one transaction, in prepared statements of 1,000, 100, 10 and 1 rows (1,234 rows: 1 + 2 + 3 + 4
     /// statements): four statement texts per connection, parsed and planned once.
-    private func insert(_ rows: [PostgresRow], on connection: PostgresConnection) throws(PostgresFailure) {
-        var statements: [ArraySlice<PostgresRow>] = []
+    private func insert(_ rows: [[UInt8]], on connection: PostgresConnection) throws(PostgresFailure) {
+        var statements: [ArraySlice<[UInt8]>] = []
         var start = 0
         for size in Self.statementSizes {
             while rows.count - start >= size {
@@ -109,7 +107,11 @@ public final class PostgresSink: RemoteSink, @unchecked Sendable {
             for statement in statements {
                 buffer.removeAll(keepingCapacity: true)
                 offsets.removeAll(keepingCapacity: true)
-                for row in statement { row.appendParameters(to: &buffer, offsets: &offsets) }
+                for record in statement {
+                    offsets.append(buffer.count)
+                    buffer.append(contentsOf: record)
+                    buffer.append(0)
+                }
                 try connection.executePrepared("kgb_insert_\(statement.count)", sql: { PostgresSchema.insert(rows: statement.count) },
                                                buffer: buffer, offsets: offsets)
             }
@@ -124,14 +126,14 @@ public final class PostgresSink: RemoteSink, @unchecked Sendable {
 
     /// Each row in a statement of its own; returns why each refused row was refused. A failure that is not the
     /// row's fault ends it as a retry (the rows before it are stored; sent again, they are skipped).
-    private func insertEach(_ rows: [PostgresRow], on connection: PostgresConnection) throws(DeliveryFailure) -> [String] {
+    private func insertEach(_ rows: [[UInt8]], on connection: PostgresConnection) throws(DeliveryFailure) -> [String] {
         var refused: [String] = []
         let statement = PostgresSchema.insert(rows: 1)
-        for row in rows {
+        for record in rows {
             do throws(PostgresFailure) {
-                try connection.execute(statement, row.parameters)
+                try connection.execute(statement, [record])
             } catch where error.isDataError {
-                refused.append("record \(row.id): \(error)")
+                refused.append("record \(PostgresRow.id(of: record) ?? "?"): \(error)")
             } catch {
                 throw unavailable(error)
             }

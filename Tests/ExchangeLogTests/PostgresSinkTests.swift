@@ -123,6 +123,30 @@ struct PostgresSinkTests {
                 == [["word0 word1", "11"]])
     }
 
+    @Test func absentNullMistypedAndOutOfRangeMembersAreNullColumns() throws {
+        // PostgreSQL computes the columns from the record; these are the cases a record could hold.
+        let url = try freshDatabase("kgb_mapping")
+        let sink = try PostgresSink(url: url)
+        defer { sink.close() }
+        let texts = [
+            #"{"id":"m-1","started_at":"2026-11-25T12:00:00Z","path":"/v1/messages?beta=\"yes\"&q=caf\u00e9","outcome":"first","outcome":"second"}"#,
+            #"{"id":"m-2","started_at":"2026-11-25T12:00:00Z","method":7,"response":{"status":"200"},"usage":"none","timing":{"total_ms":"slow","ttfb_ms":true},"agent":"bot","cost_usd":"0.1","outcome":{"x":1}}"#,
+            #"{"id":"m-3","started_at":"2026-11-25T12:00:00Z","response":{"status":4294967296},"usage":{"input_tokens":12.0,"output_tokens":1.5},"timing":{"total_ms":1e400,"ttfb_ms":-0.5e-3},"cost_usd":1e-9}"#,
+            #"{"id":"m-4","started_at":"2026-11-25T12:00:00Z","method":null,"upstream":"","response":{"status":400},"agent":{"name":null}}"#,
+        ]
+        try sink.deliver(texts.map { Array($0.utf8) })
+        let rows = try query(url, """
+            SELECT id, method, path, upstream, status, outcome, model, input_tokens, output_tokens, total_ms, ttfb_ms,
+                   cost_usd, agent FROM kgb_exchanges ORDER BY id
+            """)
+        #expect(rows == [
+            ["m-1", nil, "/v1/messages?beta=\"yes\"&q=café", nil, nil, "second", nil, nil, nil, nil, nil, nil, nil],
+            ["m-2", nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil],
+            ["m-3", nil, nil, nil, nil, nil, nil, "12", nil, nil, "-0.0005", "0.000000001", nil],
+            ["m-4", nil, nil, "", "400", nil, nil, nil, nil, nil, nil, nil, nil],
+        ], "escapes decoded, the last of repeated keys, other types and numbers that do not fit as NULL")
+    }
+
     @Test func aReplayStoresNothingTwice() throws {
         let url = try freshDatabase("kgb_replay")
         let sink = try PostgresSink(url: url)
