@@ -106,15 +106,21 @@ def test_a_400_goes_to_the_dead_letter_directory_and_later_batches_go_on(mock):
         assert "refused a batch of 1 record(s)" in gateway.proc.stderr.read()
 
 
-def test_kill_9_while_the_collector_is_gone_then_a_restart_delivers_everything(mock):
+def spooled_then_killed(mock, count):
+    """Records for a collector that is not there yet, then kill -9: (spool, port, url)."""
     spool = spool_dir()
     port = free_port()
     url = f"http://127.0.0.1:{port}/ingest"  # nothing listens there yet
     gateway = start_kgb(f"http://127.0.0.1:{mock.port}", "--log", url, "--spool", spool, "--log-batch-ms", "50")
-    ask(gateway, 10)
+    ask(gateway, count)
     time.sleep(1.2)  # past the spool's once-a-second fsync
     gateway.stop(signal.SIGKILL)
     assert glob.glob(f"{spool}/segments/*.seg")
+    return spool, port, url
+
+
+def test_kill_9_while_the_collector_is_gone_then_a_restart_delivers_everything(mock):
+    spool, port, url = spooled_then_killed(mock, 10)
     with Collector(port=port) as collector:  # up now, on the port the records were meant for
         again = start_kgb(f"http://127.0.0.1:{mock.port}", "--log", url, "--spool", spool, "--log-batch-ms", "50")
         try:
@@ -128,13 +134,7 @@ def test_kill_9_while_the_collector_is_gone_then_a_restart_delivers_everything(m
 
 
 def test_a_torn_spool_tail_is_cut_off_and_the_rest_delivered(mock):
-    spool = spool_dir()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/ingest"
-    gateway = start_kgb(f"http://127.0.0.1:{mock.port}", "--log", url, "--spool", spool, "--log-batch-ms", "50")
-    ask(gateway, 3)
-    time.sleep(0.5)
-    gateway.stop(signal.SIGKILL)
+    spool, port, url = spooled_then_killed(mock, 3)
     segment = sorted(glob.glob(f"{spool}/segments/*.seg"))[-1]
     size = os.path.getsize(segment)
     with open(segment, "ab") as f:  # a frame whose write was cut short by the crash
