@@ -251,8 +251,8 @@ struct KGBCommand: ParsableCommand {
             } catch {
                 throw ValidationError("\(upstreamCA != nil ? "--upstream-ca" : "TLS set-up"): \(error.message)")
             }
-        } else if upstreamCA != nil {
-            throw ValidationError("--upstream-ca is set but no upstream is https")
+        } else if upstreamCA != nil && !log.contains(where: { $0.hasPrefix("https://") || $0.hasPrefix("otlp+https://") }) {
+            throw ValidationError("--upstream-ca is set but no upstream or log sink is https")
         }
         if let agents {
             do { config.agents = AgentRegistry(try AgentsFile.load(path: agents, environment: environment)) } catch {

@@ -8,9 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Collector:
-    def __init__(self, answers=None, port=0):
+    def __init__(self, answers=None, port=0, tls=None):
         """`answers`: statuses to answer in turn (then 200), e.g. [503, 503]; each may be (status, headers). `port`:
-        a given one (records were meant for it before the collector came up), else any free one."""
+        a given one (records were meant for it before the collector came up), else any free one. `tls`: (cert, key)
+        to serve HTTPS."""
         self.answers = list(answers or [])
         self.records = []  # every record of every batch answered 2xx
         self.requests = []  # (time, status answered, headers, record count) per request
@@ -42,13 +43,20 @@ class Collector:
 
         ThreadingHTTPServer.allow_reuse_address = True
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.scheme = "http"
+        if tls:
+            import ssl
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}/ingest"
+        return f"{self.scheme}://127.0.0.1:{self.port}/ingest"
 
     def ids(self):
         with self.lock:

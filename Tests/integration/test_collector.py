@@ -10,7 +10,7 @@ import time
 import urllib.request
 
 from collector import Collector
-from conftest import free_port, metrics, read_records, start_kgb, value
+from conftest import admin_get, free_port, metrics, read_records, start_kgb, value
 
 
 def ask(gateway, count, events=2):
@@ -175,3 +175,60 @@ def test_a_full_spool_drops_the_oldest_and_counts_them(mock):
     finally:
         gateway.stop()
     assert "spool: full" in gateway.proc.stderr.read()
+
+
+def test_while_a_sink_is_down_the_gateway_stays_ready_and_reports_the_lag(mock):
+    admin = free_port()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/ingest"
+    gateway = start_kgb(f"http://127.0.0.1:{mock.port}", "--log", url, "--spool", spool_dir(), "--log-batch-ms", "50",
+                        "--admin", f"127.0.0.1:{admin}")
+    try:
+        ask(gateway, 3)
+        time.sleep(1.5)
+        assert admin_get(admin, "/readyz") == (200, "ready\n"), "the spool absorbs the outage"
+        samples = metrics(admin)
+        assert value(samples, "kgb_log_sink_up", sink=url) == 0
+        assert value(samples, "kgb_log_sink_lag_seconds", sink=url) >= 1
+        assert value(samples, "kgb_spool_records") == 3
+        with Collector(port=port) as collector:
+            assert len(collector.wait_for(3, timeout=40)) == 3
+            time.sleep(0.5)
+            samples = metrics(admin)
+            assert value(samples, "kgb_log_sink_up", sink=url) == 1 and value(samples, "kgb_log_sink_lag_seconds", sink=url) == 0
+    finally:
+        gateway.stop()
+
+
+def test_two_remote_sinks_are_acknowledged_each_on_its_own(mock):
+    with Collector([503] * 3) as slow, Collector() as quick:
+        gateway = start_kgb(f"http://127.0.0.1:{mock.port}", "--log", slow.url, "--log", quick.url, "--spool", spool_dir(),
+                            "--log-batch-ms", "50")
+        try:
+            ask(gateway, 4)
+            assert len(quick.wait_for(4)) == 4, "one sink's outage does not hold the other back"
+            assert len(slow.wait_for(4, timeout=30)) == 4
+            assert sorted(slow.ids()) == sorted(quick.ids())
+        finally:
+            gateway.stop()
+
+
+def test_an_https_collector_is_verified_like_upstreams(mock, certificates):
+    with Collector(tls=certificates["good"]) as collector:
+        gateway = start_kgb(f"http://127.0.0.1:{mock.port}", "--log", collector.url, "--spool", spool_dir(),
+                            "--log-batch-ms", "50", "--upstream-ca", certificates["ca"])
+        try:
+            ask(gateway, 2)
+            assert len(collector.wait_for(2)) == 2
+        finally:
+            gateway.stop()
+    with Collector(tls=certificates["good"]) as collector:
+        untrusted = start_kgb(f"http://127.0.0.1:{mock.port}", "--log", collector.url, "--spool", spool_dir(),
+                              "--log-batch-ms", "50")
+        try:
+            ask(untrusted, 1)
+            time.sleep(1.5)
+            assert collector.ids() == [], "without the CA the collector's certificate is not trusted"
+        finally:
+            untrusted.stop()
+        assert "certificate verify failed" in untrusted.proc.stderr.read()
