@@ -232,3 +232,15 @@ def test_an_https_collector_is_verified_like_upstreams(mock, certificates):
         finally:
             untrusted.stop()
         assert "certificate verify failed" in untrusted.proc.stderr.read()
+
+
+def test_every_worker_writes_to_one_spool(mock):
+    with Collector() as collector:
+        gateway = start_kgb(f"http://127.0.0.1:{mock.port}", "--log", collector.url, "--spool", spool_dir(),
+                            "--workers", "2", "--log-batch-ms", "100")
+        try:
+            ask(gateway, 40)
+            ids = collector.wait_for(40)
+            assert len(ids) == 40 and len(set(ids)) == 40
+        finally:
+            gateway.stop()
