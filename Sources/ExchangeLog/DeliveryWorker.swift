@@ -89,7 +89,13 @@ public final class DeliveryWorker: @unchecked Sendable {
             let (records, next, _) = spool.read(sink: index, from: cursor, maxRecords: settings.batchRecords,
                                                 maxBytes: settings.batchBytes)
             guard !records.isEmpty else {
-                spool.waitForRecords(seconds: 0.05)
+                // Nothing readable: the reader skipped a corrupt stretch (counted and said once); move past it.
+                if cursor < next {
+                    spool.acknowledge(sink: index, upTo: next)
+                    cursor = next
+                } else {
+                    spool.waitForRecords(seconds: 0.05)
+                }
                 continue
             }
             do {
