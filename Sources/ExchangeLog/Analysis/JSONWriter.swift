@@ -7,6 +7,8 @@ public struct JSONWriter: Sendable {
     private var needsComma = false
     /// A key was just written: its value follows after the colon, without a comma.
     private var afterKey = false
+    /// Where strings are escaped before they are appended (one per writer, grown as needed).
+    private let scratch = Scratch()
 
     public init(capacity: Int = 0) {
         bytes.reserveCapacity(capacity)
@@ -134,58 +136,66 @@ public struct JSONWriter: Sendable {
     /// they end lines in JavaScript before ES2019 and in some log viewers. With `validating`, answers false
     /// (having written nothing) at the first byte that is not part of valid UTF-8.
     private mutating func escape(_ utf8: UnsafeBufferPointer<UInt8>, validating: Bool) -> Bool {
-        // Written through a raw pointer into room reserved for the worst case (6 bytes per input byte, for
-        // \u00XX): SSE bodies escape every few bytes, and an Array append per run was the logger's top cost.
+        // Written through a raw pointer into the writer's scratch buffer, sized for the worst case (6 bytes per input
+        // byte, for \u00XX) and kept from string to string (an allocation per string was a tenth of the logger's
+        // instructions), then appended once. Runs of bytes that need no escape (most of any text) are copied whole.
         let count = utf8.count
-        let worst = count * 6 + 2
-        let out = UnsafeMutablePointer<UInt8>.allocate(capacity: worst)
-        defer { out.deallocate() }
         guard let input = utf8.baseAddress else {
             bytes.append(contentsOf: "\"\"".utf8)
             return true
         }
-        var n = 0
-        out[n] = UInt8(ascii: "\""); n += 1
-        var i = 0
-        let ok = Self.escapes.withUnsafeBufferPointer { table -> Bool in
-            while i < count {
-                let byte = input[i]
-                let action = table[Int(byte)]
-                if action == 0 {
-                    out[n] = byte; n += 1; i += 1
-                    continue
+        let out = scratch.room(count * 6 + 2)
+        let written = { () -> Int? in
+            var n = 0
+            out[n] = UInt8(ascii: "\""); n += 1
+            var i = 0
+            let ok = Self.escapes.withUnsafeBufferPointer { table -> Bool in
+                while i < count {
+                    var run = i
+                    while run < count && table[Int(input[run])] == 0 { run += 1 }
+                    if run > i {
+                        (out + n).update(from: input + i, count: run - i)
+                        n += run - i
+                        i = run
+                        if i == count { break }
+                    }
+                    let byte = input[i]
+                    let action = table[Int(byte)]
+                    if action != 0x80 && action != UInt8(ascii: "u") {
+                        out[n] = UInt8(ascii: "\\"); out[n + 1] = action; n += 2; i += 1
+                        continue
+                    }
+                    if action == UInt8(ascii: "u") {
+                        // Other C0 controls have no short form: \u00XX.
+                        out[n] = UInt8(ascii: "\\"); out[n + 1] = UInt8(ascii: "u")
+                        out[n + 2] = UInt8(ascii: "0"); out[n + 3] = UInt8(ascii: "0")
+                        out[n + 4] = Self.hexDigit(byte >> 4)
+                        out[n + 5] = Self.hexDigit(byte & 0x0F)
+                        n += 6
+                        i += 1
+                        continue
+                    }
+                    let length = validating ? Self.sequenceLength(input, i, count) : Self.leadLength(byte)
+                    guard length > 0 else { return false }
+                    if byte == 0xE2 && i + 2 < count && input[i + 1] == 0x80 && (input[i + 2] == 0xA8 || input[i + 2] == 0xA9) {
+                        // U+2028 / U+2029 → \u2028 / \u2029
+                        for (k, c) in "\\u202".utf8.enumerated() { out[n + k] = c }
+                        out[n + 5] = input[i + 2] == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9")
+                        n += 6
+                    } else {
+                        for k in 0..<min(length, count - i) { out[n + k] = input[i + k] }
+                        n += min(length, count - i)
+                    }
+                    i += length
                 }
-                if action != 0x80 && action != UInt8(ascii: "u") {
-                    out[n] = UInt8(ascii: "\\"); out[n + 1] = action; n += 2; i += 1
-                    continue
-                }
-                if action == UInt8(ascii: "u") {
-                    // Other C0 controls have no short form: \u00XX.
-                    for (k, c) in "\\u00".utf8.enumerated() { out[n + k] = c }
-                    out[n + 4] = hexDigit(byte >> 4)
-                    out[n + 5] = hexDigit(byte & 0x0F)
-                    n += 6
-                    i += 1
-                    continue
-                }
-                let length = validating ? Self.sequenceLength(input, i, count) : Self.leadLength(byte)
-                guard length > 0 else { return false }
-                if byte == 0xE2 && i + 2 < count && input[i + 1] == 0x80 && (input[i + 2] == 0xA8 || input[i + 2] == 0xA9) {
-                    // U+2028 / U+2029 → \u2028 / \u2029
-                    for (k, c) in "\\u202".utf8.enumerated() { out[n + k] = c }
-                    out[n + 5] = input[i + 2] == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9")
-                    n += 6
-                } else {
-                    for k in 0..<min(length, count - i) { out[n + k] = input[i + k] }
-                    n += min(length, count - i)
-                }
-                i += length
+                return true
             }
-            return true
-        }
-        guard ok else { return false }
-        out[n] = UInt8(ascii: "\""); n += 1
-        bytes.append(contentsOf: UnsafeBufferPointer(start: out, count: n))
+            guard ok else { return nil }
+            out[n] = UInt8(ascii: "\""); n += 1
+            return n
+        }()
+        guard let written else { return false }
+        bytes.append(contentsOf: UnsafeBufferPointer(start: out, count: written))
         return true
     }
 
@@ -214,7 +224,26 @@ public struct JSONWriter: Sendable {
         return length
     }
 
-    private func hexDigit(_ nibble: UInt8) -> UInt8 {
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
+}
+
+/// A growable byte buffer a JSONWriter escapes into; a class so the writer's copies share it (one thread uses a
+/// writer at a time).
+final class Scratch: @unchecked Sendable {
+    private var pointer = UnsafeMutablePointer<UInt8>.allocate(capacity: 4096)
+    private var capacity = 4096
+
+    /// Room for at least `count` bytes (the previous contents are not kept).
+    func room(_ count: Int) -> UnsafeMutablePointer<UInt8> {
+        if count > capacity {
+            pointer.deallocate()
+            capacity = max(count, capacity * 2)
+            pointer = .allocate(capacity: capacity)
+        }
+        return pointer
+    }
+
+    deinit { pointer.deallocate() }
 }
