@@ -19,8 +19,14 @@ public final class DeliveryWorker: @unchecked Sendable {
         public let delivered = Atomic<Int>(0)
         public let failures = Atomic<Int>(0)
         public let deadLettered = Atomic<Int>(0)
-        /// Milliseconds the oldest record not yet acknowledged has waited (0: caught up).
-        public let lagMillis = Atomic<Int>(0)
+        /// When the oldest record not yet acknowledged was spooled (ms since the epoch; 0: caught up).
+        public let oldestUnsentMillis = Atomic<Int>(0)
+
+        /// Milliseconds that record has waited, now (0: caught up): it keeps growing while the sink is down.
+        public var lagMillis: Int {
+            let oldest = oldestUnsentMillis.load(ordering: .relaxed)
+            return oldest == 0 ? 0 : max(0, Int(Date().timeIntervalSince1970 * 1000) - oldest)
+        }
         public let up = Atomic<Bool>(true)
     }
 
@@ -75,13 +81,13 @@ public final class DeliveryWorker: @unchecked Sendable {
             // Cheap looks (sizes and one frame header) while a batch fills; the batch itself is read once.
             let (available, oldest) = spool.pending(from: cursor)
             guard let oldest, available > 0 else {
-                metrics.lagMillis.store(0, ordering: .relaxed)
+                metrics.oldestUnsentMillis.store(0, ordering: .relaxed)
                 if stop { break }
                 spool.waitForRecords(seconds: 0.2)
                 continue
             }
             let waited = Int(Date().timeIntervalSince1970 * 1000) - Int(oldest)
-            metrics.lagMillis.store(max(0, waited), ordering: .relaxed)
+            metrics.oldestUnsentMillis.store(Int(oldest), ordering: .relaxed)
             if !stop && waited < settings.batchMillis && available < settings.batchBytes {
                 usleep(UInt32(min(settings.batchMillis - waited, 50)) * 1000)
                 continue

@@ -68,7 +68,7 @@ struct MetricsExposition {
         for (worker, labels) in sinks { sample("kgb_log_sink_up", labels, worker.metrics.up.load(ordering: .relaxed) ? 1 : 0) }
         header("kgb_log_sink_lag_seconds", "gauge", "Age of the oldest record a remote sink has not acknowledged (0: caught up).")
         for (worker, labels) in sinks {
-            out += "kgb_log_sink_lag_seconds{sink=\"\(Self.escape(labels[0].1))\"} \(Double(worker.metrics.lagMillis.load(ordering: .relaxed)) / 1000)\n"
+            out += "kgb_log_sink_lag_seconds{sink=\"\(Self.escape(labels[0].1))\"} \(Double(worker.metrics.lagMillis) / 1000)\n"
         }
         header("kgb_log_sink_dropped_records_total", "counter", "Records a remote sink will never get, by reason: the spool was full, or its copy was torn or corrupt.")
         for (index, (_, labels)) in sinks.enumerated() {
