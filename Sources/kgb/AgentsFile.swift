@@ -92,20 +92,16 @@ enum AgentsFile {
         return agent
     }
 
-    /// `env:VAR`, `file:PATH` (without a trailing newline) or the key itself.
+    /// `env:VAR`, `file:PATH` or the key itself (SecretValue; no `${VAR}`: a key is taken as it is written).
     private static func resolve(_ spec: String, _ environment: [String: String], _ failure: (String) -> Failure) throws(Failure) -> String {
-        var key = spec
-        if spec.hasPrefix("env:") {
-            let variable = String(spec.dropFirst(4))
-            guard let value = environment[variable], !value.isEmpty else {
-                throw failure("key needs the environment variable \(variable), which is not set")
+        let key: String
+        do {
+            key = try SecretValue.resolve(spec, environment: environment, substituting: false)
+        } catch {
+            switch error {
+            case .unsetVariable(let variable): throw failure("key needs the environment variable \(variable), which is not set")
+            case .unreadableFile(let file): throw failure("cannot read the key file \(file)")
             }
-            key = value
-        } else if spec.hasPrefix("file:") {
-            let file = String(spec.dropFirst(5))
-            guard let contents = FileManager.default.contents(atPath: file) else { throw failure("cannot read the key file \(file)") }
-            key = String(decoding: contents, as: UTF8.self)
-            while key.hasSuffix("\n") || key.hasSuffix("\r") { key.removeLast() }
         }
         guard !key.isEmpty else { throw failure("the key is empty") }
         guard key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { throw failure("the key must be printable ASCII without spaces") }

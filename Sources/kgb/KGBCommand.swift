@@ -210,11 +210,8 @@ struct KGBCommand: ParsableCommand {
             }
             let name = String(text[..<equals])
             var value: String
-            do {
-                value = try RouteOptions.resolveValue(String(text[text.index(after: equals)...]), header: name, environment: ProcessInfo.processInfo.environment)
-            } catch {
-                throw ValidationError("\(error)".replacingOccurrences(of: "--route-header", with: "--log-header"))
-            }
+            value = try RouteOptions.resolveValue(String(text[text.index(after: equals)...]), flag: "--log-header", header: name,
+                                                  environment: ProcessInfo.processInfo.environment)
             guard !value.contains("\r"), !value.contains("\n"), !value.contains("\0") else {
                 throw ValidationError("--log-header: the value of \(name) contains a line break or NUL")
             }

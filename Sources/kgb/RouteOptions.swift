@@ -99,39 +99,19 @@ enum RouteOptions {
         return (prefix, name, value)
     }
 
-    /// `env:VAR` (the variable's value), `file:PATH` (the file's contents without a trailing newline), or text
-    /// in which each `${VAR}` is replaced. A variable that is unset or empty is an error, not an empty header.
-    static func resolveValue(_ spec: String, header: String, environment: [String: String]) throws -> String {
-        func variable(_ name: String) throws -> String {
-            guard let value = environment[name], !value.isEmpty else {
-                throw ValidationError("--route-header: \(header) needs the environment variable \(name), which is not set")
+    /// A header's value (SecretValue: `env:`, `file:`, text with `${VAR}`), its failures named for `flag`.
+    static func resolveValue(_ spec: String, flag: String = "--route-header", header: String,
+                             environment: [String: String]) throws -> String {
+        do {
+            return try SecretValue.resolve(spec, environment: environment, substituting: true)
+        } catch {
+            switch error {
+            case .unsetVariable(let name):
+                throw ValidationError("\(flag): \(header) needs the environment variable \(name), which is not set")
+            case .unreadableFile(let path):
+                throw ValidationError("\(flag): \(header): cannot read \(path)")
             }
-            return value
         }
-        if spec.hasPrefix("env:") { return try variable(String(spec.dropFirst(4))) }
-        if spec.hasPrefix("file:") {
-            let path = String(spec.dropFirst(5))
-            guard let contents = FileManager.default.contents(atPath: path) else {
-                throw ValidationError("--route-header: \(header): cannot read \(path)")
-            }
-            var text = String(decoding: contents, as: UTF8.self)
-            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-            return text
-        }
-        var out = ""
-        var rest = Substring(spec)
-        while let start = rest.firstIndex(of: "$") {
-            out += rest[..<start]
-            let after = rest[rest.index(after: start)...]
-            guard after.hasPrefix("{"), let close = after.firstIndex(of: "}") else {
-                out.append("$")
-                rest = after
-                continue
-            }
-            out += try variable(String(after[after.index(after: after.startIndex)..<close]))
-            rest = after[after.index(after: close)...]
-        }
-        return out + rest
     }
 
     /// The spec without its value (a literal value may be a secret).
