@@ -11,9 +11,7 @@ agents, on the same requests (each carries an x-api-key either way). Two measure
 """
 import argparse
 import os
-import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -21,10 +19,10 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import instructions  # noqa: E402
+import load  # noqa: E402
 
 AGENTS = 100
 KEY = "sk-bench-agent-057"  # one of the hundred, in the middle of the table
-BODY = instructions.JSON_BODY
 
 
 def agents_file(directory, with_log):
@@ -39,37 +37,15 @@ def agents_file(directory, with_log):
     return path
 
 
-def cpu_seconds(pid):
-    """utime + stime of a process, all threads, in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def load_cpu_per_request(kgb, mock_port, extra, requests, workdir):
-    port = instructions.free_port()
-    proc = subprocess.Popen(["taskset", "-c", "1", kgb, "--listen", f"127.0.0.1:{port}",
-                             "--upstream", f"http://127.0.0.1:{mock_port}", "--route-header", "x-api-key=sk-real",
-                             *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    body = os.path.join(workdir, "body.json")
-    with open(body, "wb") as f:
-        f.write(BODY)
+    proc, port = load.start_kgb(kgb, mock_port, ["--route-header", "x-api-key=sk-real", *extra])
     try:
-        instructions.wait_listening(port)
-        hey = ["taskset", "-c", "0", "hey", "-m", "POST", "-T", "application/json", "-D", body, "-H", f"x-api-key: {KEY}",
-               "-c", "50"]
-        subprocess.run(hey + ["-n", "2000", f"http://127.0.0.1:{port}/v1/messages"], check=True, capture_output=True)
-        before = cpu_seconds(proc.pid)
-        result = subprocess.run(hey + ["-n", str(requests), f"http://127.0.0.1:{port}/v1/messages"], check=True,
-                                capture_output=True, text=True)
-        after = cpu_seconds(proc.pid)
-        statuses = re.findall(r"^\s+\[(\d{3})\]\s+(\d+) responses", result.stdout, re.M)
-        if statuses != [("200", str(requests))]:
-            raise RuntimeError(f"not every request got 200: {statuses}")
-        return (after - before) / requests * 1e6
+        load.hey(port, 2000, workdir, [f"x-api-key: {KEY}"])
+        before = load.cpu_seconds(proc.pid)
+        load.hey(port, requests, workdir, [f"x-api-key: {KEY}"])
+        return (load.cpu_seconds(proc.pid) - before) / requests * 1e6
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+        load.stop(proc)
 
 
 def main():

@@ -11,8 +11,6 @@
 """
 import argparse
 import os
-import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -23,49 +21,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "Tests", "integration"))
 import instructions  # noqa: E402
+import load  # noqa: E402
 from collector import Collector  # noqa: E402
 import pg  # noqa: E402
 
-BODY = instructions.JSON_BODY
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def start_kgb(kgb, mock_port, log_args, workdir, cpu="1"):
-    port = instructions.free_port()
-    proc = subprocess.Popen(["taskset", "-c", cpu, kgb, "--listen", f"127.0.0.1:{port}",
-                             "--upstream", f"http://127.0.0.1:{mock_port}", *log_args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    instructions.wait_listening(port)
-    return proc, port
-
-
-def hey(port, requests, workdir):
-    body = os.path.join(workdir, "body.json")
-    with open(body, "wb") as f:
-        f.write(BODY)
-    result = subprocess.run(["taskset", "-c", "0", "hey", "-m", "POST", "-T", "application/json", "-D", body, "-c", "50",
-                             "-n", str(requests), f"http://127.0.0.1:{port}/v1/messages"],
-                            check=True, capture_output=True, text=True)
-    statuses = re.findall(r"^\s+\[(\d{3})\]\s+(\d+) responses", result.stdout, re.M)
-    if statuses != [("200", str(requests))]:
-        raise RuntimeError(f"not every request got 200: {statuses}")
-
-
-def stop(proc):
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(60)
+start_kgb, stop, hey, cpu_seconds = load.start_kgb, load.stop, load.hey, load.cpu_seconds
 
 
 def collector_rate(kgb, mock_port, records, workdir):
     port = instructions.free_port()
     spool = tempfile.mkdtemp(prefix="kgb-bench-spool-", dir=workdir)
     proc, kgb_port = start_kgb(kgb, mock_port, ["--log", f"http://127.0.0.1:{port}/ingest", "--spool", spool,
-                                                "--log-batch-bytes", str(4 << 20)], workdir)
+                                                "--log-batch-bytes", str(4 << 20)])
     try:
         hey(kgb_port, records, workdir)
         time.sleep(1)
@@ -90,7 +59,7 @@ def postgres_rate(kgb, mock_port, server, records, workdir):
     spool = tempfile.mkdtemp(prefix="kgb-bench-spool-", dir=workdir)
     server.stop()
     try:
-        proc, kgb_port = start_kgb(kgb, mock_port, ["--log", url, "--spool", spool, "--log-batch-bytes", str(4 << 20)], workdir)
+        proc, kgb_port = start_kgb(kgb, mock_port, ["--log", url, "--spool", spool, "--log-batch-bytes", str(4 << 20)])
         hey(kgb_port, records, workdir)
         time.sleep(1)
     finally:
@@ -116,7 +85,7 @@ def postgres_rate(kgb, mock_port, server, records, workdir):
 
 
 def cpu_per_request(kgb, mock_port, log_args, requests, workdir):
-    proc, port = start_kgb(kgb, mock_port, log_args, workdir)
+    proc, port = start_kgb(kgb, mock_port, log_args)
     try:
         hey(port, 2000, workdir)
         time.sleep(1.5)
