@@ -43,6 +43,8 @@ public final class Spool: LogSink, @unchecked Sendable {
         /// Per sink: records dropped because the spool was full, or unreadable (torn or corrupt).
         public var droppedFull: [Int]
         public var droppedCorrupt: [Int]
+        /// fsyncs of the segment being written (what `--spool-fsync` governs).
+        public var syncs = 0
     }
 
     private struct Segment {
@@ -195,7 +197,10 @@ public final class Spool: LogSink, @unchecked Sendable {
     }
 
     private static func sync(_ state: inout State) {
-        if state.fd >= 0 { fsync(state.fd) }
+        if state.fd >= 0 {
+            fsync(state.fd)
+            state.stats.syncs += 1
+        }
         state.unsynced = false
         state.lastSync = Date()
     }

@@ -136,3 +136,23 @@ private func texts(_ records: [[UInt8]]) -> [String] { records.map { String(deco
     #expect(got.count == 3 && got[1] == big)
     spool.close()
 }
+
+@Test func fsyncFollowsTheSpoolFsyncSetting() throws {
+    let always = try Spool(directory: directory(), maxBytes: 1 << 30, fsync: .always, sinkIDs: ["a"], warn: { _ in })
+    let interval = try Spool(directory: directory(), maxBytes: 1 << 30, fsync: .interval, sinkIDs: ["a"], warn: { _ in })
+    let before = (always.stats.syncs, interval.stats.syncs)
+    for n in 0..<5 {
+        try always.write(lines(["{\"n\":\(n)}"]))
+        try interval.write(lines(["{\"n\":\(n)}"]))
+        interval.syncIfDue()
+    }
+    #expect(always.stats.syncs - before.0 == 5, "always: every batch")
+    #expect(interval.stats.syncs - before.1 == 0, "interval: not within the second")
+    Thread.sleep(forTimeInterval: 1.05)
+    interval.syncIfDue()
+    #expect(interval.stats.syncs - before.1 == 1, "interval: once the second is up")
+    interval.syncIfDue()
+    #expect(interval.stats.syncs - before.1 == 1, "and not again with nothing new written")
+    always.close()
+    interval.close()
+}
