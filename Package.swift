@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "ExchangeLog", targets: ["ExchangeLog"]),
         .library(name: "LogRing", targets: ["LogRing"]),
         .library(name: "UV", targets: ["UV"]),
+        .library(name: "LogBrowser", targets: ["LogBrowser"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -58,9 +59,12 @@ let package = Package(
         // libpq, for the postgres:// sink (on a delivery thread of the spool) and for reading that store back.
         .systemLibrary(name: "CPostgres", path: "CModules/CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
+        // `kgb ui`: a web page over a log store, on a loop and thread pool of its own (never in the gateway).
+        .target(name: "LogBrowser", dependencies: ["UV", "HTTP1", "ExchangeLog", "CSQLite"]),
+
         // Executables.
         .executableTarget(name: "kgb", dependencies: [
-            "Gateway", "UV", "HTTP1", "ExchangeLog", "LogRing", "TLS", "Metrics",
+            "Gateway", "UV", "HTTP1", "ExchangeLog", "LogRing", "TLS", "Metrics", "LogBrowser",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
@@ -79,5 +83,6 @@ let package = Package(
         // CZlib: the inflate tests make their gzip and deflate input with zlib itself; LogRing: the assembler
         // tests write the records the loop would.
         .testTarget(name: "ExchangeLogTests", dependencies: ["ExchangeLog", "CZlib", "LogRing"]),
+        .testTarget(name: "LogBrowserTests", dependencies: ["LogBrowser", "ExchangeLog"]),
     ]
 )

@@ -7,7 +7,7 @@ import Foundation
 
 /// A statement or a connection attempt that failed. `sqlState` is the server's code (nil when there was no
 /// answer: the connection could not be made or was lost).
-struct PostgresFailure: Error, CustomStringConvertible {
+package struct PostgresFailure: Error, CustomStringConvertible {
     let sqlState: String?
     let message: String
 
@@ -22,10 +22,10 @@ struct PostgresFailure: Error, CustomStringConvertible {
         return ["22", "23", "54"].contains(sqlState.prefix(2))
     }
 
-    var description: String { sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message }
+    package var description: String { sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message }
 }
 
-final class PostgresConnection {
+package final class PostgresConnection {
     private var connection: OpaquePointer?
 
     /// Keywords kgb sets unless libpq's environment variable for the same setting is set. They come before the
@@ -50,7 +50,7 @@ final class PostgresConnection {
         PQconninfoFree(options)
     }
 
-    init(url: String) throws(PostgresFailure) {
+    package init(url: String) throws(PostgresFailure) {
         let environment = ProcessInfo.processInfo.environment
         var pairs = Self.defaults.filter { $0.variable.isEmpty || environment[$0.variable] == nil }
             .map { ($0.keyword, $0.value) }
@@ -76,9 +76,9 @@ final class PostgresConnection {
     deinit { close() }
 
     /// False once the connection broke (libpq notices when a statement fails on it).
-    var isUsable: Bool { connection.map { PQstatus($0) == CONNECTION_OK } ?? false }
+    package var isUsable: Bool { connection.map { PQstatus($0) == CONNECTION_OK } ?? false }
 
-    func close() {
+    package func close() {
         PQfinish(connection)
         connection = nil
     }
@@ -124,7 +124,7 @@ final class PostgresConnection {
     /// Runs one statement with its values as separate parameters (never spliced into the SQL text) and returns the
     /// rows as text (nil: NULL). With no parameters the text may hold several statements (migrations).
     @discardableResult
-    func execute(_ sql: String, _ parameters: [[UInt8]?] = []) throws(PostgresFailure) -> [[String?]] {
+    package func execute(_ sql: String, _ parameters: [[UInt8]?] = []) throws(PostgresFailure) -> [[String?]] {
         guard let connection else { throw PostgresFailure(sqlState: nil, message: "the connection is closed") }
         let result: OpaquePointer?
         if parameters.isEmpty {

@@ -3,7 +3,7 @@
 // starting at once against one database migrate it once between them. Migrations are never edited once released:
 // a change to the table is a new migration.
 
-enum PostgresSchema {
+package enum PostgresSchema {
     /// Taken with pg_advisory_xact_lock around a migration (released at commit or rollback). Any constant would do;
     /// this one spells "kgb-mig" and is unlikely to collide with another application's lock on the same database.
     static let migrationLock: Int64 = 0x006b_6762_2d6d_6967
@@ -36,6 +36,15 @@ enum PostgresSchema {
         CREATE INDEX kgb_exchanges_outcome ON kgb_exchanges (outcome, started_at);
         CREATE INDEX kgb_exchanges_agent ON kgb_exchanges (agent, started_at);
         """,
+        // 2: what `kgb ui` filters on besides: the session, the first token's time; indexes for each filter.
+        """
+        ALTER TABLE kgb_exchanges ADD COLUMN session text, ADD COLUMN first_token_ms double precision;
+        UPDATE kgb_exchanges SET session = \(text("record->'agent'->'session'")),
+                                 first_token_ms = \(double("record->'timing'->'first_token_ms'"));
+        CREATE INDEX kgb_exchanges_session ON kgb_exchanges (session, started_at);
+        CREATE INDEX kgb_exchanges_status ON kgb_exchanges (status, started_at);
+        CREATE INDEX kgb_exchanges_upstream ON kgb_exchanges (upstream, started_at);
+        """,
     ]
 
     static var version: Int { migrations.count }
@@ -43,7 +52,7 @@ enum PostgresSchema {
     /// Brings the database to `version`; a no-op (one lock, one read) when it is there. Needs the right to create
     /// tables only while there is something to create: a role with INSERT and SELECT writes to a database that an
     /// administrator migrated.
-    static func migrate(_ connection: PostgresConnection) throws(PostgresFailure) {
+    package static func migrate(_ connection: PostgresConnection) throws(PostgresFailure) {
         try connection.execute("BEGIN")
         do throws(PostgresFailure) {
             try connection.execute("SELECT pg_advisory_xact_lock($1)", [Array(String(migrationLock).utf8)])
@@ -89,7 +98,8 @@ enum PostgresSchema {
         ("output_tokens", integer("r->'usage'->'output_tokens'", bound: "9223372036854775807", type: "bigint")),
         ("total_ms", double("r->'timing'->'total_ms'")), ("ttfb_ms", double("r->'timing'->'ttfb_ms'")),
         ("cost_usd", "CASE WHEN jsonb_typeof(r->'cost_usd') = 'number' THEN (r->'cost_usd')::numeric END"),
-        ("agent", text("r->'agent'->'name'")),
+        ("agent", text("r->'agent'->'name'")), ("session", text("r->'agent'->'session'")),
+        ("first_token_ms", double("r->'timing'->'first_token_ms'")),
         ("record", "r"),
     ]
 

@@ -8,8 +8,6 @@ public final class SQLiteSink: LogSink {
     private var db: OpaquePointer?
     private var insert: OpaquePointer?
     public var name: String { "sqlite:\(path)" }
-    /// Bump with a migration step in `migrate` whenever the table changes.
-    static let schemaVersion: Int32 = 1
 
     public init(path: String) throws {
         self.path = path
@@ -27,45 +25,9 @@ public final class SQLiteSink: LogSink {
         sqlite3_busy_timeout(db, 5_000)  // several kgb instances may share one file
         try exec("PRAGMA journal_mode=WAL")
         try exec("PRAGMA synchronous=NORMAL")
-        try migrate()
-        guard sqlite3_prepare_v2(db, """
-            INSERT OR REPLACE INTO exchanges (id, started_at, model, outcome, status, record)
-            VALUES (?1, json_extract(?2, '$.started_at'), json_extract(?2, '$.usage.model'),
-                    json_extract(?2, '$.outcome'), json_extract(?2, '$.response.status'), ?2)
-            """, -1, &insert, nil) == SQLITE_OK else {
+        do { try SQLiteSchema.migrate(db!, path: path) } catch { close(); throw error }
+        guard sqlite3_prepare_v2(db, SQLiteSchema.insert, -1, &insert, nil) == SQLITE_OK else {
             throw SinkError("preparing the insert in \(path) failed: \(message)")
-        }
-    }
-
-    /// Version 0 (a new file) → 1: the table and its indexes.
-    private func migrate() throws {
-        var version: Int32 = 0
-        var statement: OpaquePointer?
-        if sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &statement, nil) == SQLITE_OK, sqlite3_step(statement) == SQLITE_ROW {
-            version = sqlite3_column_int(statement, 0)
-        }
-        sqlite3_finalize(statement)
-        if version > SQLiteSink.schemaVersion {
-            throw SinkError("\(path) has schema version \(version), newer than this kgb (\(SQLiteSink.schemaVersion))")
-        }
-        if version < 1 {
-            try exec("""
-                BEGIN;
-                CREATE TABLE IF NOT EXISTS exchanges (
-                    id TEXT PRIMARY KEY,
-                    started_at TEXT NOT NULL,
-                    model TEXT,
-                    outcome TEXT NOT NULL,
-                    status INTEGER,
-                    record TEXT NOT NULL
-                );
-                CREATE INDEX IF NOT EXISTS exchanges_started_at ON exchanges(started_at);
-                CREATE INDEX IF NOT EXISTS exchanges_model ON exchanges(model);
-                CREATE INDEX IF NOT EXISTS exchanges_outcome ON exchanges(outcome);
-                CREATE INDEX IF NOT EXISTS exchanges_status ON exchanges(status);
-                PRAGMA user_version = 1;
-                COMMIT;
-                """)
         }
     }
 
@@ -102,17 +64,15 @@ public final class SQLiteSink: LogSink {
     }
 
     private func insertLine(_ line: UnsafeRawBufferPointer) throws {
-        // The id is the record's first field: {"id":"...". Read it without parsing the whole record.
-        let prefix = Array("{\"id\":\"".utf8)
-        guard line.count > prefix.count + 1, line.starts(with: prefix),
-              let close = line[prefix.count...].firstIndex(of: UInt8(ascii: "\"")) else { return }
-        let id = UnsafeRawBufferPointer(rebasing: line[prefix.count..<close])
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        // Every record starts {"id":"; anything else (a torn line after a full disk, say) is not a record.
+        guard line.starts(with: Self.recordStart) else { return }
         sqlite3_reset(insert)
-        sqlite3_bind_text(insert, 1, id.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(id.count), transient)
-        sqlite3_bind_text(insert, 2, line.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(line.count), transient)
+        sqlite3_bind_text(insert, 1, line.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(line.count),
+                          unsafeBitCast(-1, to: sqlite3_destructor_type.self))
         guard sqlite3_step(insert) == SQLITE_DONE else { throw SinkError("inserting into \(path) failed: \(message)") }
     }
+
+    private static let recordStart = Array("{\"id\":\"".utf8)
 
     public func reopen() throws {
         close()

@@ -19,7 +19,8 @@ struct KGBCommand: ParsableCommand {
         2 for a bad flag or value.
 
         Other commands: `kgb tail [--log SPEC] [--json]` follows the exchange log, one line per exchange;
-        `kgb show ID [--log SPEC]` prints one exchange readably. `kgb tail --help` for more.
+        `kgb show ID [--log SPEC]` prints one exchange readably; `kgb ui [--log SPEC] [--listen HOST:PORT]` serves a
+        web page over the log. `kgb tail --help` for more.
         """)
 
     @Option(help: ArgumentHelp("Address to listen on, HOST:PORT ([::1]:PORT for IPv6).", valueName: "host:port"))

@@ -5,7 +5,7 @@ import Foundation
 
 /// The store to read: --log, else KGB_LOG, else the gateway's default (relative to the current directory). It must
 /// exist: reading nothing in silence from the wrong directory helps nobody. PostgreSQL is checked by connecting.
-private func store(_ text: String?) throws -> (LogStoreReader, name: String) {
+func storeSpec(_ text: String?) throws -> (LogSpec, name: String) {
     let spec: LogSpec
     let given = text ?? ProcessInfo.processInfo.environment["KGB_LOG"].flatMap { $0.isEmpty ? nil : $0 }
     do {
@@ -17,8 +17,7 @@ private func store(_ text: String?) throws -> (LogStoreReader, name: String) {
     switch spec {
     case .jsonLines(let file), .sqlite(let file): path = file
     case .postgres:
-        // The name hides the password; libpq's messages never show it.
-        do { return (try LogStoreReader(spec), spec.description) } catch { throw ValidationError("--log: \(error)") }
+        return (spec, spec.description)  // the name hides the password; libpq's messages never show it
     case .standardOutput, .none, .collector, .otlp:
         throw ValidationError("--log: \(spec) is not a store that can be read (use jsonl:PATH, sqlite:PATH or postgres://...)")
     }
@@ -28,6 +27,11 @@ private func store(_ text: String?) throws -> (LogStoreReader, name: String) {
         let origin = text != nil ? "from --log" : given != nil ? "from KGB_LOG" : "the default, relative to the current directory"
         throw ValidationError("no log store at \(name) (\(origin)); name the store the gateway writes with --log or KGB_LOG")
     }
+    return (spec, name)
+}
+
+private func store(_ text: String?) throws -> (LogStoreReader, name: String) {
+    let (spec, name) = try storeSpec(text)
     do { return (try LogStoreReader(spec), name) } catch { throw ValidationError("--log: \(error)") }
 }
 

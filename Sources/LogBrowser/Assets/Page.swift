@@ -1,0 +1,1 @@
+let pageText: StaticString = #"<!doctype html><title>kgb</title>"#

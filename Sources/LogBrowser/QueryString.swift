@@ -1,0 +1,52 @@
+// A request target's path and query (`/api/exchanges?agent=build%20bot&status=5xx`), percent-decoded. A name given
+// twice keeps its last value; bytes that are not UTF-8 after decoding are replaced, never trusted.
+
+struct RequestTarget {
+    let path: String
+    let query: [String: String]
+
+    init(_ target: String) {
+        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        path = Self.decode(parts.first.map(String.init) ?? "/", plusIsSpace: false)
+        var query: [String: String] = [:]
+        if parts.count == 2 {
+            for pair in parts[1].split(separator: "&") {
+                let nameValue = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let name = Self.decode(String(nameValue[0]), plusIsSpace: true)
+                query[name] = nameValue.count == 2 ? Self.decode(String(nameValue[1]), plusIsSpace: true) : ""
+            }
+        }
+        self.query = query
+    }
+
+    /// The value, or nil when absent or empty (an empty filter field means no filter).
+    subscript(_ name: String) -> String? {
+        guard let value = query[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    static func decode(_ text: String, plusIsSpace: Bool) -> String {
+        var out: [UInt8] = []
+        var bytes = text.utf8.makeIterator()
+        while let byte = bytes.next() {
+            if byte == UInt8(ascii: "%"), let high = bytes.next(), let low = bytes.next(),
+               let value = hexValue(high).flatMap({ h in hexValue(low).map { h << 4 | $0 } }) {
+                out.append(value)
+            } else if byte == UInt8(ascii: "+") && plusIsSpace {
+                out.append(UInt8(ascii: " "))
+            } else {
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
