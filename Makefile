@@ -42,8 +42,8 @@ install: build
 
 python-deps: deps
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
-	@$(VENV)/bin/python -c 'import pytest, anthropic, openai, opentelemetry.proto.collector.trace.v1.trace_service_pb2' 2>/dev/null || \
-	  $(VENV)/bin/pip install --quiet pytest anthropic openai opentelemetry-proto
+	@$(VENV)/bin/python -c 'import pytest, anthropic, openai, opentelemetry.proto.collector.trace.v1.trace_service_pb2, playwright' 2>/dev/null || \
+	  $(VENV)/bin/pip install --quiet pytest anthropic openai opentelemetry-proto playwright
 
 unit-tests: deps
 	swift build --build-tests

@@ -83,6 +83,6 @@ let package = Package(
         // CZlib: the inflate tests make their gzip and deflate input with zlib itself; LogRing: the assembler
         // tests write the records the loop would.
         .testTarget(name: "ExchangeLogTests", dependencies: ["ExchangeLog", "CZlib", "LogRing"]),
-        .testTarget(name: "LogBrowserTests", dependencies: ["LogBrowser", "ExchangeLog"]),
+        .testTarget(name: "LogBrowserTests", dependencies: ["LogBrowser", "ExchangeLog", "HTTP1"]),
     ]
 )

@@ -2,10 +2,11 @@
 # Installs what kgb needs to build and test on Debian 12, only when missing (so repeated runs are instant).
 # llhttp-dev installs llhttp's C sources under /usr/share/llhttp; CModules/CLLHTTP links to them.
 # openssl (the command), tinyproxy and postgresql are for the tests: throw-away certificates, a real forward proxy,
-# and the PostgreSQL server binaries the sink's tests run a cluster of their own with (scripts/postgres-server.sh).
+# the PostgreSQL server binaries the sink's tests run a cluster of their own with (scripts/postgres-server.sh), and
+# chromium, the browser the `kgb ui` tests drive headless (through Playwright, which is told to use it).
 set -euo pipefail
 packages=(libuv1-dev llhttp-dev zlib1g-dev libssl-dev libsqlite3-dev libpq-dev pkg-config python3-venv openssl tinyproxy
-          postgresql)
+          postgresql chromium)
 missing=()
 for package in "${packages[@]}"; do
   # llhttp-dev is a virtual package (provided by node-llhttp): check for the files it provides.

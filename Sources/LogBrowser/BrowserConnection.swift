@@ -10,13 +10,19 @@ struct BrowserRequest {
     let bearerToken: String?
     private let cookies: String?
 
+    init(method: HTTPMethod, target: RequestTarget, host: String?, bearerToken: String?, cookies: String?) {
+        self.method = method
+        self.target = target
+        self.host = host
+        self.bearerToken = bearerToken
+        self.cookies = cookies
+    }
+
     init(_ head: HTTPHead) {
-        method = head.method
-        target = RequestTarget(head.targetString)
-        host = head.value(of: "host")
         let authorization = head.value(of: "authorization")
-        bearerToken = authorization.flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
-        cookies = head.value(of: "cookie")
+        self.init(method: head.method, target: RequestTarget(head.targetString), host: head.value(of: "host"),
+                  bearerToken: authorization.flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil },
+                  cookies: head.value(of: "cookie"))
     }
 
     func cookie(_ name: String) -> String? {

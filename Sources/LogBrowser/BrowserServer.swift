@@ -9,9 +9,9 @@ public final class BrowserServer {
     private let store: SharedStore
     private let access: BrowserAccess
     private var listener: TCPListener?
-    /// Pages listening for arrivals, and the last arrival mark they were told.
-    private var liveStreams: [ObjectIdentifier: TCPStream] = [:]
-    private var lastMark: String?
+    /// Pages listening for arrivals, each with the arrival mark it was last told (nil: none yet, so the first poll
+    /// tells it, and the page catches up on what arrived between loading and listening).
+    private var liveStreams: [ObjectIdentifier: (stream: TCPStream, told: String?)] = [:]
     private var polling = false
     private var pollTimer: Timer?
     private var heartbeats = 0
@@ -39,7 +39,7 @@ public final class BrowserServer {
         listener = nil
         pollTimer?.close()
         pollTimer = nil
-        for stream in liveStreams.values { stream.close() }
+        for live in liveStreams.values { live.stream.close() }
         liveStreams.removeAll()
     }
 
@@ -118,7 +118,8 @@ public final class BrowserServer {
         head.append(contentsOf: Array("retry: 2000\n\n".utf8))
         stream.write(copying: head)
         stream.flush()
-        liveStreams[ObjectIdentifier(stream)] = stream
+        liveStreams[ObjectIdentifier(stream)] = (stream, nil)
+        poll()
     }
 
     func streamEnded(_ stream: TCPStream) {
@@ -134,17 +135,17 @@ public final class BrowserServer {
                            then: { [weak self] mark in
             guard let self else { return }
             polling = false
-            var event: String?
-            if let mark, mark != lastMark {
-                if lastMark != nil { event = "event: arrival\ndata: \(mark)\n\n" }
-                lastMark = mark
-            } else if heartbeats % 30 == 0 {
-                event = ": still here\n\n"  // proxies and browsers keep a quiet stream open
-            }
-            guard let event else { return }
-            for stream in liveStreams.values {
-                stream.write(copying: Array(event.utf8))
-                stream.flush()
+            for (key, live) in liveStreams {
+                var event: String?
+                if let mark, mark != live.told {
+                    event = "event: arrival\ndata: \(mark)\n\n"
+                    liveStreams[key]?.told = mark
+                } else if heartbeats % 30 == 0 {
+                    event = ": still here\n\n"  // proxies and browsers keep a quiet stream open
+                }
+                guard let event else { continue }
+                live.stream.write(copying: Array(event.utf8))
+                live.stream.flush()
             }
         })
     }

@@ -27,14 +27,14 @@ struct ExchangeQueries {
 
     /// Newest first, a page at a time: {"columns": [...], "rows": [[...]], "next": the cursor of the next page or
     /// null, "searched_to": how far back a text search cut short by its budget looked, or null}.
-    func exchanges(_ filter: ExchangeFilter) throws(BrowseError) -> [UInt8] {
+    func exchanges(_ filter: ExchangeFilter, budgetSeconds: Double = searchBudgetSeconds) throws(BrowseError) -> [UInt8] {
         store.catchUp()
         var rows: [[String?]]
         var resumeAt: (startedAt: String, id: String)?
         if filter.text == nil {
             rows = try page(filter, limit: Self.pageSize + 1)
         } else {
-            (rows, resumeAt) = try search(filter)
+            (rows, resumeAt) = try search(filter, budgetSeconds: budgetSeconds)
         }
         if rows.count > Self.pageSize {
             rows.removeLast(rows.count - Self.pageSize)
@@ -70,9 +70,9 @@ struct ExchangeQueries {
     /// (found on an index), then those rows' records searched. Stops when the page is full (one more row than a
     /// page: there are more), when the store is exhausted (nil), or when the budget is spent: then the next page
     /// resumes below the last window searched.
-    private func search(_ filter: ExchangeFilter) throws(BrowseError)
+    private func search(_ filter: ExchangeFilter, budgetSeconds: Double) throws(BrowseError)
         -> ([[String?]], resumeAt: (startedAt: String, id: String)?) {
-        let deadline = ISOTime.monotonic() + Self.searchBudgetSeconds
+        let deadline = ISOTime.monotonic() + budgetSeconds
         var window = filter
         var found: [[String?]] = []
         while true {
@@ -132,7 +132,7 @@ struct ExchangeQueries {
 
     // MARK: the overview
 
-    /// Sums per time bucket and agent, and per bucket and model; latency percentiles per bucket and over the range;
+    /// Sums per time bucket and agent, and per bucket and model (failed: not complete, or an error status); latency percentiles per bucket and over the range;
     /// counts per outcome. All aggregated by the store; the page gets a few hundred numbers, never the records.
     func overview(from: String, to: String, bucket: BucketSize) throws(BrowseError) -> [UInt8] {
         store.catchUp()
@@ -141,7 +141,7 @@ struct ExchangeQueries {
         func sums(by column: String) throws(BrowseError) -> [[String?]] {
             try store.rows("""
                 SELECT \(bucketed), \(column), count(*), sum(input_tokens), sum(output_tokens), sum(cost_usd),
-                       sum(CASE WHEN outcome = 'complete' THEN 0 ELSE 1 END)
+                       sum(CASE WHEN outcome = 'complete' AND coalesce(status, 0) < 400 THEN 0 ELSE 1 END)
                 FROM \(dialect.table) \(dialect.coveringIndex) WHERE \(range) GROUP BY 1, 2 ORDER BY 1, 2
                 """, [from, to])
         }

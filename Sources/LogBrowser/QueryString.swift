@@ -26,17 +26,20 @@ struct RequestTarget {
     }
 
     static func decode(_ text: String, plusIsSpace: Bool) -> String {
+        let bytes = Array(text.utf8)
         var out: [UInt8] = []
-        var bytes = text.utf8.makeIterator()
-        while let byte = bytes.next() {
-            if byte == UInt8(ascii: "%"), let high = bytes.next(), let low = bytes.next(),
-               let value = hexValue(high).flatMap({ h in hexValue(low).map { h << 4 | $0 } }) {
-                out.append(value)
-            } else if byte == UInt8(ascii: "+") && plusIsSpace {
-                out.append(UInt8(ascii: " "))
-            } else {
-                out.append(byte)
+        out.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "%"), index + 2 < bytes.count,
+               let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) {
+                out.append(high << 4 | low)
+                index += 3
+                continue
             }
+            out.append(byte == UInt8(ascii: "+") && plusIsSpace ? UInt8(ascii: " ") : byte)
+            index += 1
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -173,8 +173,35 @@ def test_sqlite_store_is_queryable(mock, kgb_factory, tmp_path):
     assert rows[0][0] == "claude-log-test" and rows[0][1] == "complete"
     assert json.loads(rows[2][3])["usage"]["output_tokens"] == 4
     indexes = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-    assert {"exchanges_started_at", "exchanges_model", "exchanges_outcome", "exchanges_status"} <= indexes
-    assert connection.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert {"exchanges_started_at", "exchanges_model", "exchanges_outcome", "exchanges_status", "exchanges_agent",
+            "exchanges_session", "exchanges_upstream"} <= indexes
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+    # The columns kgb ui filters on, read from each record by the insert.
+    first = connection.execute("SELECT path, upstream, input_tokens, output_tokens, ttfb_ms, total_ms FROM exchanges "
+                               "ORDER BY started_at").fetchone()
+    assert first[0].startswith("/v1/messages") and first[1].startswith("http://127.0.0.1:") and first[3] == 2
+    assert first[4] is not None and first[5] >= first[4]
+
+
+def test_a_version_1_sqlite_store_is_brought_to_version_2_with_its_records(mock, kgb_factory, tmp_path):
+    db = str(tmp_path / "old.sqlite")
+    record = {"id": "0001", "started_at": "2026-11-01T00:00:00.000000Z", "outcome": "complete", "response": {"status": 200},
+              "agent": {"name": "old-bot", "session": "s-old"}, "usage": {"model": "m-old", "input_tokens": 7}, "cost_usd": 0.25}
+    with sqlite3.connect(db) as old:
+        old.executescript("""
+            CREATE TABLE exchanges (id TEXT PRIMARY KEY, started_at TEXT NOT NULL, model TEXT, outcome TEXT NOT NULL,
+                                    status INTEGER, record TEXT NOT NULL);
+            CREATE INDEX exchanges_started_at ON exchanges(started_at);
+            PRAGMA user_version = 1;""")
+        old.execute("INSERT INTO exchanges VALUES ('0001', '2026-11-01T00:00:00.000000Z', 'm-old', 'complete', 200, ?)",
+                    (json.dumps(record),))
+    gateway = kgb_factory(f"http://127.0.0.1:{mock.port}", "--log", f"sqlite:{db}")
+    stream_through(gateway, "/v1/messages?events=2")
+    assert gateway.stop() == 0
+    connection = sqlite3.connect(db)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+    rows = connection.execute("SELECT id, agent, session, input_tokens, cost_usd FROM exchanges ORDER BY started_at").fetchall()
+    assert len(rows) == 2 and rows[0] == ("0001", "old-bot", "s-old", 7, 0.25)
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
