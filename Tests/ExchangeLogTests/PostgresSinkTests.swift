@@ -76,7 +76,7 @@ struct PostgresSinkTests {
         defer { sink.close() }
         #expect(try query(url, "SELECT to_regclass('kgb_exchanges') IS NULL") == [["t"]], "init does not connect")
         try sink.deliver([record("s-1"), record("s-2")])
-        #expect(try query(url, "SELECT version FROM kgb_schema_version") == [["1"]])
+        #expect(try query(url, "SELECT version FROM kgb_schema_version ORDER BY 1") == [["1"], ["2"]])
         let columns = try query(url, """
             SELECT column_name || ' ' || data_type FROM information_schema.columns
             WHERE table_name = 'kgb_exchanges' ORDER BY ordinal_position
@@ -84,10 +84,12 @@ struct PostgresSinkTests {
         #expect(columns == ["id text", "seq bigint", "started_at timestamp with time zone", "method text", "path text",
                             "upstream text", "status integer", "outcome text", "model text", "input_tokens bigint",
                             "output_tokens bigint", "total_ms double precision", "ttfb_ms double precision",
-                            "cost_usd numeric", "agent text", "record jsonb"])
+                            "cost_usd numeric", "agent text", "record jsonb", "session text",
+                            "first_token_ms double precision"])
         let indexes = try query(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'kgb_exchanges' ORDER BY 1").map { $0[0]! }
         #expect(indexes == ["kgb_exchanges_agent", "kgb_exchanges_model", "kgb_exchanges_outcome", "kgb_exchanges_pkey",
-                            "kgb_exchanges_seq_key", "kgb_exchanges_started_at"])
+                            "kgb_exchanges_seq_key", "kgb_exchanges_session", "kgb_exchanges_started_at",
+                            "kgb_exchanges_status", "kgb_exchanges_upstream"])
         // The connection is named, so an operator can tell kgb's sessions apart in pg_stat_activity (the URL's
         // application_name wins, as the tests' own connections show).
         #expect(try query(url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'kgb' AND datname = current_database()")
@@ -96,7 +98,7 @@ struct PostgresSinkTests {
         let again = try PostgresSink(url: url)
         try again.deliver([record("s-3")])
         again.close()
-        #expect(try count(url, "kgb_schema_version") == 1)
+        #expect(try count(url, "kgb_schema_version") == PostgresSchema.version)
         #expect(try count(url) == 3)
     }
 
@@ -179,7 +181,7 @@ struct PostgresSinkTests {
         sinks.forEach { $0.close() }
         #expect(errors.withLock { $0 } == [])
         #expect(try count(url) == 20 * 37)
-        #expect(try count(url, "kgb_schema_version") == 1)
+        #expect(try count(url, "kgb_schema_version") == PostgresSchema.version)
     }
 
     @Test func aBadRecordIsRefusedAloneAndTheOthersAreStored() throws {
@@ -255,7 +257,7 @@ struct PostgresSinkTests {
         sink.close()  // the next delivery connects, and so migrates, again
         let refused = try #require(failure { () throws(DeliveryFailure) in try sink.deliver([record("v-2")]) })
         #expect(refused.kind == .retry(afterSeconds: nil))
-        #expect(refused.message.contains("newer than this kgb's (1): upgrade kgb"), "\(refused.message)")
+        #expect(refused.message.contains("newer than this kgb's (\(PostgresSchema.version)): upgrade kgb"), "\(refused.message)")
         #expect(try count(url) == 1)
     }
 
