@@ -132,20 +132,18 @@ struct ExchangeQueries {
 
     // MARK: the overview
 
-    /// Sums per time bucket and agent, and per bucket and model (failed: not complete, or an error status); latency percentiles per bucket and over the range;
-    /// counts per outcome. All aggregated by the store; the page gets a few hundred numbers, never the records.
+    /// Sums per time bucket, agent, model and outcome in one pass (failed: not complete, or an error status), from
+    /// which the page draws its per-agent and per-model charts and tables; latency percentiles per bucket and over the
+    /// range. All aggregated by the store, over the covering index: the page gets a few hundred numbers, never records.
     func overview(from: String, to: String, bucket: BucketSize) throws(BrowseError) -> [UInt8] {
         store.catchUp()
         let range = "started_at >= \(dialect.parameter(1, as: .time)) AND started_at < \(dialect.parameter(2, as: .time))"
         let bucketed = dialect.bucket(bucket)
-        func sums(by column: String) throws(BrowseError) -> [[String?]] {
-            try store.rows("""
-                SELECT \(bucketed), \(column), count(*), sum(input_tokens), sum(output_tokens), sum(cost_usd),
-                       sum(CASE WHEN outcome = 'complete' AND coalesce(status, 0) < 400 THEN 0 ELSE 1 END)
-                FROM \(dialect.table) \(dialect.coveringIndex) WHERE \(range) GROUP BY 1, 2 ORDER BY 1, 2
-                """, [from, to])
-        }
-        let sumKinds: [JSONText.Kind] = [.string, .string, .number, .number, .number, .number, .number]
+        let sums = try store.rows("""
+            SELECT \(bucketed), agent, model, outcome, count(*), sum(input_tokens), sum(output_tokens), sum(cost_usd),
+                   sum(CASE WHEN outcome = 'complete' AND coalesce(status, 0) < 400 THEN 0 ELSE 1 END)
+            FROM \(dialect.table) \(dialect.coveringIndex) WHERE \(range) GROUP BY 1, 2, 3, 4 ORDER BY 1
+            """, [from, to])
         let percentiles = ["ttfb_ms", "first_token_ms", "total_ms"].flatMap { column in
             [0.5, 0.9, 0.99].map { dialect.percentile(column, $0) }
         }.joined(separator: ", ")
@@ -157,10 +155,6 @@ struct ExchangeQueries {
             SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cost_usd), \(percentiles)
             FROM \(dialect.table) \(dialect.coveringIndex) WHERE \(range)
             """, [from, to])
-        let outcomes = try store.rows("""
-            SELECT outcome, count(*) FROM \(dialect.table) \(dialect.coveringIndex) WHERE \(range)
-            GROUP BY 1 ORDER BY 2 DESC
-            """, [from, to])
         var json = JSONText()
         json.raw("{")
         json.key("from", first: true)
@@ -169,29 +163,25 @@ struct ExchangeQueries {
         json.string(to)
         json.key("bucket")
         json.string(bucket.rawValue)
-        json.key("by_agent")
-        json.rows(try sums(by: "agent"), kinds: sumKinds)
-        json.key("by_model")
-        json.rows(try sums(by: "model"), kinds: sumKinds)
+        json.key("sums")
+        json.rows(sums, kinds: [.string, .string, .string, .string, .number, .number, .number, .number, .number])
         json.key("latency")
         json.rows(latency, kinds: [.string] + Array(repeating: .number, count: 10))
         json.key("overall")
         json.rows(overall, kinds: Array(repeating: .number, count: 13))
-        json.key("outcomes")
-        json.rows(outcomes, kinds: [.string, .number])
         json.raw("}")
         return json.bytes
     }
 
     // MARK: the filters' choices, and arrivals
 
-    /// The values seen in each filterable column: {"agents": [...], "models": [...], ...}.
+    /// The values seen in the columns whose filters suggest them: {"agents": [...], "models": [...], "upstreams": [...]}
+    /// (outcomes are a fixed set, the record contract's).
     func facets() throws(BrowseError) -> [UInt8] {
         store.catchUp()
         var json = JSONText()
         json.raw("{")
-        for (index, (name, column)) in [("agents", "agent"), ("models", "model"), ("upstreams", "upstream"),
-                                         ("outcomes", "outcome")].enumerated() {
+        for (index, (name, column)) in [("agents", "agent"), ("models", "model"), ("upstreams", "upstream")].enumerated() {
             if index > 0 { json.raw(",") }
             json.string(name)
             json.raw(":")

@@ -349,7 +349,7 @@ def test_a_postgresql_store_is_browsed(kgb_factory, postgres, browser):
         assert len(json.loads(api(ui, "/api/exchanges?status=5xx")[1])["rows"]) == 1
         assert len(json.loads(api(ui, "/api/exchanges?q=careful%20build")[1])["rows"]) == 2
         overview = json.loads(api(ui, "/api/overview")[1])
-        assert overview["overall"][0][0] == 3 and overview["latency"] and overview["by_model"]
+        assert overview["overall"][0][0] == 3 and overview["latency"] and overview["sums"]
         session = json.loads(api(ui, f"/api/session/{SESSION}")[1])
         assert [r["agent"]["session"] for r in session["records"]] == [SESSION, SESSION]
         page = browser.new_page()

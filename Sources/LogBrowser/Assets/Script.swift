@@ -103,7 +103,7 @@ const FILTERS = ["agent", "session", "model", "status", "outcome", "upstream", "
 let facets = null;
 
 async function loadFacets() {
-  try { facets = await api("/api/facets"); } catch (e) { facets = { agents: [], models: [], upstreams: [], outcomes: [] }; }
+  try { facets = await api("/api/facets"); } catch (e) { facets = { agents: [], models: [], upstreams: [] }; }
 }
 
 function apiQuery(params) {
@@ -119,7 +119,8 @@ function apiQuery(params) {
 }
 
 async function exchangesView(params) {
-  if (!facets) await loadFacets();
+  // The filters' suggestions arrive when they arrive; the list does not wait for them.
+  if (!facets) loadFacets().then(fillSuggestions);
   const form = filterForm(params);
   const table = h("div", { class: "table-wrap" }, h("p", { class: "muted" }, "Loading…"));
   const pager = h("div", { class: "pager" });
@@ -150,22 +151,30 @@ async function exchangesView(params) {
   if (!params.get("before")) current = { refresh: () => load(true) };
 }
 
+function fillSuggestions() {
+  for (const [name, values] of [["agent", facets.agents], ["model", facets.models], ["upstream", facets.upstreams]]) {
+    const list = document.getElementById("list-" + name);
+    if (list) list.replaceChildren(...(values || []).map(v => h("option", { value: v[0] })));
+  }
+}
+
 function filterForm(params) {
   const input = (name, placeholder, list) => h("label", {}, h("span", {}, placeholder),
     h("input", { name, value: params.get(name) || "", placeholder: "any", list: list ? "list-" + name : null, autocomplete: "off" }));
+  const known = facets || {};
   const datalist = (name, values) => h("datalist", { id: "list-" + name }, (values || []).map(v => h("option", { value: v[0] })));
   const select = (name, label, options) => h("label", {}, h("span", {}, label),
     h("select", { name }, Object.entries(options).map(([value, text]) =>
       h("option", { value, selected: (params.get(name) || "") === value }, text))));
   const outcomes = { "": "any" };
-  for (const o of ["complete", "client_aborted", "upstream_error", "upstream_timeout", "rejected"].concat((facets.outcomes || []).map(v => v[0]))) outcomes[o] = o;
+  for (const o of ["complete", "client_aborted", "upstream_error", "upstream_timeout", "rejected"]) outcomes[o] = o;
   const form = h("form", { class: "filters", id: "filters" },
-    input("agent", "Agent", true), datalist("agent", facets.agents),
+    input("agent", "Agent", true), datalist("agent", known.agents),
     input("session", "Session"),
-    input("model", "Model", true), datalist("model", facets.models),
+    input("model", "Model", true), datalist("model", known.models),
     input("status", "Status (429, 5xx)"),
     select("outcome", "Outcome", outcomes),
-    input("upstream", "Upstream", true), datalist("upstream", facets.upstreams),
+    input("upstream", "Upstream", true), datalist("upstream", known.upstreams),
     select("since", "When", RANGES),
     input("from", "From (UTC)"), input("to", "To (UTC)"),
     h("label", { class: "wide" }, h("span", {}, "Text in bodies"), h("input", { name: "q", value: params.get("q") || "", placeholder: "search…", type: "search" })),
@@ -493,7 +502,10 @@ async function overviewView(params) {
   const buckets = bucketsBetween(from, to, data.bucket);
   const all = data.overall[0] || [];
   const [count, tin, tout, cost, ttfb50, ttfb90, ttfb99, ft50, ft90, ft99, tot50, tot90, tot99] = all;
-  const byAgent = series(data.by_agent, 2), costByAgent = series(data.by_agent, 5), costByModel = series(data.by_model, 5);
+  // data.sums: [bucket, agent, model, outcome, requests, tokens in, tokens out, cost, failed]
+  const byAgent = series(data.sums, 1, 4), costByAgent = series(data.sums, 1, 7), costByModel = series(data.sums, 2, 7);
+  const outcomes = new Map();
+  for (const row of data.sums) outcomes.set(row[3], (outcomes.get(row[3]) || 0) + row[4]);
   const latency = (i) => [["p50", 2 + i], ["p90", 3 + i], ["p99", 4 + i]].map(([name, column]) =>
     ({ name, points: new Map(data.latency.map(row => [row[0], row[column]])) }));
   show(h("h1", {}, "Overview"), picker,
@@ -508,9 +520,9 @@ async function overviewView(params) {
       chartBox("Time to first byte", lines(buckets, latency(0))),
       chartBox("Time to first token", lines(buckets, latency(3))),
       chartBox("Total duration", lines(buckets, latency(6)))),
-    h("div", { class: "columns" }, totalsTable("Agent", data.by_agent, "agent"), totalsTable("Model", data.by_model, "model")),
+    h("div", { class: "columns" }, totalsTable("Agent", data.sums, 1, "agent"), totalsTable("Model", data.sums, 2, "model")),
     h("h2", {}, "Outcomes"),
-    h("table", { class: "totals" }, h("tr", {}, h("th", {}, "Outcome"), h("th", {}, "Exchanges")), data.outcomes.map(([outcome, n]) =>
+    h("table", { class: "totals" }, h("tr", {}, h("th", {}, "Outcome"), h("th", {}, "Exchanges")), [...outcomes].sort((a, b) => b[1] - a[1]).map(([outcome, n]) =>
       h("tr", {}, h("td", {}, h("a", { href: "#/?outcome=" + encodeURIComponent(outcome) + "&since=" + (range === "30d" ? "" : range) }, outcome)), h("td", { class: "num" }, fmtInt(n))))));
 }
 
@@ -525,11 +537,12 @@ function bucketsBetween(from, to, size) {
   return labels;
 }
 
-// [[bucket, key, ...values]] → [{ name: key, points: Map(bucket → value) }], largest first, the rest as "other".
-function series(rows, column) {
+// Rows [bucket, ...] → [{ name: row[keyColumn], points: Map(bucket → sum of row[column]) }], largest first, the
+// rest as "other".
+function series(rows, keyColumn, column) {
   const byKey = new Map();
   for (const row of rows) {
-    const key = row[1] ?? "(none)";
+    const key = row[keyColumn] ?? "(none)";
     if (!byKey.has(key)) byKey.set(key, new Map());
     byKey.get(key).set(row[0], (byKey.get(key).get(row[0]) || 0) + (row[column] || 0));
   }
@@ -607,10 +620,11 @@ function lines(buckets, list) {
   return h("div", {}, s("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart-svg", role: "img" }, axes(buckets, max, fmtMs), paths), legend(list));
 }
 
-function totalsTable(title, rows, filter) {
+function totalsTable(title, rows, keyColumn, filter) {
   const sums = new Map();
-  for (const [, key, n, tin, tout, cost, failed] of rows) {
-    const k = key ?? "(none)";
+  for (const row of rows) {
+    const [n, tin, tout, cost, failed] = row.slice(4);
+    const k = row[keyColumn] ?? "(none)";
     const t = sums.get(k) || { n: 0, tin: 0, tout: 0, cost: 0, failed: 0 };
     t.n += n || 0; t.tin += tin || 0; t.tout += tout || 0; t.cost += cost || 0; t.failed += failed || 0;
     sums.set(k, t);
