@@ -45,7 +45,7 @@ public struct ChunkSizeLine: Sendable {
             let byte = bytes[index]
             switch state {
             case .size:
-                if let value = ChunkSizeLine.hexValue(byte) {
+                if let value = ASCII.hexValue(byte) {
                     guard size >> 60 == 0 else { return .invalid("chunk size too large") }
                     size = size << 4 | UInt64(value)
                     digits += 1
@@ -113,16 +113,6 @@ public struct ChunkSizeLine: Sendable {
         }
         whitespaceSeen = false
         return nil
-    }
-
-    @inline(__always)
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     @inline(__always)

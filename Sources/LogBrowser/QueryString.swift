@@ -1,5 +1,6 @@
 // A request target's path and query (`/api/exchanges?agent=build%20bot&status=5xx`), percent-decoded. A name given
 // twice keeps its last value; bytes that are not UTF-8 after decoding are replaced, never trusted.
+import HTTP1
 
 struct RequestTarget {
     let path: String
@@ -33,7 +34,7 @@ struct RequestTarget {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "%"), index + 2 < bytes.count,
-               let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) {
+               let high = ASCII.hexValue(bytes[index + 1]), let low = ASCII.hexValue(bytes[index + 2]) {
                 out.append(high << 4 | low)
                 index += 3
                 continue
@@ -42,14 +43,5 @@ struct RequestTarget {
             index += 1
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
