@@ -245,14 +245,18 @@ def test_an_exchange_page_shows_the_reassembled_answer_and_tool_call(ui, page):
 
 
 def test_the_overview_draws_its_charts(ui, page):
-    page.goto(f"http://127.0.0.1:{ui.port}/#/overview")
+    page.goto(f"http://127.0.0.1:{ui.port}/#/overview?range=24h")
     page.wait_for_selector("figure.chart svg")
     assert page.locator("figure.chart").count() == 6
     assert page.locator("figure.chart svg rect").count() > 0
     assert page.locator("figure.chart svg path").count() > 0
     per_agent = page.inner_text("#per-agent")
     assert "build-bot" in per_agent and "review-bot" in per_agent
+    assert "$0.00198" in per_agent  # build-bot's two claude-sonnet-4 turns at the shipped prices
     screenshot(page, "overview.png")
+    page.click("text=last 7d")
+    page.wait_for_url("**range=7d")
+    expect(page.locator("figure.chart svg rect").first).to_be_visible()
 
 
 def test_a_script_in_a_prompt_is_inert(ui, page):
@@ -353,7 +357,7 @@ def test_a_postgresql_store_is_browsed(kgb_factory, postgres, browser):
         session = json.loads(api(ui, f"/api/session/{SESSION}")[1])
         assert [r["agent"]["session"] for r in session["records"]] == [SESSION, SESSION]
         page = browser.new_page()
-        page.goto(f"http://127.0.0.1:{ui.port}/#/overview")
+        page.goto(f"http://127.0.0.1:{ui.port}/#/overview?range=24h")
         page.wait_for_selector("figure.chart svg rect")
         page.close()
     finally:

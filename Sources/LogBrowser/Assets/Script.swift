@@ -491,11 +491,12 @@ async function sessionView(id) {
 const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
 
 async function overviewView(params) {
-  const range = params.get("range") || "24h";
+  const range = params.get("range") || "today";
   const spans = { "1h": 3600, "24h": 86400, "7d": 604800, "30d": 2592000 };
-  const to = new Date(Date.now() + 60000), from = new Date(to - (spans[range] || 86400) * 1000);
-  const picker = h("div", { class: "ranges" }, Object.keys(spans).map(r =>
-    h("a", { href: "#/overview?range=" + r, class: "button" + (r === range ? " active" : "") }, "last " + r)));
+  const to = new Date(Date.now() + 60000);
+  const from = range === "today" ? new Date(new Date().setHours(0, 0, 0, 0)) : new Date(to - (spans[range] || 86400) * 1000);
+  const picker = h("div", { class: "ranges" }, ["today"].concat(Object.keys(spans)).map(r =>
+    h("a", { href: "#/overview?range=" + r, class: "button" + (r === range ? " active" : "") }, r === "today" ? "today" : "last " + r)));
   show(h("h1", {}, "Overview"), picker, h("p", { class: "muted" }, "Loading…"));
   let data;
   try { data = await api(`/api/overview?from=${from.toISOString()}&to=${to.toISOString()}`); } catch (e) { show(h("h1", {}, "Overview"), picker, failure(e)); return; }
@@ -523,7 +524,7 @@ async function overviewView(params) {
     h("div", { class: "columns" }, totalsTable("Agent", data.sums, 1, "agent"), totalsTable("Model", data.sums, 2, "model")),
     h("h2", {}, "Outcomes"),
     h("table", { class: "totals" }, h("tr", {}, h("th", {}, "Outcome"), h("th", {}, "Exchanges")), [...outcomes].sort((a, b) => b[1] - a[1]).map(([outcome, n]) =>
-      h("tr", {}, h("td", {}, h("a", { href: "#/?outcome=" + encodeURIComponent(outcome) + "&since=" + (range === "30d" ? "" : range) }, outcome)), h("td", { class: "num" }, fmtInt(n))))));
+      h("tr", {}, h("td", {}, h("a", { href: "#/?outcome=" + encodeURIComponent(outcome) + "&from=" + from.toISOString() }, outcome)), h("td", { class: "num" }, fmtInt(n))))));
 }
 
 function chartBox(title, chart) { return h("figure", { class: "chart" }, h("figcaption", {}, title), chart); }
