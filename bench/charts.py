@@ -82,8 +82,7 @@ def rss_streams(out, charts):
         if points:
             axis.plot(*zip(*points), marker="o", markersize=3, label=NAMES[target], color=COLORS[target])
     axis.set_xlabel("concurrent SSE streams held open (one event a second each)")
-    axis.set_yscale("log")  # LiteLLM's gigabyte would flatten the others
-    axis.set_ylabel("resident memory, MiB (log scale)")
+    axis.set_ylabel("resident memory, MiB")
     axis.set_title("Proxy RSS against concurrent streams")
     axis.grid(True, alpha=0.3)
     axis.legend(fontsize=8)

@@ -457,17 +457,17 @@ def litellm_notes():
           f"through forwarding (httpx over its aiohttp transport), and after each answer its Anthropic logging: the "
           f"answer parsed (a stream's events assembled into one response), priced, and the spend record built, "
           f"redacted and handed to its loggers. Things to know when reading its rows:\n")
-    print("- **Its per-request set-up shows as other streams' latency** (section 3): it is one event loop on one "
-          "core, so while it sets up the streams that open after a given one (milliseconds of CPU each, see "
-          "section 2), that stream's events wait; in its samples, runs of consecutive events of one stream arrive "
-          "together, the oldest hundreds of milliseconds after the mock sent it. At 1,000 streams it needs more "
-          "than the one core it has, and its events fall behind for the rest of the run.")
+    print("- **Its per-request work shows as other streams' latency** (section 3): it is one event loop on one "
+          "core, and the milliseconds of CPU it spends setting up a stream or logging one that has ended (section "
+          "2) are time in which no event of any other stream is forwarded; those events then arrive together, "
+          "late. At 1,000 streams, opened within 50 ms and ending within 50 ms of each other, that work comes in "
+          "bursts of seconds of CPU, which is the tail of its 1,000-stream table.")
     print("- **The OpenTelemetry SDK is installed beside it.** `litellm[proxy]` alone does not bring it, and then "
           "every pass-through request retries an import of LiteLLM's OTel module that fails (ModuleNotFoundError "
           "for `opentelemetry.sdk`, not cached by Python): by hand on 2026-11-30 (wrk -c50, 5 s, the small JSON "
           "exchange, a busy machine) 140 requests/s and 4.5 ms of CPU per request without the SDK, 286 and 3.4 ms "
-          "with it. LiteLLM's own `proxy-runtime` extra and its container image include the SDK, so the bench "
-          "measures that configuration.")
+          "with it. LiteLLM's own `proxy-runtime` extra includes the SDK (the version installed here), so the "
+          "bench measures LiteLLM as installed with it.")
     print("- **Upstream connections are capped at 500** by default (`AIOHTTP_CONNECTOR_LIMIT_PER_HOST`); with the "
           "default, stream 501 onwards waited for a free connection and section 4 held 500 streams. run.sh raises "
           "it to the descriptor limit, as nginx's `worker_connections` is.")
