@@ -462,6 +462,13 @@ def litellm_notes():
           "2) are time in which no event of any other stream is forwarded; those events then arrive together, "
           "late. At 1,000 streams, opened within 50 ms and ending within 50 ms of each other, that work comes in "
           "bursts of seconds of CPU, which is the tail of its 1,000-stream table.")
+    hold = next((r for r in lines(f"{OUT}/scale.tsv") if r[0] == "litellm" and r[1] == "hold"), None)
+    if hold:
+        due = int(hold[5]) * float(hold[2])  # one event a second on each stream still open
+        if int(hold[4]) < 0.9 * due:
+            print(f"- **Holding {int(hold[5]):,} streams it falls behind** (section 4): it forwarded "
+                  f"{int(hold[4]):,} of the ~{due:,.0f} events due in the {float(hold[2]):.0f} s, with "
+                  f"{int(hold[3]) / 1e6 / float(hold[2]) * 100:.0f}% of its core busy.")
     print("- **The OpenTelemetry SDK is installed beside it.** `litellm[proxy]` alone does not bring it, and then "
           "every pass-through request retries an import of LiteLLM's OTel module that fails (ModuleNotFoundError "
           "for `opentelemetry.sdk`, not cached by Python): by hand on 2026-11-30 (wrk -c50, 5 s, the small JSON "
