@@ -192,8 +192,8 @@ to_us() { awk '{ v = $1; if (v ~ /us$/) print v + 0; else if (v ~ /ms$/) print (
 printf 'scenario\tround\ttarget\treq_per_s\tp50_us\tp99_us\trequests\tcpu_us\tloop_us\n' > "$OUT/throughput.tsv"
 throughput() {  # scenario round target instance body path
   local scenario=$1 round=$2 target=$3 body=$5 path=$6 pid=${PID[$4]:-} url="http://127.0.0.1:${PORT[$4]}$6"
-  # --timeout 10s: wrk's default 2 s would count LiteLLM's slowest answers (~2 s at 50 connections) as socket
-  # errors instead of measuring them; no other system comes near either.
+  # --timeout 10s: with wrk's default of 2 s, LiteLLM's slowest answers (~2 s at 50 connections) would count as
+  # socket errors instead of being measured; every other system answers in milliseconds.
   local wrk=(wrk -t1 -c"$CONCURRENCY" --timeout 10s --latency -s bench/post.lua)
   BENCH_BODY=$body taskset -c $LOAD_CPU "${wrk[@]}" -d1s "$url" >/dev/null  # warm-up
   local before=0 loop_before=0 cpu=- loop=- text="$OUT/wrk-$scenario-$target-$round.txt"
