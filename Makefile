@@ -94,7 +94,7 @@ fuzz-short: deps
 soak: build python-deps
 	$(VENV)/bin/python bench/soak.py --bin $${SOAK_BIN:-$(RELEASE)} --minutes $${SOAK_MINUTES:-10} $${SOAK_RESULTS:+--results $$SOAK_RESULTS}
 
-# kgb against nginx, HAProxy and an aiohttp gateway (bench/run.sh), then to an HTTPS upstream against nginx
+# kgb against nginx, HAProxy, an aiohttp gateway and LiteLLM (bench/run.sh), then to an HTTPS upstream against nginx
 # (bench/tls.sh); both write bench/RESULTS.md.
 bench: build
 	BENCH_BIN=$(RELEASE) bash bench/run.sh

@@ -11,10 +11,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 NAMES = {"direct": "direct (no proxy)", "kgb": "kgb (JSONL log)", "kgb-nolog": "kgb (--log none)",
-         "nginx": "nginx", "haproxy": "HAProxy", "aiohttp": "aiohttp gateway"}
+         "nginx": "nginx", "haproxy": "HAProxy", "aiohttp": "aiohttp gateway", "litellm": "LiteLLM proxy"}
 COLORS = {"direct": "#888888", "kgb": "#d62728", "kgb-nolog": "#ff9896", "nginx": "#2ca02c",
-          "haproxy": "#1f77b4", "aiohttp": "#9467bd"}
-ORDER = ["direct", "kgb", "kgb-nolog", "nginx", "haproxy", "aiohttp"]
+          "haproxy": "#1f77b4", "aiohttp": "#9467bd", "litellm": "#8c564b"}
+ORDER = ["direct", "kgb", "kgb-nolog", "nginx", "haproxy", "aiohttp", "litellm"]
 SSE_EVENTS = 26  # events in each SSE answer of the throughput scenario (20 deltas and 6 framing events)
 
 
@@ -64,7 +64,9 @@ def cpu_bars(out, charts):
             axis.annotate(f"{value:.1f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                           ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
         axis.set_title(f"{label} (median; bars: min–max over rounds)", fontsize=10)
-        axis.set_ylabel("µs of the proxy's CPU")
+        # Log scale: LiteLLM's figures are hundreds of times the others'.
+        axis.set_yscale("log")
+        axis.set_ylabel("µs of the proxy's CPU (log scale)")
         axis.tick_params(axis="x", labelrotation=20, labelsize=8)
         axis.grid(True, axis="y", alpha=0.3)
     figure.tight_layout()

@@ -34,7 +34,7 @@ static int compare(const void *a, const void *b) {
 int main(int argc, char **argv) {
     if (argc != 5 && argc != 6) { fprintf(stderr, "usage: %s PORT STREAMS EVENTS INTERVAL_MS [SAMPLES_FILE]\n", argv[0]); return 2; }
     int port = atoi(argv[1]), streams = atoi(argv[2]), events = atoi(argv[3]), interval = atoi(argv[4]);
-    const char *body = "{\"model\":\"m\",\"max_tokens\":9,\"stream\":true,\"messages\":[]}";
+    const char *body = "{\"model\":\"claude-haiku-4-5\",\"max_tokens\":9,\"stream\":true,\"messages\":[]}";
     char request[512];
     int length = snprintf(request, sizeof request,
         "POST /v1/messages?events=%d&interval_ms=%d&timestamps=1 HTTP/1.1\r\nHost: bench\r\n"

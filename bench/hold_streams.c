@@ -117,7 +117,7 @@ int main(int argc, char **argv) {
     for (char *pid = strtok(argv[6], ","); pid && pid_count < 16; pid = strtok(NULL, ",")) pids[pid_count++] = atoi(pid);
     // Long enough to outlast the whole measurement; the streams are closed by this client, not by their end.
     static char text[512];
-    const char *body = "{\"model\":\"m\",\"max_tokens\":9,\"stream\":true,\"messages\":[]}";
+    const char *body = "{\"model\":\"claude-haiku-4-5\",\"max_tokens\":9,\"stream\":true,\"messages\":[]}";
     request_length = (size_t)snprintf(text, sizeof text,
         "POST /v1/messages?events=3600&interval_ms=1000 HTTP/1.1\r\nHost: bench\r\n"
         "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The gateway benchmark: kgb against nginx, HAProxy and an aiohttp gateway (the design kgb replaces), all in
-# one run, under the same load from the same upstream (kgb-mock-upstream). Writes bench/RESULTS.md and its
-# charts (bench/*.png); the raw figures stay in bench/out/.
+# The gateway benchmark: kgb against nginx, HAProxy, an aiohttp gateway (the design kgb replaces) and LiteLLM's
+# proxy (the gateway most teams would pick instead), all in one run, under the same load from the same upstream
+# (kgb-mock-upstream). Writes bench/RESULTS.md and its charts (bench/*.png); the raw figures stay in bench/out/.
 #
 # Scenarios, in this order: (6) start-up time and idle memory; (1) small JSON exchanges and (2) SSE streams of
 # 20 back-to-back deltas, from wrk, requests/s and proxy CPU per request / per event, medians of ROUNDS rounds
@@ -31,9 +31,9 @@ PROXY_CPU=1 LOAD_CPU=0
 OUT=bench/out
 VENV=.build/bench-venv
 mkdir -p "$OUT"
-rm -f "$OUT"/*.tsv "$OUT"/*.txt "$OUT"/*.cfg "$OUT"/samples-* "$OUT"/*.jsonl "$OUT"/*.log
+rm -f "$OUT"/*.tsv "$OUT"/*.txt "$OUT"/*.err "$OUT"/*.cfg "$OUT"/*.yaml "$OUT"/samples-* "$OUT"/*.jsonl "$OUT"/*.log
 
-# --- What the bench needs, installed when missing (Debian packages; matplotlib and aiohttp from PyPI) -------
+# --- What the bench needs, installed when missing (Debian packages; matplotlib, aiohttp, LiteLLM from PyPI) -
 missing=()
 for pair in haproxy:haproxy nginx:nginx-light hey:hey wrk:wrk gcc:gcc valgrind:valgrind taskset:util-linux; do
   command -v "${pair%%:*}" >/dev/null || missing+=("${pair##*:}")
@@ -49,6 +49,18 @@ fi
 [ -x $VENV/bin/python ] || $SYSTEM_PYTHON -m venv $VENV
 $VENV/bin/python -c 'import aiohttp, matplotlib' 2>/dev/null || $VENV/bin/pip install --quiet aiohttp matplotlib
 PY=$VENV/bin/python
+# LiteLLM's proxy in a venv of its own: it pins ~120 packages (aiohttp among them), which must not decide what the
+# aiohttp gateway runs on. 1.108.7 is the newest release whose [proxy] extra pip can resolve here (from 1.109 on it
+# asks for a litellm-proxy package that the index does not have). With it, the OpenTelemetry SDK its own
+# proxy-runtime extra (and its container image) brings: without the SDK, every pass-through request retries an
+# import of LiteLLM's OTel module that fails, which took a third of its CPU and halved its requests/s.
+LITELLM_VENV=.build/bench-venv-litellm LITELLM_VERSION=1.108.7
+[ -x $LITELLM_VENV/bin/python ] || $SYSTEM_PYTHON -m venv $LITELLM_VENV
+$LITELLM_VENV/bin/python -c "import importlib.metadata as m, sys, opentelemetry.sdk; sys.exit(m.version('litellm') != '$LITELLM_VERSION' or not m.version('uvicorn'))" 2>/dev/null ||
+  $LITELLM_VENV/bin/pip install --quiet "litellm[proxy]==$LITELLM_VERSION" opentelemetry-sdk==1.45.1
+# It refuses to start without a master key (the bench's clients send none: its routes here are `auth: false`).
+LITELLM_MASTER_KEY=sk-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+export LITELLM_MASTER_KEY
 
 if [ -n "${BENCH_BIN:-}" ]; then
   BIN=$BENCH_BIN
@@ -81,7 +93,7 @@ NGINX_DIRS=()
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-wait_port() { for _ in $(seq 400); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
+wait_port() { for _ in $(seq 1200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
 cpu_us() { awk -v tick=$((1000000 / $(getconf CLK_TCK))) '{print ($14 + $15) * tick}' "/proc/$1/stat"; }
 # Write one representative command line per scenario into the report's list of exact commands.
 quoted() {  # the words, quoted for a shell where needed
@@ -92,6 +104,8 @@ quoted() {  # the words, quoted for a shell where needed
   printf '%s' "${line% }"
 }
 note_command() { local label=$1; shift; printf '%s\t%s\n' "$label" "$(quoted "$@")" >> "$OUT/commands.tsv"; }
+# A system that could not run (a round of) a scenario: the report says so, with the reason, in that table.
+failed() { printf '%s\t%s\t%s\n' "$1" "$2" "$(printf '%s' "$3" | tr -s '\t\n ' ' ')" | tee -a "$OUT/failed.tsv" >&2; }
 
 MOCK_PORT=19100 STATIC_PORT=19109
 MOCK=127.0.0.1:$MOCK_PORT
@@ -104,7 +118,7 @@ wait_port $MOCK_PORT; wait_port $STATIC_PORT
 UPSTREAM=$MOCK  # where the proxies started next send their requests
 
 # The systems: name, and the command that starts one listening on a port ($1), its log in $2.
-SYSTEMS=(kgb kgb-nolog nginx haproxy aiohttp)
+SYSTEMS=(kgb kgb-nolog nginx haproxy aiohttp litellm)
 start_command() {  # system port tag -> the command line, in the array CMD
   local system=$1 port=$2 tag=$3
   case $system in
@@ -118,6 +132,13 @@ start_command() {  # system port tag -> the command line, in the array CMD
       sed -e "s#@PORT@#$port#; s#@UPSTREAM@#$UPSTREAM#" bench/haproxy.cfg.in > "$OUT/haproxy-$tag.cfg"
       CMD=(haproxy -db -f "$OUT/haproxy-$tag.cfg") ;;
     aiohttp) CMD=("$PY" bench/aiohttp_gateway.py --listen 127.0.0.1:$port --upstream http://$UPSTREAM --log "$OUT/aiohttp-$tag.jsonl") ;;
+    litellm)
+      # LITELLM_LOCAL_MODEL_COST_MAP: the cost map shipped in the package, not one fetched at start-up. The
+      # connector limits: upstream connections, by default at most 500 (per host), raised to the descriptor limit
+      # as nginx's worker_connections is.
+      sed -e "s#@UPSTREAM@#$UPSTREAM#g" bench/litellm.yaml.in > "$OUT/litellm-$tag.yaml"
+      CMD=(env LITELLM_LOCAL_MODEL_COST_MAP=True AIOHTTP_CONNECTOR_LIMIT="$NOFILE" AIOHTTP_CONNECTOR_LIMIT_PER_HOST="$NOFILE"
+           "$LITELLM_VENV/bin/litellm" --config "$OUT/litellm-$tag.yaml" --host 127.0.0.1 --port "$port" --num_workers 1) ;;
   esac
 }
 declare -A PORT PID PIDS
@@ -125,7 +146,7 @@ launch() {  # system port tag: starts it on the proxy core; PID[tag] is the proc
   local system=$1 port=$2 tag=$3
   start_command "$system" "$port" "$tag"
   printf '%s\t%s\n' "$tag" "$(quoted taskset -c $PROXY_CPU "${CMD[@]}")" >> "$OUT/commands-start.tsv"
-  taskset -c $PROXY_CPU "${CMD[@]}" 2>"$OUT/$tag.log" & pids+=($!)
+  taskset -c $PROXY_CPU "${CMD[@]}" >"$OUT/$tag.log" 2>&1 & pids+=($!)
   local pid=$!
   wait_port "$port"
   PORT[$tag]=$port PID[$tag]=$pid PIDS[$tag]=$pid
@@ -146,7 +167,8 @@ echo "bench: start-up"
 for system in "${SYSTEMS[@]}"; do
   start_command "$system" 19130 startup
   CMD=(taskset -c $PROXY_CPU "${CMD[@]}")
-  taskset -c $LOAD_CPU $SYSTEM_PYTHON bench/startup.py "$system" 19130 "$STARTS" -- "${CMD[@]}" >> "$OUT/startup.tsv"
+  taskset -c $LOAD_CPU $SYSTEM_PYTHON bench/startup.py "$system" 19130 "$STARTS" -- "${CMD[@]}" >> "$OUT/startup.tsv" \
+    2>"$OUT/startup-$system.err" || failed startup "$system" "$(tail -1 "$OUT/startup-$system.err")"
   if [ "$system" = kgb ]; then note_command startup taskset -c $LOAD_CPU $SYSTEM_PYTHON bench/startup.py "$system" 19130 "$STARTS" -- "${CMD[@]}"; fi
 done
 rm -f "$OUT/kgb-startup.jsonl" "$OUT/aiohttp-startup.jsonl"
@@ -162,24 +184,31 @@ UPSTREAM=$MOCK
 PORT[direct]=$MOCK_PORT PORT[json-direct]=$STATIC_PORT
 
 # --- 1 and 2. Throughput: wrk, DURATION seconds per system per round ----------------------------------------
-JSON_BODY='{"model":"claude-bench","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}'
-SSE_BODY='{"model":"claude-bench","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hello"}]}'
+# The model is one LiteLLM's cost map knows (so is every request of the bench's clients): LiteLLM prices each answer
+# as it would in production; with an unknown model it logs a pricing error with a traceback per request instead.
+JSON_BODY='{"model":"claude-haiku-4-5","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}'
+SSE_BODY='{"model":"claude-haiku-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hello"}]}'
 to_us() { awk '{ v = $1; if (v ~ /us$/) print v + 0; else if (v ~ /ms$/) print (v + 0) * 1000; else print (v + 0) * 1000000 }'; }
 printf 'scenario\tround\ttarget\treq_per_s\tp50_us\tp99_us\trequests\tcpu_us\tloop_us\n' > "$OUT/throughput.tsv"
 throughput() {  # scenario round target instance body path
   local scenario=$1 round=$2 target=$3 body=$5 path=$6 pid=${PID[$4]:-} url="http://127.0.0.1:${PORT[$4]}$6"
-  local wrk=(wrk -t1 -c"$CONCURRENCY" --latency -s bench/post.lua)
+  # --timeout 10s: with wrk's default of 2 s, LiteLLM's slowest answers (~2 s at 50 connections) would count as
+  # socket errors instead of being measured; every other system answers in milliseconds.
+  local wrk=(wrk -t1 -c"$CONCURRENCY" --timeout 10s --latency -s bench/post.lua)
   BENCH_BODY=$body taskset -c $LOAD_CPU "${wrk[@]}" -d1s "$url" >/dev/null  # warm-up
   local before=0 loop_before=0 cpu=- loop=- text="$OUT/wrk-$scenario-$target-$round.txt"
   if [ -n "$pid" ]; then before=$(cpu_us "$pid"); loop_before=$(cpu_us "$pid/task/$pid"); fi
   BENCH_BODY=$body taskset -c $LOAD_CPU "${wrk[@]}" -d"${DURATION}s" "$url" > "$text"
   local requests; requests=$(awk '/requests in/ {print $1}' "$text")
+  if grep -qE 'Non-2xx|Socket errors' "$text" || [ "${requests:-0}" -eq 0 ]; then
+    failed "$scenario" "$target" "round $round: $(grep -E 'requests in|Non-2xx|Socket errors' "$text")"
+    return
+  fi
   if [ -n "$pid" ]; then
     cpu=$(( ($(cpu_us "$pid") - before) / requests ))
     # The event-loop thread alone (its TID is the PID), to separate it from kgb's logger thread.
     if [[ $target == kgb* ]]; then loop=$(( ($(cpu_us "$pid/task/$pid") - loop_before) / requests )); fi
   fi
-  if grep -qE 'Non-2xx|Socket errors' "$text"; then echo "errors from $target in $scenario:" >&2; cat "$text" >&2; exit 1; fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$round" "$target" \
     "$(awk '/Requests\/sec/ {print $2}' "$text")" "$(awk '$1 == "50%" {print $2}' "$text" | to_us)" \
     "$(awk '$1 == "99%" {print $2}' "$text" | to_us)" "$requests" "$cpu" "$loop" | tee -a "$OUT/throughput.tsv"
@@ -188,7 +217,7 @@ for scenario in json sse; do
   echo "bench: $scenario"
   body=$JSON_BODY path=/v1/messages prefix=json-
   if [ $scenario = sse ]; then body=$SSE_BODY path="/v1/messages?events=20" prefix=; fi
-  note_command "$scenario" env BENCH_BODY="$body" taskset -c $LOAD_CPU wrk -t1 -c"$CONCURRENCY" --latency -s bench/post.lua -d"${DURATION}s" "http://127.0.0.1:${PORT[${prefix}kgb]}$path"
+  note_command "$scenario" env BENCH_BODY="$body" taskset -c $LOAD_CPU wrk -t1 -c"$CONCURRENCY" --timeout 10s --latency -s bench/post.lua -d"${DURATION}s" "http://127.0.0.1:${PORT[${prefix}kgb]}$path"
   for round in $(seq "$ROUNDS"); do
     for target in direct "${SYSTEMS[@]}"; do throughput $scenario "$round" "$target" "$prefix$target" "$body" "$path"; done
   done
@@ -206,9 +235,13 @@ for streams in $LATENCY_STREAMS; do
   note_command "latency $streams" taskset -c $LOAD_CPU "$OUT/event_latency" "${PORT[kgb]}" "$streams" 20 50 "$OUT/samples-$streams-kgb-1.txt"
   for round in $(seq "$LATENCY_ROUNDS"); do
     for target in direct "${SYSTEMS[@]}"; do
-      printf '%s\t%s\t%s\t%s\n' "$streams" "$round" "$target" \
-        "$(taskset -c $LOAD_CPU "$OUT/event_latency" "${PORT[$target]}" "$streams" 20 50 "$OUT/samples-$streams-$target-$round.txt")" \
-        | tee -a "$OUT/latency.tsv"
+      samples=$OUT/samples-$streams-$target-$round.txt
+      if figures=$(taskset -c $LOAD_CPU "$OUT/event_latency" "${PORT[$target]}" "$streams" 20 50 "$samples" 2>"$OUT/latency.err"); then
+        printf '%s\t%s\t%s\t%s\n' "$streams" "$round" "$target" "$figures" | tee -a "$OUT/latency.tsv"
+      else
+        failed "latency $streams" "$target" "round $round: $(tail -1 "$OUT/latency.err")"
+        rm -f "$samples"
+      fi
     done
   done
 done
@@ -294,11 +327,12 @@ ELAPSED=$(( $(date +%s) - BEGAN ))
   printf 'scale_asked\t%s\nscale_streams\t%s\nnofile\t%s\n' "$SCALE_ASKED" "$SCALE_STREAMS" "$NOFILE"
   printf 'slow_bytes\t%s\nslow_rate\t%s\nelapsed_s\t%s\n' "$SLOW_BYTES" "$SLOW_RATE" "$ELAPSED"
   printf 'hey\t%s\n' "$(dpkg-query -W -f '${Version}' hey 2>/dev/null || echo unknown)"
+  printf 'litellm\t%s\n' "$($LITELLM_VENV/bin/python -c 'import importlib.metadata as m; print(*(m.version(p) for p in ("litellm", "uvicorn", "uvloop", "fastapi", "httpx")))')"
 } > "$OUT/meta.tsv"
 $PY bench/charts.py "$OUT" bench
 $PY bench/report.py "$OUT" > "$OUT/RESULTS.md"
 # Sections other runs wrote (make soak, bench/instructions.py, bench/tls.sh) stay until those runs replace them.
-$PY bench/section.py keep bench/RESULTS.md "$OUT/RESULTS.md" "## Soak" "## Loop instructions" "## TLS upstream"
+$PY bench/section.py keep bench/RESULTS.md "$OUT/RESULTS.md" "## Soak" "## Loop instructions" "## TLS upstream" "## Agents" "## Remote sinks" "## kgb ui" "## Logger thread"
 cp "$OUT/RESULTS.md" bench/RESULTS.md
 rm -f "$OUT"/*.jsonl
 echo "bench: done in ${ELAPSED} s; bench/RESULTS.md written"

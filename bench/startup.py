@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-BODY = b'{"model":"claude-bench","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}'
+BODY = b'{"model":"claude-haiku-4-5","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}'
 
 
 def answered(port):
