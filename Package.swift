@@ -23,7 +23,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
@@ -62,11 +61,13 @@ let package = Package(
         // `kgb ui`: a web page over a log store, on a loop and thread pool of its own (never in the gateway).
         .target(name: "LogBrowser", dependencies: ["UV", "HTTP1", "ExchangeLog", "CSQLite"]),
 
+        // The --config, --agents and --prices files: TOML in plain Swift (no Foundation, no C++ in the binary).
+        .target(name: "TOML"),
+
         // Executables.
         .executableTarget(name: "kgb", dependencies: [
-            "Gateway", "UV", "HTTP1", "ExchangeLog", "LogRing", "TLS", "Metrics", "LogBrowser",
+            "Gateway", "UV", "HTTP1", "ExchangeLog", "LogRing", "TLS", "Metrics", "LogBrowser", "TOML",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: optimise),
         .executableTarget(name: "MockUpstream", dependencies: [
@@ -80,6 +81,7 @@ let package = Package(
         .testTarget(name: "UVTests", dependencies: ["UV"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
         // CZlib: the inflate tests make their gzip and deflate input with zlib itself; LogRing: the assembler
         // tests write the records the loop would.
         .testTarget(name: "ExchangeLogTests", dependencies: ["ExchangeLog", "CZlib", "LogRing"]),

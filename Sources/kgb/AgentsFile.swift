@@ -10,11 +10,12 @@
 //     routes = ["/v1/"]
 //
 // Every error names the file, the agent and the key; a key's value never appears in a message.
-import Foundation
+import ExchangeLog
 import Gateway
+import Glibc
 import Metrics
 import TLS
-import TOMLKit
+import TOML
 
 enum AgentsFile {
     struct Failure: Error, CustomStringConvertible {
@@ -25,12 +26,10 @@ enum AgentsFile {
                             "usd_per_day", "routes"]
 
     static func load(path: String, environment: [String: String]) throws(Failure) -> [AgentConfig] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw Failure(description: "--agents: cannot read \(path)") }
+        guard let data = FileSystem.read(path) else { throw Failure(description: "--agents: cannot read \(path)") }
         let table: TOMLTable
-        do { table = try TOMLTable(string: String(decoding: data, as: UTF8.self)) } catch let error as TOMLParseError {
-            throw Failure(description: "--agents: \(path) line \(error.source.begin.line): \(error.description)")
-        } catch {
-            throw Failure(description: "--agents: \(path): \(error)")
+        do { table = try TOMLTable(parsing: String(decoding: data, as: UTF8.self)) } catch {
+            throw Failure(description: "--agents: \(path) line \(error.line): \(error.message)")
         }
         for key in table.keys where key != "agent" {
             throw Failure(description: "--agents: \(path): unknown key '\(key)' (agents are [[agent]] tables)")

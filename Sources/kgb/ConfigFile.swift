@@ -11,8 +11,8 @@
 //     prefix = "/openai/"
 //     upstream = "https://api.openai.com/"
 //     headers = { Authorization = "Bearer ${OPENAI_API_KEY}" }
-import Foundation
-import TOMLKit
+import ExchangeLog
+import TOML
 
 struct ConfigFile {
     struct Argument {
@@ -29,7 +29,6 @@ struct ConfigFile {
 
     let path: String
     private(set) var arguments: [Argument] = []
-    private let lines: [Substring]
 
     static let numberKeys: Set = ["upstream-timeout", "connect-timeout", "header-timeout", "idle-timeout", "drain-timeout",
                                   "max-header-bytes", "pool-max-idle", "pool-idle-timeout", "log-ring-bytes", "log-body-max",
@@ -42,24 +41,21 @@ struct ConfigFile {
 
     init(path: String) throws(Failure) {
         self.path = path
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let bytes = FileSystem.read(path) else {
             throw Failure(description: "--config: cannot read \(path)")
         }
-        let text = String(decoding: data, as: UTF8.self)
-        lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let table: TOMLTable
-        do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
-            throw Failure(description: "\(path) line \(error.source.begin.line): \(error.description)")
-        } catch {
-            throw Failure(description: "\(path): \(error)")
+        do { table = try TOMLTable(parsing: String(decoding: bytes, as: UTF8.self)) } catch {
+            throw Failure(description: "\(path) line \(error.line): \(error.message)")
         }
-        for key in table.keys.sorted(by: { line(of: $0) < line(of: $1) }) {
-            try read(key, table[key]!)
+        // In file order: the first mistake reported is the first one in the file.
+        for key in table.keys {
+            try read(key, table[key]!, line: table.line(of: key))
         }
     }
 
-    private mutating func read(_ key: String, _ value: TOMLValueConvertible) throws(Failure) {
-        let origin = describe(key, line: line(of: key))
+    private mutating func read(_ key: String, _ value: TOMLValue, line: Int) throws(Failure) {
+        let origin = describe(key, line: line)
         switch key {
         case _ where Self.numberKeys.contains(key):
             if let number = value.int { add(key, String(number), origin) } else if let number = value.double {
@@ -81,48 +77,46 @@ struct ConfigFile {
                 }
             } else { throw Failure(description: "\(origin): must be a string or a list of strings") }
         case "headers":
-            try readHeaders(value, prefix: "", origin: origin, after: 0)
+            try readHeaders(value, prefix: "", origin: origin)
         case "route":
             guard let routes = value.array else { throw Failure(description: "\(origin): must be [[route]] tables") }
             // Several tables with one prefix: one route whose upstreams are tried in order (failover), each with
             // its own headers (`PREFIX#N:` below).
             let prefixes = routes.map { $0.table?["prefix"]?.string }
             for (index, item) in routes.enumerated() {
-                let start = routeHeaderLine(index) ?? line(of: key)
-                guard let route = item.table else { throw Failure(description: "\(describe("route", line: start)): must be a table") }
+                guard let route = item.table else { throw Failure(description: "\(describe("route", line: line)): must be a table") }
                 let prefix = prefixes[index]
                 let same = prefixes.filter { $0 == prefix }.count
                 let position = prefixes[...index].filter { $0 == prefix }.count
-                try readRoute(route, start: start, position: same > 1 ? position : nil)
+                try readRoute(route, position: same > 1 ? position : nil)
             }
         default:
             throw Failure(description: "\(origin): unknown key (known: \((Self.numberKeys.union(Self.stringKeys).union(Self.switchKeys).union(["log", "session-header", "log-header", "headers", "route"])).sorted().joined(separator: ", ")))")
         }
     }
 
-    private mutating func readRoute(_ route: TOMLTable, start: Int, position: Int?) throws(Failure) {
+    private mutating func readRoute(_ route: TOMLTable, position: Int?) throws(Failure) {
         for key in route.keys where !Self.routeKeys.contains(key) {
-            throw Failure(description: "\(describe("route.\(key)", line: line(of: key, after: start))): unknown key (known: prefix, upstream, headers)")
+            throw Failure(description: "\(describe("route.\(key)", line: route.line(of: key))): unknown key (known: prefix, upstream, headers)")
         }
         guard let prefix = route["prefix"]?.string else {
-            throw Failure(description: "\(describe("route.prefix", line: start)): every [[route]] needs a prefix string")
+            throw Failure(description: "\(describe("route.prefix", line: route.line)): every [[route]] needs a prefix string")
         }
         guard let upstream = route["upstream"]?.string else {
-            throw Failure(description: "\(describe("route.upstream", line: start)): every [[route]] needs an upstream string")
+            throw Failure(description: "\(describe("route.upstream", line: route.line)): every [[route]] needs an upstream string")
         }
-        add("route", "\(prefix)=\(upstream)", describe("route.upstream", line: line(of: "upstream", after: start)))
+        add("route", "\(prefix)=\(upstream)", describe("route.upstream", line: route.line(of: "upstream")))
         if let headers = route["headers"] {
             try readHeaders(headers, prefix: prefix + (position.map { "#\($0)" } ?? ""),
-                            origin: describe("route.headers", line: line(of: "headers", after: start)), after: start)
+                            origin: describe("route.headers", line: route.line(of: "headers")))
         }
     }
 
-    private mutating func readHeaders(_ value: TOMLValueConvertible, prefix: String, origin: String, after start: Int) throws(Failure) {
+    private mutating func readHeaders(_ value: TOMLValue, prefix: String, origin: String) throws(Failure) {
         guard let headers = value.table else { throw Failure(description: "\(origin): must be a table of NAME = VALUE") }
         for name in headers.keys {
             guard let text = headers[name]!.string else { throw Failure(description: "\(origin): the value of \(name) must be a string") }
-            let at = line(of: name, after: start)
-            add("route-header", "\(prefix):\(name)=\(text)", at > 0 ? describe("headers.\(name)", line: at) : origin)
+            add("route-header", "\(prefix):\(name)=\(text)", describe("headers.\(name)", line: headers.line(of: name)))
         }
     }
 
@@ -130,35 +124,7 @@ struct ConfigFile {
         arguments.append(Argument(flag: flag, value: value, origin: origin))
     }
 
-    // MARK: Lines (TOMLKit reports positions for syntax errors only, so keys are found in the text)
-
     private func describe(_ key: String, line: Int) -> String {
         line > 0 ? "\(path) line \(line), key \(key)" : "\(path), key \(key)"
-    }
-
-    /// The first line at or after `start` (1-based) that assigns `key`, or 0.
-    private func line(of key: String, after start: Int = 0) -> Int {
-        for index in max(0, start - 1)..<lines.count {
-            let text = lines[index].drop { $0 == " " || $0 == "\t" }
-            for spelling in ["\"\(key)\"", "'\(key)'", key] where text.hasPrefix(spelling) {
-                if text.dropFirst(spelling.count).drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("=") { return index + 1 }
-            }
-            // An inline table: `headers = { x-api-key = "…" }`.
-            if let brace = lines[index].firstIndex(of: "{") {
-                let inline = lines[index][brace...]
-                if inline.contains("\(key) =") || inline.contains("\(key)=") || inline.contains("\"\(key)\"") { return index + 1 }
-            }
-        }
-        return 0
-    }
-
-    /// The line of the index-th `[[route]]` header.
-    private func routeHeaderLine(_ index: Int) -> Int? {
-        var seen = -1
-        for (number, text) in lines.enumerated() where text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: " ", with: "") == "[[route]]" {
-            seen += 1
-            if seen == index { return number + 1 }
-        }
-        return nil
     }
 }

@@ -7,8 +7,7 @@
 //     cache_write = 3.75     # optional: the input price when absent
 //     cache_read = 0.30      # optional: the input price when absent
 import ExchangeLog
-import Foundation
-import TOMLKit
+import TOML
 
 enum PriceFile {
     struct Failure: Error, CustomStringConvertible {
@@ -23,7 +22,7 @@ enum PriceFile {
     }
 
     static func load(path: String) throws(Failure) -> PriceTable {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = FileSystem.read(path) else {
             throw Failure(description: "cannot read \(path)")
         }
         return try parse(String(decoding: data, as: UTF8.self), name: path)
@@ -32,44 +31,32 @@ enum PriceFile {
     /// `name` (the file, or what stands for it) opens every message.
     static func parse(_ text: String, name: String) throws(Failure) -> PriceTable {
         let root: TOMLTable
-        do { root = try TOMLTable(string: text) } catch let error as TOMLParseError {
-            throw Failure(description: "\(name) line \(error.source.begin.line): \(error.description)")
-        } catch {
-            throw Failure(description: "\(name): \(error)")
+        do { root = try TOMLTable(parsing: text) } catch {
+            throw Failure(description: "\(name) line \(error.line): \(error.message)")
         }
-        // Lines are looked up only to explain a mistake: a good table (the shipped one, at every start) is read
-        // without them, which keeps start-up quick; a bad one is read again, in file order, to name the first.
-        do { return try read(root, place: Place(name: name, text: nil)) } catch {
-            _ = try read(root, place: Place(name: name, text: text))
-            throw error
+        func describe(_ key: String, _ line: Int) -> String {
+            line > 0 ? "\(name) line \(line), \(key)" : "\(name), \(key)"
         }
-    }
-
-    private static func read(_ root: TOMLTable, place: Place) throws(Failure) -> PriceTable {
-        let name = place.name
         for key in root.keys where key != "models" {
-            throw Failure(description: "\(place.key(key)): unknown key (known: models)")
+            throw Failure(description: "\(describe(key, root.line(of: key))): unknown key (known: models)")
         }
         guard let value = root["models"] else {
             throw Failure(description: "\(name): no [models.\"ID\"] tables (each needs input and output prices)")
         }
         guard let models = value.table else {
-            throw Failure(description: "\(place.key("models")): must be a table of [models.\"ID\"] tables")
+            throw Failure(description: "\(describe("models", root.line(of: "models"))): must be a table of [models.\"ID\"] tables")
         }
         var table: [String: ModelPrice] = [:]
         // In the file's order, so the first mistake reported is the first one in the file.
-        // (Each model's line found once: finding it in the comparator made start-up take a third of a second.)
-        let lineOf = Dictionary(uniqueKeysWithValues: models.keys.map { ($0, place.model($0)) })
-        for id in models.keys.sorted(by: { (lineOf[$0]!, $0) < (lineOf[$1]!, $1) }) {
-            let at = lineOf[id]!
-            guard !id.isEmpty else { throw Failure(description: "\(place.describe("models.\"\"", at)): a model id must not be empty") }
+        for id in models.keys {
+            let at = models.line(of: id)
+            guard !id.isEmpty else { throw Failure(description: "\(describe("models.\"\"", at)): a model id must not be empty") }
             guard let entry = models[id]?.table else {
-                throw Failure(description: "\(place.describe("models.\"\(id)\"", at)): must be a table of \(fields.joined(separator: ", "))")
+                throw Failure(description: "\(describe("models.\"\(id)\"", at)): must be a table of \(fields.joined(separator: ", "))")
             }
             var prices: [String: Double] = [:]
             for field in entry.keys {
-                let line = place.field(field, after: at)
-                let origin = place.describe("models.\"\(id)\".\(field)", line > 0 ? line : at)
+                let origin = describe("models.\"\(id)\".\(field)", entry.line(of: field))
                 let value = entry[field]!
                 guard fields.contains(field) else {
                     // [models.gpt-5.1] is models → gpt-5 → 1 in TOML: say so rather than only "unknown field".
@@ -84,7 +71,7 @@ enum PriceFile {
                 prices[field] = price
             }
             for field in ["input", "output"] where prices[field] == nil {
-                throw Failure(description: "\(place.describe("models.\"\(id)\"", at)): no \(field) price")
+                throw Failure(description: "\(describe("models.\"\(id)\"", at)): no \(field) price")
             }
             let input = prices["input"]!
             table[id] = ModelPrice(input: input, output: prices["output"]!, cacheWrite: prices["cache_write"] ?? input,
@@ -92,69 +79,5 @@ enum PriceFile {
         }
         guard !table.isEmpty else { throw Failure(description: "\(name): no models in [models]") }
         return PriceTable(table)
-    }
-}
-
-/// Lines of keys in the text, for messages (TOMLKit reports positions for syntax errors only). Best effort: 0
-/// when a key is not found where it is usually written.
-private struct Place {
-    let name: String
-    let lines: [Substring]
-
-    /// `text` nil: no lines are looked up (every line is 0).
-    init(name: String, text: String?) {
-        self.name = name
-        lines = text?.split(separator: "\n", omittingEmptySubsequences: false) ?? []
-    }
-
-    func describe(_ key: String, _ line: Int) -> String {
-        line > 0 ? "\(name) line \(line), \(key)" : "\(name), \(key)"
-    }
-
-    /// A top-level key: assigned, or a table header naming it or a table inside it (`[model."x"]`).
-    func key(_ key: String) -> String {
-        describe(key, first { line in
-            Self.assigns(line, key) || Self.header(line).map { $0 == key || $0.hasPrefix(key + ".") } == true
-        })
-    }
-
-    /// `[models."ID"]`, `"ID" = { ... }` under `[models]`, or `models."ID".input = ...`.
-    func model(_ id: String) -> Int {
-        first { line in
-            Self.assigns(line, id) || Self.spellings(id).contains {
-                Self.header(line) == "models.\($0)" || Self.header(line)?.hasPrefix("models.\($0).") == true
-                    || line.drop(while: \.isWhitespace).hasPrefix("models.\($0).")
-            }
-        }
-    }
-
-    /// The field's first assignment at or after the model's line (on it, for an inline table).
-    func field(_ field: String, after start: Int) -> Int {
-        guard start > 0 else { return 0 }
-        return first(from: start) { line in
-            if Self.assigns(line, field) || line.contains(".\(field) =") || line.contains(".\(field)=") { return true }
-            guard let brace = line.firstIndex(of: "{") else { return false }
-            return line[brace...].contains("\(field) =") || line[brace...].contains("\(field)=")
-        }
-    }
-
-    private func first(from start: Int = 1, _ matches: (Substring) -> Bool) -> Int {
-        for index in max(0, start - 1)..<lines.count where matches(lines[index]) { return index + 1 }
-        return 0
-    }
-
-    private static func spellings(_ key: String) -> [String] { ["\"\(key)\"", "'\(key)'", key] }
-
-    /// A table header's name without spaces: `[ models . "x" ]` → `models."x"`.
-    private static func header(_ line: Substring) -> String? {
-        let text = line.trimmingCharacters(in: .whitespaces)
-        guard text.hasPrefix("["), !text.hasPrefix("[["), let close = text.lastIndex(of: "]") else { return nil }
-        return String(text[text.index(after: text.startIndex)..<close]).replacingOccurrences(of: " ", with: "")
-    }
-
-    /// Does the line start with `key =` (any spelling of the key)?
-    private static func assigns(_ line: Substring, _ key: String) -> Bool {
-        let text = line.drop(while: \.isWhitespace)
-        return spellings(key).contains { text.hasPrefix($0) && text.dropFirst($0.count).drop(while: \.isWhitespace).hasPrefix("=") }
     }
 }
