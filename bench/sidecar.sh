@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The sidecar build: Swift runtime linked statically (`swift build --static-swift-stdlib`), stripped. Prints
-# what the binary links (ldd), its size, the time from exec to accepting connections (median of 20 starts)
-# and the idle RSS after start-up and after 1,000 exchanges. Loads 127.0.0.1 only. Usage: bash bench/sidecar.sh
+# what the binary links (ldd, and which Swift libraries are inside it by their symbols), its size, the time from
+# exec to accepting connections (median of 20 starts), the idle RSS after start-up and after 1,000 exchanges, and
+# then start-up to the first answered request and idle memory beside nginx, both measured by bench/startup.py as
+# `make bench` does (20 starts each, the system pinned to CPU 1 and the client to CPU 0). Loads 127.0.0.1 only.
+# Usage: bash bench/sidecar.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --static-swift-stdlib --product kgb --scratch-path .build-static >/dev/null
@@ -9,7 +12,12 @@ swift build -c release --product kgb-mock-upstream >/dev/null
 strip -o .build-static/kgb-sidecar .build-static/release/kgb
 BIN=.build-static/kgb-sidecar
 echo "== ldd $BIN"; ldd "$BIN"
-echo "== size: $(du -h "$BIN" | cut -f1)"
+echo "== Swift libraries linked in (symbols in the unstripped binary):"
+for module in 10Foundation 20FoundationEssentials 30FoundationInternationalization 14ArgumentParser 7Logging; do
+    printf '   %-32s %6d symbols\n' "$(echo "$module" | sed 's/^[0-9]*//')" "$(nm .build-static/release/kgb | grep -c "\$s$module" || true)"
+done
+printf '   %-32s %6d symbols\n' "ICU (u_*, ucol_*, ubrk_*)" "$(nm .build-static/release/kgb | grep -cE ' (u_|ucol_|ubrk_|udat_)' || true)"
+echo "== size: $(du -h "$BIN" | cut -f1) ($(stat -c %s "$BIN") bytes)"
 python3 - "$BIN" .build/release/kgb-mock-upstream <<'PYEOF'
 import os, signal, socket, statistics, subprocess, sys, time
 binary, mock_binary = sys.argv[1], sys.argv[2]
@@ -58,6 +66,29 @@ time.sleep(0.5)
 print(f"== idle RSS with JSONL logging: {idle / 1024:.1f} MiB after start-up, {rss_kib(proc.pid) / 1024:.1f} MiB after 1,000 streamed exchanges")
 proc.send_signal(signal.SIGTERM)
 proc.wait()
-mock.terminate()
 os.remove("/tmp/kgb-sidecar-check.jsonl")
+
+# Beside nginx, as `make bench` measures start-up (bench/startup.py: exec to the first answered request, then RSS and
+# PSS of the process tree after half a second idle), with kgb logging JSONL as users run it.
+nginx_dir = os.path.abspath(".build-static/nginx-startup")
+os.makedirs(nginx_dir, exist_ok=True)
+port = free_port()
+with open("bench/nginx.conf.in") as template, open(f"{nginx_dir}/nginx.conf", "w") as conf:
+    conf.write(template.read().replace("@PORT@", str(port)).replace("@UPSTREAM@", f"127.0.0.1:{mock_port}")
+               .replace("@DIR@", nginx_dir).replace("@NOFILE@", "1024"))
+systems = {
+    "kgb-sidecar": [binary, "--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{mock_port}",
+                    "--log", f"jsonl:{nginx_dir}/kgb-startup.jsonl"],
+    "nginx": ["nginx", "-c", f"{nginx_dir}/nginx.conf", "-e", f"{nginx_dir}/nginx-error.log"],
+}
+print("== bench/startup.py, 20 starts each (median start-up to the first answer; RSS and PSS after 0.5 s idle):")
+for name, command in systems.items():
+    out = subprocess.run(["taskset", "-c", "0", sys.executable, "bench/startup.py", name, str(port), "20", "--",
+                          "taskset", "-c", "1", *command], capture_output=True, text=True, check=True).stdout
+    rows = [line.split("\t") for line in out.strip().splitlines()]
+    ready = statistics.median(float(row[2]) for row in rows)
+    rss = statistics.median(int(row[3]) for row in rows) / 1024
+    pss = statistics.median(int(row[4]) for row in rows) / 1024
+    print(f"   {name:12} start-up {ready:5.1f} ms   RSS {rss:5.1f} MiB   PSS {pss:5.1f} MiB")
+mock.terminate()
 PYEOF

@@ -1,6 +1,5 @@
 // An HTTP collector ("Dewey"): each batch is posted as NDJSON, gzip-compressed. 2xx acknowledges it; a connection
 // failure, 5xx or 429 says "later" (with Retry-After when given); any other 4xx refuses the batch for good.
-import Foundation
 import TLS
 
 public final class CollectorSink: RemoteSink {
@@ -10,9 +9,7 @@ public final class CollectorSink: RemoteSink {
 
     public init(url: String, tls: TLSContext?, headers: [(name: String, value: String)]) throws(SinkError) {
         poster = try HTTPPost(url: url, tls: tls, headers: headers)
-        let components = URLComponents(string: url)
-        path = (components?.percentEncodedPath.isEmpty == false ? components!.percentEncodedPath : "/")
-            + (components?.percentEncodedQuery.map { "?" + $0 } ?? "")
+        path = poster.url.target
         name = LogSpec.withoutPassword(url)
     }
 
@@ -35,7 +32,7 @@ public final class CollectorSink: RemoteSink {
 
     /// What an answer means for the batch (shared with the OTLP sink).
     static func judge(_ answer: HTTPAnswer, what: String) throws(DeliveryFailure) {
-        let detail = String(decoding: answer.body.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let detail = String(decoding: answer.body.prefix(200), as: UTF8.self).trimmingWhitespace
         let said = "\(what) answered \(answer.status)" + (detail.isEmpty ? "" : ": \(detail)")
         switch answer.status {
         case 200..<300: return

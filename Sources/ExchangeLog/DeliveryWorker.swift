@@ -2,7 +2,8 @@
 // and moves the cursor only when the sink has them. A store that is down is retried with exponential backoff and
 // jitter (or after its Retry-After); a batch it refuses for good goes to the dead-letter directory, said and
 // counted. The operator hears once when a sink goes down and once when it is back, not per batch.
-import Foundation
+import Dispatch
+import Glibc
 import Synchronization
 
 public final class DeliveryWorker: @unchecked Sendable {
@@ -25,7 +26,7 @@ public final class DeliveryWorker: @unchecked Sendable {
         /// Milliseconds that record has waited, now (0: caught up): it keeps growing while the sink is down.
         public var lagMillis: Int {
             let oldest = oldestUnsentMillis.load(ordering: .relaxed)
-            return oldest == 0 ? 0 : max(0, Int(Date().timeIntervalSince1970 * 1000) - oldest)
+            return oldest == 0 ? 0 : max(0, Int(SystemClock.wallMillis()) - oldest)
         }
         public let up = Atomic<Bool>(true)
     }
@@ -50,12 +51,10 @@ public final class DeliveryWorker: @unchecked Sendable {
     }
 
     public func start() {
-        let thread = Thread { [self] in
+        NamedThread.start(name: "kgb-delivery-\(index)") { [self] in
             run()
             finished.signal()
         }
-        thread.name = "kgb-delivery-\(index)"
-        thread.start()
     }
 
     /// Delivers what is spooled for up to `seconds` more, then stops; returns when the thread has.
@@ -66,7 +65,7 @@ public final class DeliveryWorker: @unchecked Sendable {
         sink.close()
     }
 
-    private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+    private static func now() -> Double { SystemClock.monotonicSeconds() }
 
     private var pastStopDeadline: Bool {
         stopping.load(ordering: .acquiring) && Self.now() >= stopBy.load(ordering: .relaxed)
@@ -86,7 +85,7 @@ public final class DeliveryWorker: @unchecked Sendable {
                 spool.waitForRecords(seconds: 0.2)
                 continue
             }
-            let waited = Int(Date().timeIntervalSince1970 * 1000) - Int(oldest)
+            let waited = Int(SystemClock.wallMillis()) - Int(oldest)
             metrics.oldestUnsentMillis.store(Int(oldest), ordering: .relaxed)
             if !stop && waited < settings.batchMillis && available < settings.batchBytes {
                 usleep(UInt32(min(settings.batchMillis - waited, 50)) * 1000)
@@ -145,14 +144,14 @@ public final class DeliveryWorker: @unchecked Sendable {
     /// A refused batch is kept as NDJSON in DIR/dead-letter, named by time, sink and spool position.
     private func deadLetter(_ records: [[UInt8]], at cursor: SpoolCursor, because why: String) {
         metrics.deadLettered.add(1, ordering: .relaxed)
-        let stamp = Int(Date().timeIntervalSince1970)
+        let stamp = SystemClock.wallMillis() / 1000
         let path = "\(spool.directory)/dead-letter/\(stamp)-\(spool.sinkIDs[index])-\(cursor.segment)-\(cursor.offset).ndjson"
         var body: [UInt8] = []
         for record in records {
             body.append(contentsOf: record)
             body.append(0x0A)
         }
-        let saved = FileManager.default.createFile(atPath: path, contents: Data(body))
+        let saved = FileSystem.write(body, to: path)
         warn("log sink \(sink.name) refused a batch of \(records.count) record(s): \(why); "
              + (saved ? "kept in \(path), not retried" : "and it could not be kept in \(path)"))
     }

@@ -1,6 +1,5 @@
 // One exchange record read as an OpenTelemetry span, following the GenAI semantic conventions for an inference
-// client span (gen_ai.*): what OTLPTraces encodes. Runs on a sink's delivery thread, so Foundation is fine here.
-import Foundation
+// client span (gen_ai.*): what OTLPTraces encodes. Runs on a sink's delivery thread.
 private import COpenSSL
 
 struct ExchangeSpan {
@@ -46,27 +45,27 @@ struct ExchangeSpan {
     /// Nil when the bytes are not a kgb record (not a JSON object, or no `id` or readable `started_at`): there
     /// is no span to make of them, and a collector would refuse one without ids or times.
     init?(record bytes: [UInt8], includeContent: Bool) {
-        guard let record = APIShapes.object(bytes) else { return nil }
+        guard let record = JSONValue(parsing: bytes), record.object != nil else { return nil }
         self.init(record: record, includeContent: includeContent)
     }
 
-    init?(record: [String: Any], includeContent: Bool) {
-        guard let id = APIShapes.string(record["id"]), let startedAt = record["started_at"] as? String,
+    init?(record: JSONValue, includeContent: Bool) {
+        guard let id = record["id"]?.nonEmptyString, let startedAt = record["started_at"]?.string,
               let start = RFC3339.nanos(parsing: startedAt) else { return nil }
-        let request = record["request"] as? [String: Any] ?? [:]
-        let response = record["response"] as? [String: Any]
-        let usage = record["usage"] as? [String: Any]
-        let outcome = record["outcome"] as? String ?? "complete"
-        let path = record["path"] as? String ?? ""
-        let requestBody = request["body"] as? String
-        let responseBody = response?["body"] as? String
-        let isStream = record["sse"] is [String: Any]
+        let request = record["request"]?.object ?? [:]
+        let response = record["response"]?.object
+        let usage = record["usage"]?.object
+        let outcome = record["outcome"]?.string ?? "complete"
+        let path = record["path"]?.string ?? ""
+        let requestBody = request["body"]?.string
+        let responseBody = response?["body"]?.string
+        let isStream = record["sse"]?.object != nil
 
-        (traceID, spanID, parentSpanID) = Self.ids(exchangeID: id, headers: request["headers"] as? [String: Any])
+        (traceID, spanID, parentSpanID) = Self.ids(exchangeID: id, headers: request["headers"]?.object)
         startNanos = start
         // A null total (the exchange never got that far in its own clock) is a zero-length span, not a guess; so
         // is a figure no exchange takes (a record edited by hand must not trap the sink's thread).
-        let totalNanos = ((Self.double(timing: record["timing"], "total_ms") ?? 0) * 1e6).rounded()
+        let totalNanos = ((record["timing"]?["total_ms"]?.double ?? 0) * 1e6).rounded()
         let duration = totalNanos > 0 && totalNanos < 1e18 ? UInt64(totalNanos) : 0
         let end = start.addingReportingOverflow(duration)
         endNanos = end.overflow ? start : end.partialValue
@@ -74,7 +73,7 @@ struct ExchangeSpan {
         let asked = requestBody.map { RequestFacts(body: $0) } ?? RequestFacts()
         let answer = responseBody.map { AnswerFacts(body: $0, isStream: isStream) } ?? AnswerFacts()
         let api = Self.api(path: path) ?? answer.api
-        let status = APIShapes.int(response?["status"])
+        let status = response?["status"]?.int
 
         if let api {
             name = asked.model.map { "chat \($0)" } ?? "chat"
@@ -82,23 +81,23 @@ struct ExchangeSpan {
             add("gen_ai.provider.name", .string(api.provider))
         } else {
             // Not one of the message APIs (a model list, a token count): an HTTP client span, named as those are.
-            name = (record["method"] as? String) ?? "HTTP"
+            name = record["method"]?.string ?? "HTTP"
         }
         if let model = asked.model { add("gen_ai.request.model", .string(model)) }
         if asked.stream { add("gen_ai.request.stream", .bool(true)) }
         if let n = asked.maxTokens { add("gen_ai.request.max_tokens", .int(n)) }
         if let t = asked.temperature { add("gen_ai.request.temperature", .double(t)) }
         if let p = asked.topP { add("gen_ai.request.top_p", .double(p)) }
-        if let upstream = record["upstream"] as? String, let server = Self.server(upstream) {
+        if let upstream = record["upstream"]?.string, let server = Self.server(upstream) {
             add("server.address", .string(server.address))
             add("server.port", .int(server.port))
         }
-        if let method = record["method"] as? String { add("http.request.method", .string(method)) }
+        if let method = record["method"]?.string { add("http.request.method", .string(method)) }
         if let status { add("http.response.status_code", .int(status)) }
 
-        if let model = APIShapes.string(usage?["model"]) { add("gen_ai.response.model", .string(model)) }
+        if let model = usage?["model"]?.nonEmptyString { add("gen_ai.response.model", .string(model)) }
         if let responseID = answer.id { add("gen_ai.response.id", .string(responseID)) }
-        let stopReason = APIShapes.string(usage?["stop_reason"])
+        let stopReason = usage?["stop_reason"]?.nonEmptyString
         if let stopReason { add("gen_ai.response.finish_reasons", .strings([stopReason])) }
         addTokens(usage, api: api)
 
@@ -109,22 +108,22 @@ struct ExchangeSpan {
         if outcome != "complete" {
             failed = true
             add("error.type", .string(outcome))
-            statusMessage = APIShapes.string(record["error"])
+            statusMessage = record["error"]?.nonEmptyString
         } else if let status, status >= 400 {
             failed = true
             add("error.type", .string(answer.errorType ?? String(status)))
             statusMessage = answer.errorMessage
         }
 
-        let agent = record["agent"] as? [String: Any]
-        let session = APIShapes.string(agent?["session"])
+        let agent = record["agent"]?.object
+        let session = agent?["session"]?.nonEmptyString
         // The agent's session (Claude Code's x-claude-code-session-id) is what the conventions call a conversation.
         if let session { add("gen_ai.conversation.id", .string(session)) }
         add("kgb.exchange.id", .string(id))
         add("kgb.outcome", .string(outcome))
-        if let name = APIShapes.string(agent?["name"]) { add("kgb.agent.name", .string(name)) }
+        if let name = agent?["name"]?.nonEmptyString { add("kgb.agent.name", .string(name)) }
         if let session { add("kgb.session", .string(session)) }
-        if let cost = Self.double(record["cost_usd"]) { add("kgb.cost_usd", .double(cost)) }
+        if let cost = record["cost_usd"]?.double { add("kgb.cost_usd", .double(cost)) }
 
         guard includeContent else { return }
         if let requestBody, let content = GenAIMessages.input(requestBody: requestBody, api: api) {
@@ -134,7 +133,7 @@ struct ExchangeSpan {
         // An error answer is no output message; a stream cut short still sent the text it had.
         if let status, status < 400,
            let output = GenAIMessages.output(responseBody: isStream ? nil : responseBody,
-                                             streamText: isStream ? (record["sse"] as? [String: Any])?["text"] as? String : nil,
+                                             streamText: isStream ? record["sse"]?["text"]?.string : nil,
                                              finishReason: stopReason ?? (outcome == "complete" ? "stop" : "error")) {
             add("gen_ai.output.messages", .string(output))
         }
@@ -146,11 +145,11 @@ struct ExchangeSpan {
 
     /// The conventions count every input token in gen_ai.usage.input_tokens, cached ones included: OpenAI's
     /// prompt_tokens already does, Anthropic's input_tokens leaves out cache reads and writes, which are added.
-    private mutating func addTokens(_ usage: [String: Any]?, api: API?) {
+    private mutating func addTokens(_ usage: [String: JSONValue]?, api: API?) {
         guard let usage else { return }
-        let cacheRead = APIShapes.int(usage["cache_read_input_tokens"])
-        let cacheCreation = APIShapes.int(usage["cache_creation_input_tokens"])
-        if var input = APIShapes.int(usage["input_tokens"]) {
+        let cacheRead = usage["cache_read_input_tokens"]?.int
+        let cacheCreation = usage["cache_creation_input_tokens"]?.int
+        if var input = usage["input_tokens"]?.int {
             // The counts are the upstream's: one absurd enough to overflow the sum is not added, rather than trap.
             if api == .anthropicMessages {
                 for cached in [cacheRead, cacheCreation] {
@@ -160,7 +159,7 @@ struct ExchangeSpan {
             }
             add("gen_ai.usage.input_tokens", .int(input))
         }
-        if let n = APIShapes.int(usage["output_tokens"]) { add("gen_ai.usage.output_tokens", .int(n)) }
+        if let n = usage["output_tokens"]?.int { add("gen_ai.usage.output_tokens", .int(n)) }
         if let n = cacheRead { add("gen_ai.usage.cache_read.input_tokens", .int(n)) }
         if let n = cacheCreation { add("gen_ai.usage.cache_creation.input_tokens", .int(n)) }
     }
@@ -170,7 +169,7 @@ struct ExchangeSpan {
     /// Span id (and, without a traceparent, trace id) from SHA-256 of the record's id: a record sent twice (the
     /// spool retrying a batch) is the same span, which collectors and backends that dedupe take once, and ids
     /// of different records look random, as trace-id-ratio samplers expect. Never all-zero (invalid in OTLP).
-    static func ids(exchangeID: String, headers: [String: Any]?) -> (trace: [UInt8], span: [UInt8], parent: [UInt8]?) {
+    static func ids(exchangeID: String, headers: [String: JSONValue]?) -> (trace: [UInt8], span: [UInt8], parent: [UInt8]?) {
         var digest = [UInt8](repeating: 0, count: 32)
         let text = Array(exchangeID.utf8)
         text.withUnsafeBufferPointer { input in
@@ -182,7 +181,7 @@ struct ExchangeSpan {
         var span = Array(digest[16..<24])
         if trace.allSatisfy({ $0 == 0 }) { trace[15] = 1 }
         if span.allSatisfy({ $0 == 0 }) { span[7] = 1 }
-        if let header = headers?["traceparent"] as? String, let parent = TraceParent(header) {
+        if let header = headers?["traceparent"]?.string, let parent = TraceParent(header) {
             return (parent.traceID, span, parent.spanID)
         }
         return (trace, span, nil)
@@ -195,7 +194,7 @@ struct ExchangeSpan {
         let spanID: [UInt8]
 
         init?(_ header: String) {
-            let fields = header.trimmingCharacters(in: .whitespaces).split(separator: "-", omittingEmptySubsequences: false)
+            let fields = header.trimmingSpaces.split(separator: "-", omittingEmptySubsequences: false)
             // Version 00 has exactly four fields; a later version may append more, ff is invalid.
             guard fields.count >= 4, fields[0].count == 2, fields[0] != "ff", fields[0] != "00" || fields.count == 4,
                   let version = Self.hex(fields[0]), version.count == 1,
@@ -246,7 +245,7 @@ struct ExchangeSpan {
     /// without a path): the port is the scheme's when not written, since the conventions require it beside the
     /// address. Nil for "" (a request refused before routing).
     static func server(_ url: String) -> (address: String, port: Int)? {
-        guard let schemeEnd = url.range(of: "://") else { return nil }
+        guard let schemeEnd = url.firstRange(of: "://") else { return nil }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
         var authority = url[schemeEnd.upperBound...]
         if let end = authority.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { authority = authority[..<end] }
@@ -273,21 +272,6 @@ struct ExchangeSpan {
         return (String(host), defaultPort)
     }
 
-    // MARK: Numbers
-
-    private static func double(timing: Any?, _ key: String) -> Double? {
-        double((timing as? [String: Any])?[key])
-    }
-
-    /// JSONSerialization hands numbers back as NSNumber on Linux; NaN and infinities never appear in JSON.
-    static func double(_ value: Any?) -> Double? {
-        switch value {
-        case let v as Double: v
-        case let v as Int: Double(v)
-        case let v as NSNumber: v.doubleValue
-        default: nil
-        }
-    }
 }
 
 /// What the request asked for, from its top-level members only (TopLevelScanner): a request body is often the
@@ -369,24 +353,26 @@ struct AnswerFacts {
                 lineStart = lineEnd + 1
                 guard line.starts(with: "data:".utf8) else { continue }
                 dataLines += 1
-                guard let event = APIShapes.object(line.dropFirst(5)) else { continue }
+                guard let event = JSONValue(parsing: line.dropFirst(5))?.object else { continue }
                 read(event: event)
             }
         }
     }
 
-    private mutating func read(event: [String: Any]) {
-        switch event["type"] as? String {
+    private mutating func read(event: [String: JSONValue]) {
+        switch event["type"]?.string {
         case "message_start":
             api = .anthropicMessages
-            id = APIShapes.string((event["message"] as? [String: Any])?["id"])
+            id = event["message"]?["id"]?.nonEmptyString
         case let type? where type.hasPrefix("response."):
             api = .openAIResponses
-            id = APIShapes.string((event["response"] as? [String: Any])?["id"])
+            id = event["response"]?["id"]?.nonEmptyString
         default:
-            if APIShapes.isOpenAIChat(event) {
+            // A chat.completion or chat.completion.chunk (they have no "type" field to dispatch on).
+            let isChat = event["object"]?.string.map { $0.hasPrefix("chat.completion") } ?? (event["choices"]?.array != nil)
+            if isChat {
                 api = .openAIChat
-                id = APIShapes.string(event["id"])
+                id = event["id"]?.nonEmptyString
             }
         }
     }
@@ -409,9 +395,10 @@ struct AnswerFacts {
                     // Anthropic {"type":"error","error":{"type":"overloaded_error",...}}; OpenAI
                     // {"error":{"type":"invalid_request_error","code":"context_length_exceeded",...}}: the code,
                     // when there is one, is the finer of the two.
-                    guard let error = APIShapes.object(UnsafeRawBufferPointer(rebasing: data[member.value])) else { continue }
-                    errorType = APIShapes.string(error["code"]) ?? APIShapes.string(error["type"])
-                    errorMessage = APIShapes.string(error["message"])
+                    guard let error = JSONValue(parsing: UnsafeRawBufferPointer(rebasing: data[member.value])),
+                          error.object != nil else { continue }
+                    errorType = error["code"]?.nonEmptyString ?? error["type"]?.nonEmptyString
+                    errorMessage = error["message"]?.nonEmptyString
                 }
             }
         }

@@ -2,7 +2,7 @@
 // through the same engine and trust settings as upstreams (OpenSSL over memory BIOs, here driven by blocking socket
 // calls), send the request, and read the answer with llhttp. One connection per batch: batches are a second apart,
 // and a fresh connection cannot be one the collector closed while it idled.
-import Foundation
+import Glibc
 import HTTP1
 import TLS
 
@@ -13,8 +13,66 @@ public struct HTTPAnswer: Sendable {
     public var body: [UInt8]
 }
 
+/// An http(s) URL taken apart as the poster needs it: no Foundation URL (it would link Foundation into the sidecar).
+public struct HTTPURL: Sendable {
+    public let scheme: String
+    /// Without the brackets of an IPv6 literal.
+    public let host: String
+    /// As written; nil when the URL gives none.
+    public let port: Int?
+    /// Percent-encoded, as written; "/" when the URL has none.
+    public let path: String
+    public let query: String?
+
+    /// `http[s]://[USER[:PASS]@]HOST[:PORT][/PATH][?QUERY][#FRAGMENT]`; nil for anything else.
+    public init?(_ text: String) {
+        guard let separator = text.firstRange(of: "://") else { return nil }
+        scheme = text[..<separator.lowerBound].lowercased()
+        guard scheme == "http" || scheme == "https" else { return nil }
+        var rest = text[separator.upperBound...]
+        if let hash = rest.firstIndex(of: "#") { rest = rest[..<hash] }
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        var authority = rest[..<authorityEnd]
+        let target = rest[authorityEnd...]
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        var portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = String(authority[authority.index(after: authority.startIndex)..<close])
+            let after = authority[authority.index(after: close)...]
+            guard after.isEmpty || after.hasPrefix(":") else { return nil }
+            if after.hasPrefix(":") { portText = after.dropFirst() }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = String(authority[..<colon])
+            portText = authority[authority.index(after: colon)...]
+        } else {
+            host = String(authority)
+        }
+        guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == "\t" }) else { return nil }
+        if let portText, !portText.isEmpty {
+            guard portText.allSatisfy(\.isASCII), let number = Int(portText), (0...65535).contains(number) else { return nil }
+            port = number
+        } else {
+            port = nil
+        }
+        let question = target.firstIndex(of: "?")
+        let rawPath = target[..<(question ?? target.endIndex)]
+        path = rawPath.isEmpty ? "/" : String(rawPath)
+        query = question.map { String(target[target.index(after: $0)...]) }
+    }
+
+    /// What follows the method in the request line.
+    public var target: String { path + (query.map { "?" + $0 } ?? "") }
+
+    /// The Host header: the host (bracketed when IPv6) and the port when the URL gives one.
+    public var hostHeader: String {
+        let name = host.contains(":") ? "[\(host)]" : host
+        return port.map { "\(name):\($0)" } ?? name
+    }
+}
+
 public struct HTTPPost {
-    public let url: URL
+    public let url: HTTPURL
     public let host: String
     public let port: Int
     public let tls: TLSContext?
@@ -24,15 +82,14 @@ public struct HTTPPost {
 
     public init(url text: String, tls: TLSContext?, headers: [(name: String, value: String)], timeoutSeconds: Int = 10)
         throws(SinkError) {
-        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = url.host, !host.isEmpty else {
+        guard let url = HTTPURL(text) else {
             throw SinkError("'\(text)' is not an http(s)://HOST[:PORT]/PATH URL")
         }
-        guard scheme == "http" || tls != nil else { throw SinkError("\(text): https needs TLS settings") }
+        guard url.scheme == "http" || tls != nil else { throw SinkError("\(text): https needs TLS settings") }
         self.url = url
-        self.host = host
-        port = url.port ?? (scheme == "https" ? 443 : 80)
-        self.tls = scheme == "https" ? tls : nil
+        host = url.host
+        port = url.port ?? (url.scheme == "https" ? 443 : 80)
+        self.tls = url.scheme == "https" ? tls : nil
         self.headers = headers
         self.timeoutSeconds = timeoutSeconds
     }
@@ -41,7 +98,7 @@ public struct HTTPPost {
     public func post(path: String, contentType: String, contentEncoding: String?, body: [UInt8]) throws(SinkError) -> HTTPAnswer {
         let socket = try connect()
         defer { close(socket) }
-        var head = "POST \(path) HTTP/1.1\r\nHost: \(url.port.map { "\(host):\($0)" } ?? host)\r\n"
+        var head = "POST \(path) HTTP/1.1\r\nHost: \(url.hostHeader)\r\n"
         head += "Content-Type: \(contentType)\r\nContent-Length: \(body.count)\r\nConnection: close\r\nUser-Agent: kgb\r\n"
         if let contentEncoding { head += "Content-Encoding: \(contentEncoding)\r\n" }
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
@@ -181,7 +238,7 @@ private final class AnswerReader: HTTPParserDelegate {
 
     func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict {
         status = parser.head.status
-        retryAfter = parser.head.value(of: "retry-after").flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        retryAfter = parser.head.value(of: "retry-after").flatMap { Double($0.trimmingSpaces) }
         return .proceed
     }
 

@@ -1,6 +1,6 @@
 // Where finished exchange records go. Sinks run on the logger thread only; each takes a batch of complete
 // JSON lines at a time, so one line is never interleaved with another.
-import Foundation
+import Glibc
 
 public protocol LogSink: AnyObject {
     var name: String { get }
@@ -52,12 +52,10 @@ public final class JSONLinesSink: LogSink {
     }
 
     private func open() throws {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = FileSystem.parent(of: path)
         if !directory.isEmpty {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                throw SinkError("cannot create directory \(directory): \(error.localizedDescription)")
+            do { try FileSystem.createDirectories(directory) } catch {
+                throw SinkError("cannot create directory \(directory): \(error)")
             }
         }
         let opened = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)

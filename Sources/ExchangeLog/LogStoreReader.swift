@@ -1,7 +1,7 @@
 // Reads exchange records back from a log store (a JSONL file, a SQLite database or PostgreSQL) for `kgb tail`
 // and `kgb show`: the newest records, then each new one as it is written. Never used by the gateway itself.
 internal import CSQLite
-import Foundation
+import Glibc
 
 public final class LogStoreReader {
     private enum Store {
@@ -12,9 +12,9 @@ public final class LogStoreReader {
 
     private let store: Store
     /// JSONL: the file being followed (reopened when logrotate replaces it) and the bytes of a line not yet ended.
-    private var file: FileHandle?
+    private var file: Int32 = -1
     private var fileIdentity: (device: UInt64, inode: UInt64)?
-    private var partial = Data()
+    private var partial: [UInt8] = []
     /// SQLite: the highest rowid returned so far.
     private var lastRow: Int64 = 0
 
@@ -38,6 +38,7 @@ public final class LogStoreReader {
 
     deinit {
         if case .sqlite(let db) = store { sqlite3_close(db) }
+        if file >= 0 { close(file) }
     }
 
     /// The last `count` records (oldest first) of this agent or session when given (the record's agent.name and
@@ -57,9 +58,9 @@ public final class LogStoreReader {
         case .jsonLines(let path):
             guard openFile(path) else { return [] }
             // The tail of a large file is enough for `count` lines of reasonable size; the reader continues from the end.
-            let size = (try? file!.seekToEnd()) ?? 0
-            let window: UInt64 = UInt64(max(count, 1)) * 256 * 1024
-            try? file!.seek(toOffset: size > window ? size - window : 0)
+            let size = max(0, lseek(file, 0, SEEK_END))
+            let window = off_t(max(count, 1)) * 256 * 1024
+            lseek(file, size > window ? size - window : 0, SEEK_SET)
             let lines = readAppendedLines()
             return Array(lines.suffix(count))
         case .sqlite(let db):
@@ -76,8 +77,9 @@ public final class LogStoreReader {
     public func next() -> [String] {
         switch store {
         case .jsonLines(let path):
-            if file == nil || replaced(path) {
-                file = nil
+            if file < 0 || replaced(path) {
+                if file >= 0 { close(file) }
+                file = -1
                 partial.removeAll()
                 guard openFile(path) else { return [] }
             }
@@ -96,9 +98,9 @@ public final class LogStoreReader {
     public func find(id: String) -> [String] {
         switch store {
         case .jsonLines(let path):
-            guard let data = FileManager.default.contents(atPath: path) else { return [] }
-            let needle = Data("\"id\":\"\(id)\"".utf8)
-            return data.split(separator: UInt8(ascii: "\n")).filter { $0.range(of: needle) != nil }
+            guard let data = FileSystem.read(path) else { return [] }
+            let needle = Array("\"id\":\"\(id)\"".utf8)
+            return data.split(separator: UInt8(ascii: "\n")).filter { $0.firstRange(of: needle) != nil }
                 .map { String(decoding: $0, as: UTF8.self) }
         case .sqlite(let db):
             var rows: [String] = []
@@ -116,16 +118,17 @@ public final class LogStoreReader {
     }
 
     private static func matches(_ line: String, agent: String?, session: String?) -> Bool {
-        guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return false }
-        let identity = record["agent"] as? [String: Any]
-        return (agent == nil || identity?["name"] as? String == agent) && (session == nil || identity?["session"] as? String == session)
+        guard let record = JSONValue(parsing: line), record.object != nil else { return false }
+        let identity = record["agent"]
+        return (agent == nil || identity?["name"]?.string == agent) && (session == nil || identity?["session"]?.string == session)
     }
 
     // MARK: JSONL
 
     private func openFile(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        file = handle
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        file = fd
         fileIdentity = Self.identity(path)
         return true
     }
@@ -134,18 +137,23 @@ public final class LogStoreReader {
     private func replaced(_ path: String) -> Bool {
         guard let now = Self.identity(path) else { return false }
         if let before = fileIdentity, before != now { return true }
-        let position = (try? file?.offset()) ?? 0
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? position
-        return size < position
+        let position = file >= 0 ? lseek(file, 0, SEEK_CUR) : 0
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_size < position
     }
 
     private func readAppendedLines() -> [String] {
-        guard let file, let data = try? file.readToEnd(), !data.isEmpty else { return [] }
-        partial.append(data)
+        guard file >= 0 else { return [] }
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(file, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            partial.append(contentsOf: chunk[..<n])
+        }
         guard let lastNewline = partial.lastIndex(of: UInt8(ascii: "\n")) else { return [] }
-        let complete = partial[partial.startIndex..<lastNewline]
-        let lines = complete.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
-        partial = Data(partial[(lastNewline + 1)...])
+        let lines = partial[..<lastNewline].split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+        partial.removeSubrange(...lastNewline)
         // A window that started mid-line: the first piece is not a whole record.
         return lines.filter { $0.hasPrefix("{") }
     }

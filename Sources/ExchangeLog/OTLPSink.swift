@@ -1,7 +1,7 @@
 // OpenTelemetry over OTLP/HTTP: each batch becomes one ExportTraceServiceRequest (protobuf, one span per exchange,
 // see OTLPTraces) posted to `/v1/traces`. The same answers mean the same as for a collector: 2xx acknowledged,
 // 429/5xx/connection failures retried, any other 4xx dead-lettered.
-import Foundation
+import Glibc
 import TLS
 
 public final class OTLPSink: RemoteSink {
@@ -18,13 +18,13 @@ public final class OTLPSink: RemoteSink {
         let target = String(url.dropFirst("otlp+".count))
         poster = try HTTPPost(url: target, tls: tls, headers: headers)
         self.includeContent = includeContent
-        instance = ProcessInfo.processInfo.hostName + ":" + String(getpid())
+        instance = ProcessEnvironment.hostName + ":" + String(getpid())
         name = LogSpec.withoutPassword(url)
     }
 
     private var path: String {
         let given = poster.url.path
-        return given.isEmpty || given == "/" ? "/v1/traces" : given
+        return given == "/" ? "/v1/traces" : given
     }
 
     public func deliver(_ records: [[UInt8]]) throws(DeliveryFailure) {

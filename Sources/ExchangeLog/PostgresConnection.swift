@@ -3,7 +3,7 @@
 // and turns results into rows of text and failures into errors that carry the SQLSTATE. Never on an event loop:
 // every call blocks.
 internal import CPostgres
-import Foundation
+import Glibc
 
 /// A statement or a connection attempt that failed. `sqlState` is the server's code (nil when there was no
 /// answer: the connection could not be made or was lost).
@@ -51,7 +51,7 @@ package final class PostgresConnection {
     }
 
     package init(url: String) throws(PostgresFailure) {
-        let environment = ProcessInfo.processInfo.environment
+        let environment = ProcessEnvironment.variables
         var pairs = Self.defaults.filter { $0.variable.isEmpty || environment[$0.variable] == nil }
             .map { ($0.keyword, $0.value) }
         // fallback_: PGAPPNAME or the URL's application_name win; pg_stat_activity shows "kgb" otherwise.
@@ -171,7 +171,7 @@ package final class PostgresConnection {
     /// libpq's messages span lines ("...failed: Connection refused\n\tIs the server running...?"): one line for
     /// operator messages.
     static func oneLine(_ text: String) -> String {
-        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingSpaces }
             .filter { !$0.isEmpty }.joined(separator: " ")
     }
 }

@@ -2,7 +2,7 @@
 // PostgresSchema.insertColumns): whether it can be a row at all (a JSON object with a string id), that id for
 // messages, and the NUL escapes jsonb cannot hold.
 internal import CPostgres
-import Foundation
+import Glibc
 
 enum PostgresRow {
     /// The record's id, when it is a JSON object whose `id` is a string; nil otherwise (no row can hold it: the id is

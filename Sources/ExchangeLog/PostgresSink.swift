@@ -2,7 +2,6 @@
 // PostgresSchema), on the spool's delivery thread, never on a loop or the logger. The connection is made at the
 // first delivery and again after any failure, so kgb starts and serves while the server is down: records wait in
 // the spool and arrive when it is back.
-import Foundation
 
 /// Used by one thread at a time (the spool's delivery thread): `deliver` and `close` are not called concurrently.
 public final class PostgresSink: RemoteSink, @unchecked Sendable {

@@ -3,7 +3,6 @@
 // after an outage), and even seq is not commit order: two instances' transactions draw seq values and commit in
 // either order. So a poll looks again at the recent seq values it already knows, until they are old enough that
 // any transaction that drew a lower value has committed or given up.
-import Foundation
 
 final class PostgresStoreReader {
     private let url: String

@@ -1,7 +1,6 @@
 // An embedded, queryable store: one row per exchange in SQLite (WAL mode, one transaction per batch), with
 // indexed columns for the questions users ask most and the full record as JSON. Logger thread only.
 internal import CSQLite
-import Foundation
 
 public final class SQLiteSink: LogSink {
     public let path: String
@@ -15,8 +14,8 @@ public final class SQLiteSink: LogSink {
     }
 
     private func open() throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let directory = FileSystem.parent(of: path)
+        if !directory.isEmpty { try? FileSystem.createDirectories(directory) }
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
             let reason = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             close()

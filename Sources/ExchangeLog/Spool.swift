@@ -8,7 +8,8 @@
 //   DIR/cursors/<sink id>              "segment offset" of the first record that sink has not acknowledged
 //   DIR/dead-letter/                   batches a sink refused for good (see DeliveryWorker)
 internal import CZlib
-import Foundation
+import Dispatch
+import Glibc
 import Synchronization
 
 public enum SpoolFsync: String, Sendable {
@@ -59,9 +60,10 @@ public final class Spool: LogSink, @unchecked Sendable {
         var cursors: [SpoolCursor]
         var stats: Stats
         var unsynced = false
-        var lastSync = Date()
+        /// Monotonic seconds of the last fsync and of the last "spool full" message.
+        var lastSync = SystemClock.monotonicSeconds()
         var droppedSinceMessage = 0
-        var lastDropMessage = Date.distantPast
+        var lastDropMessage = -Double.infinity
     }
 
     private let state: Mutex<State>
@@ -81,14 +83,12 @@ public final class Spool: LogSink, @unchecked Sendable {
         self.sinkIDs = sinkIDs
         self.warn = warn
         for sub in ["segments", "cursors", "dead-letter"] {
-            do {
-                try FileManager.default.createDirectory(atPath: "\(directory)/\(sub)", withIntermediateDirectories: true)
-            } catch {
-                throw SinkError("cannot create the spool directory \(directory)/\(sub): \(error.localizedDescription)")
+            do { try FileSystem.createDirectories("\(directory)/\(sub)") } catch {
+                throw SinkError("cannot create the spool directory \(directory)/\(sub): \(error)")
             }
         }
         var found: [Segment] = []
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/segments")) ?? []
+        let names = FileSystem.names(in: "\(directory)/segments") ?? []
         for name in names.sorted() where name.hasSuffix(".seg") {
             guard let number = UInt64(name.dropLast(4), radix: 16) else { continue }
             found.append(Segment(number: number, bytes: 0, records: 0))
@@ -137,7 +137,7 @@ public final class Spool: LogSink, @unchecked Sendable {
         var frames: [UInt8] = []
         var ends: [Int] = []
         frames.reserveCapacity(lines.count + 32)
-        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let now = SystemClock.wallMillis()
         var start = 0
         for index in lines.indices where lines[index] == 0x0A {
             if index > start {
@@ -181,7 +181,7 @@ public final class Spool: LogSink, @unchecked Sendable {
     /// fsync when a second has passed since the last one (the logger calls this at each wake-up).
     public func syncIfDue() {
         state.withLock { state in
-            if state.unsynced && Date().timeIntervalSince(state.lastSync) >= 1 { Self.sync(&state) }
+            if state.unsynced && SystemClock.monotonicSeconds() - state.lastSync >= 1 { Self.sync(&state) }
         }
     }
 
@@ -202,7 +202,7 @@ public final class Spool: LogSink, @unchecked Sendable {
             state.stats.syncs += 1
         }
         state.unsynced = false
-        state.lastSync = Date()
+        state.lastSync = SystemClock.monotonicSeconds()
     }
 
     private static func appendFrame(_ record: UnsafeRawBufferPointer, at millis: UInt64, into out: inout [UInt8]) {
@@ -250,11 +250,11 @@ public final class Spool: LogSink, @unchecked Sendable {
         }
         guard dropped > 0 else { return }
         state.droppedSinceMessage += dropped
-        if Date().timeIntervalSince(state.lastDropMessage) >= 60 {
+        if SystemClock.monotonicSeconds() - state.lastDropMessage >= 60 {
             warn("spool: full (\(maxBytes) bytes, --spool-max-bytes): the oldest \(state.droppedSinceMessage) record(s) were dropped "
                  + "before a remote sink took them (counted in kgb_log_sink_dropped_records_total; said at most once a minute)")
             state.droppedSinceMessage = 0
-            state.lastDropMessage = Date()
+            state.lastDropMessage = SystemClock.monotonicSeconds()
         }
     }
 
@@ -400,7 +400,7 @@ public final class Spool: LogSink, @unchecked Sendable {
     public static func sinkID(for name: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let scheme = name.prefix { $0.isLetter || $0 == "+" }.replacingOccurrences(of: "+", with: "-")
+        let scheme = name.prefix { $0.isLetter || $0 == "+" }.replacing("+", with: "-")
         return "\(scheme)-\(String(hash, radix: 16))"
     }
 
@@ -411,7 +411,7 @@ public final class Spool: LogSink, @unchecked Sendable {
 
     /// Bytes of whole, intact frames from the start; records among them; bytes after them.
     static func scan(_ path: String) -> (good: Int, records: Int, bad: Int) {
-        guard let data = FileManager.default.contents(atPath: path) else { return (0, 0, 0) }
+        guard let data = FileSystem.read(path) else { return (0, 0, 0) }
         var at = 0, records = 0
         data.withUnsafeBytes { bytes in
             while at + frameHeader <= bytes.count {
@@ -428,7 +428,7 @@ public final class Spool: LogSink, @unchecked Sendable {
 
     /// Intact records in a segment from `offset` on.
     static func records(in path: String, from offset: Int) -> Int {
-        guard let data = FileManager.default.contents(atPath: path), offset < data.count else { return 0 }
+        guard let data = FileSystem.read(path), offset < data.count else { return 0 }
         var at = offset, records = 0
         data.withUnsafeBytes { bytes in
             while at + frameHeader <= bytes.count {
@@ -442,7 +442,7 @@ public final class Spool: LogSink, @unchecked Sendable {
     }
 
     static func readCursor(_ directory: String, _ id: String) -> SpoolCursor? {
-        guard let data = FileManager.default.contents(atPath: "\(directory)/cursors/\(id)") else { return nil }
+        guard let data = FileSystem.read("\(directory)/cursors/\(id)") else { return nil }
         let parts = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace)
         guard parts.count == 2, let segment = UInt64(parts[0]), let offset = Int(parts[1]) else { return nil }
         return SpoolCursor(segment: segment, offset: offset)

@@ -1,5 +1,4 @@
 // What the admin endpoint answers: liveness, readiness (serving, sinks writable, not draining), metrics.
-import Foundation
 
 enum AdminAnswers {
     static func answer(path: String, workers: [Worker], draining: Bool, delivery: RemoteDelivery? = nil) -> AdminServer.Answer {

@@ -1,6 +1,5 @@
 // Where settings come from, strongest first: the command line, KGB_<FLAG> variables (KGB_LISTEN,
 // KGB_UPSTREAM_TIMEOUT, ...), then the --config file. All three become one argument list for the parser.
-import Foundation
 
 struct ArgumentSources {
     private(set) var arguments: [String]
@@ -94,5 +93,5 @@ enum EnvironmentFlags {
         return merged
     }
 
-    static func variable(_ flag: String) -> String { "KGB_" + flag.uppercased().replacingOccurrences(of: "-", with: "_") }
+    static func variable(_ flag: String) -> String { "KGB_" + flag.uppercased().replacing("-", with: "_") }
 }

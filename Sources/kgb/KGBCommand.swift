@@ -1,6 +1,5 @@
 // The kgb command line: flags (and their KGB_* variables) → a validated GatewayConfig.
 import ArgumentParser
-import Foundation
 import Logging
 import ExchangeLog
 import Gateway
@@ -212,11 +211,11 @@ struct KGBCommand: ParsableCommand {
             let name = String(text[..<equals])
             var value: String
             value = try RouteOptions.resolveValue(String(text[text.index(after: equals)...]), flag: "--log-header", header: name,
-                                                  environment: ProcessInfo.processInfo.environment)
+                                                  environment: ProcessEnvironment.variables)
             guard !value.contains("\r"), !value.contains("\n"), !value.contains("\0") else {
                 throw ValidationError("--log-header: the value of \(name) contains a line break or NUL")
             }
-            value = value.trimmingCharacters(in: .whitespaces)
+            value = value.trimmingSpaces
             headers.append((name, value))
         }
         var tls: TLSContext?

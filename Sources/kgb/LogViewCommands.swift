@@ -1,13 +1,13 @@
 // `kgb tail` and `kgb show`: the live view of the exchange log, for people at a terminal.
 import ArgumentParser
 import ExchangeLog
-import Foundation
+import Glibc
 
 /// The store to read: --log, else KGB_LOG, else the gateway's default (relative to the current directory). It must
 /// exist: reading nothing in silence from the wrong directory helps nobody. PostgreSQL is checked by connecting.
 func storeSpec(_ text: String?) throws -> (LogSpec, name: String) {
     let spec: LogSpec
-    let given = text ?? ProcessInfo.processInfo.environment["KGB_LOG"].flatMap { $0.isEmpty ? nil : $0 }
+    let given = text ?? ProcessEnvironment.variables["KGB_LOG"].flatMap { $0.isEmpty ? nil : $0 }
     do {
         spec = try given.map { try LogSpec(parsing: $0) } ?? LogSpec.defaultSpec
     } catch {
@@ -21,9 +21,9 @@ func storeSpec(_ text: String?) throws -> (LogSpec, name: String) {
     case .standardOutput, .none, .collector, .otlp:
         throw ValidationError("--log: \(spec) is not a store that can be read (use jsonl:PATH, sqlite:PATH or postgres://...)")
     }
-    let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-    let name = spec.description.replacingOccurrences(of: path, with: absolute)
-    guard FileManager.default.fileExists(atPath: absolute) else {
+    let absolute = FileSystem.absolute(path)
+    let name = spec.description.replacing(path, with: absolute)
+    guard FileSystem.exists(absolute) else {
         let origin = text != nil ? "from --log" : given != nil ? "from KGB_LOG" : "the default, relative to the current directory"
         throw ValidationError("no log store at \(name) (\(origin)); name the store the gateway writes with --log or KGB_LOG")
     }
@@ -61,7 +61,7 @@ struct TailCommand: ParsableCommand {
 
     func run() throws {
         let (reader, name) = try store(log)
-        FileHandle.standardError.write(Data("kgb tail: reading \(name)\n".utf8))  // stderr: a pipe sees records only
+        StandardStream.error("kgb tail: reading \(name)\n")  // stderr: a pipe sees records only
         // With a filter, -n counts the exchanges that pass it.
         let newest = try reader.newest(max(0, lines), agent: agent, session: session)
         for record in newest { emit(record) }
@@ -83,7 +83,7 @@ struct TailCommand: ParsableCommand {
         guard passes(line) else { return }
         let text = json ? line : ExchangeView(line)?.summaryLine
         guard let text else { return }
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        StandardStream.output(text + "\n")
     }
 }
 

@@ -2,7 +2,6 @@
 // counters are lock-free words each loop writes on its own (see Sources/Metrics), and the Prometheus client
 // packages update through locks the event loop must not take.
 import ExchangeLog
-import Foundation
 import Gateway
 import Metrics
 
@@ -195,7 +194,6 @@ struct MetricsExposition {
     }
 
     static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
     }
 }

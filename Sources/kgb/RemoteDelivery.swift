@@ -1,8 +1,8 @@
 // The remote sinks of one kgb process: the spool the logger threads write to (one more sink for them), and a
 // delivery thread per remote destination reading from it. Built from the `--log` destinations that leave the
 // machine; nothing of this exists when every destination is local.
+import Dispatch
 import ExchangeLog
-import Foundation
 import TLS
 
 final class RemoteDelivery: @unchecked Sendable {
@@ -50,7 +50,7 @@ final class RemoteDelivery: @unchecked Sendable {
         let group = DispatchGroup()
         for worker in workers {
             group.enter()
-            Thread { worker.stop(within: seconds); group.leave() }.start()
+            NamedThread.start(name: "kgb-delivery-stop") { worker.stop(within: seconds); group.leave() }
         }
         _ = group.wait(timeout: .now() + seconds + 2)
         spool.close()

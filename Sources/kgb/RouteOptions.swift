@@ -1,6 +1,5 @@
 // --upstream, --route and --route-header → the gateway's routes, each value checked and named in its error.
 import ArgumentParser
-import Foundation
 import Gateway
 import HTTP1
 

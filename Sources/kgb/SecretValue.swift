@@ -1,7 +1,7 @@
 // A value that may be a secret, as the command line and the files name it: `env:VAR` (the variable's value),
 // `file:PATH` (the file's contents, trailing newline dropped: a mounted Kubernetes secret), or the text itself,
 // with each `${VAR}` replaced where the caller allows it. One reading for route headers, log headers and agent keys.
-import Foundation
+import ExchangeLog
 
 enum SecretValue {
     enum Failure: Error {
@@ -18,7 +18,7 @@ enum SecretValue {
         if spec.hasPrefix("env:") { return try variable(String(spec.dropFirst(4))) }
         if spec.hasPrefix("file:") {
             let path = String(spec.dropFirst(5))
-            guard let contents = FileManager.default.contents(atPath: path) else { throw .unreadableFile(path) }
+            guard let contents = FileSystem.read(path) else { throw .unreadableFile(path) }
             var text = String(decoding: contents, as: UTF8.self)
             while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
             return text

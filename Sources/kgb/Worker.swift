@@ -1,8 +1,8 @@
 // One worker: an event loop with its own listener on the shared port, gateway, log ring, recorder and logger
 // thread. Worker 0 runs on the main thread (which also serves signals and the admin endpoint); the others
 // each get a thread. They share nothing but the sinks and the read-only configuration.
+import Dispatch
 import ExchangeLog
-import Foundation
 import Gateway
 import LogRing
 import UV
@@ -43,12 +43,10 @@ final class Worker: @unchecked Sendable {
 
     /// Runs the loop on a thread of its own (workers 1...N-1).
     func runOnThread() {
-        let thread = Thread { [self] in
+        NamedThread.start(name: "kgb-worker-\(index)") { [self] in
             loop.run()
             finished.signal()
         }
-        thread.name = "kgb-worker-\(index)"
-        thread.start()
     }
 
     /// Any thread: begin the drain on this worker's loop.

@@ -3,13 +3,13 @@
 // thread; worker 0 on this thread), serve the admin endpoint, drain on SIGTERM/SIGINT and exit 0.
 import ArgumentParser
 import ExchangeLog
-import Foundation
 import Gateway
+import Glibc
 import Logging
 import UV
 
 func fail(_ message: String, code: Int32) -> Never {
-    FileHandle.standardError.write(Data("kgb: \(message)\n".utf8))
+    StandardStream.error("kgb: \(message)\n")
     exit(code)
 }
 
@@ -21,7 +21,7 @@ case "ui": UICommand.main(Array(commandLine.dropFirst())); exit(0)
 default: break
 }
 
-let environment = ProcessInfo.processInfo.environment
+let environment = ProcessEnvironment.variables
 let sources: ArgumentSources
 do {
     sources = try ArgumentSources(commandLine: commandLine, environment: environment)
