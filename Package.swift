@@ -50,13 +50,14 @@ let package = Package(
         .target(name: "TLS", dependencies: ["COpenSSL"], swiftSettings: optimise),
         .target(name: "LogRing", swiftSettings: optimise),
 
-        // The logger thread's side: Foundation allowed (never on the event loop).
+        // The logger thread's side (never on the event loop). No Foundation either: the static sidecar would link it.
         .target(name: "ExchangeLog", dependencies: ["CZlib", "COpenSSL", "CSQLite", "CPostgres", "HTTP1", "LogRing", "Metrics",
                                                   "TLS"],
                 path: "Sources/ExchangeLog"),
         .systemLibrary(name: "CSQLite", path: "CModules/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // libpq, for the postgres:// sink (on a delivery thread of the spool) and for reading that store back.
-        .systemLibrary(name: "CPostgres", path: "CModules/CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // Loaded with dlopen when a postgres:// store is first used, not linked (see CModules/CPostgres/include).
+        .target(name: "CPostgres", path: "CModules/CPostgres", linkerSettings: [.linkedLibrary("dl")]),
 
         // `kgb ui`: a web page over a log store, on a loop and thread pool of its own (never in the gateway).
         .target(name: "LogBrowser", dependencies: ["UV", "HTTP1", "ExchangeLog", "CSQLite"]),

@@ -41,6 +41,7 @@ package final class PostgresConnection {
 
     /// Checks the URL's syntax and options without connecting (kgb starts while the server is down).
     static func check(_ url: String) throws(PostgresFailure) {
+        try loadLibrary()
         var error: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(url, &error) else {
             let message = error.map { String(cString: $0) } ?? "out of memory"
@@ -51,6 +52,7 @@ package final class PostgresConnection {
     }
 
     package init(url: String) throws(PostgresFailure) {
+        try Self.loadLibrary()
         let environment = ProcessEnvironment.variables
         var pairs = Self.defaults.filter { $0.variable.isEmpty || environment[$0.variable] == nil }
             .map { ($0.keyword, $0.value) }
@@ -165,6 +167,14 @@ package final class PostgresConnection {
             let message = kgb_PQresultPrimaryMessage(result).map { String(cString: $0) }
                 ?? String(cString: PQresultErrorMessage(result))
             throw PostgresFailure(sqlState: sqlState, message: Self.oneLine(message))
+        }
+    }
+
+    /// libpq is loaded when PostgreSQL is first used, not at every start (see CModules/CPostgres).
+    private static func loadLibrary() throws(PostgresFailure) {
+        var reason = [CChar](repeating: 0, count: 600)
+        guard kgb_libpq_load(&reason, reason.count) == 0 else {
+            throw PostgresFailure(sqlState: nil, message: String(cString: reason))
         }
     }
 
