@@ -1,5 +1,4 @@
 // The kgb command line: flags (and their KGB_* variables) → a validated GatewayConfig.
-import ArgumentParser
 import Logging
 import ExchangeLog
 import Gateway
@@ -7,9 +6,10 @@ import HTTP1
 import TLS
 import UV
 
-struct KGBCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "kgb",
+struct KGBCommand {
+    static var commandLine: CommandLineSpec<KGBCommand> {
+        CommandLineSpec(
+        name: "kgb",
         abstract: "A streaming gateway for LLM APIs: forwards each request upstream and streams the answer back as it arrives.",
         discussion: """
         Every flag can also be set through the environment as KGB_<FLAG>, e.g. KGB_LISTEN=0.0.0.0:8080 or
@@ -20,118 +20,96 @@ struct KGBCommand: ParsableCommand {
         Other commands: `kgb tail [--log SPEC] [--json]` follows the exchange log, one line per exchange;
         `kgb show ID [--log SPEC]` prints one exchange readably; `kgb ui [--log SPEC] [--listen HOST:PORT]` serves a
         web page over the log. `kgb tail --help` for more.
-        """)
+        """,
+        flags: flags)
+    }
 
-    @Option(help: ArgumentHelp("Address to listen on, HOST:PORT ([::1]:PORT for IPv6).", valueName: "host:port"))
+    /// Every flag, in the order the help lists them; the settings are the properties below, defaults included.
+    static var flags: [CommandFlag<KGBCommand>] { [
+        .option("listen", "host:port", "Address to listen on, HOST:PORT ([::1]:PORT for IPv6).", \.listen),
+        .option("upstream", "url", "The default upstream, http[s]://HOST[:PORT][/PATH]: where requests no --route matches go. Required unless --route is given (then unmatched paths get 404).", \.upstream),
+        .option("route", "prefix=url", "A route, PREFIX=URL (repeatable): requests whose path starts with PREFIX go to URL; the longest prefix wins. A URL with a path replaces the prefix with it (/openai/=https://api.openai.com/ sends /openai/v1/x as /v1/x); a URL without one forwards the path as it is. The same PREFIX again adds a failover upstream, tried in order when one cannot be reached or answers 429, 500, 502, 503 or 529.", \.route),
+        .option("route-header", "[prefix:]name=value", "A header set on a route's requests, [PREFIX[#N]:]NAME=VALUE (repeatable; no PREFIX: the --upstream route; #N: only the N-th upstream of a failover route). It replaces the client's. VALUE may be env:VAR, file:PATH, or text with ${VAR} in it, so agents need not hold the real key. Never logged.", \.routeHeader),
+        .option("retry-body-max", "bytes", "Largest request body kept so that a failover route can send the request again to its next upstream; a larger request is not retried.", \.retryBodyMax),
+        .option("agents", "file", "A TOML file of agents ([[agent]] tables: name, key or key_sha256, optional limits and routes). With it, every request must carry one agent's key (x-api-key or Authorization: Bearer), which is checked and never sent upstream.", \.agents),
+        .option("upstream-proxy", "url", "HTTP forward proxy towards the upstreams, http://[USER:PASS@]HOST:PORT: HTTPS goes through a CONNECT tunnel. Default: https_proxy/HTTPS_PROXY and http_proxy/HTTP_PROXY, with no_proxy/NO_PROXY honoured; 'none' ignores them.", \.upstreamProxy),
+        .option("upstream-ca", "file", "A PEM file of CA certificates trusted for https upstreams, in addition to the system store.", \.upstreamCA),
+        .flag("upstream-insecure", "Do not verify https upstreams' certificates. For tests only: anyone on the path can read and change the traffic.", \.upstreamInsecure),
+        .option("config", "file", "A TOML file with any of these settings (keys are the flag names; routes as [[route]] tables). Flags and KGB_* variables override it.", \.config),
+        .option("upstream-timeout", "seconds", "Seconds to wait for the upstream's response head (then 504), and the longest silence allowed between reads of a response body.", \.upstreamTimeout),
+        .option("connect-timeout", "seconds", "Seconds to connect to the upstream: TCP (then 504), and the proxy's CONNECT answer and the TLS handshake (then 502).", \.connectTimeout),
+        .option("header-timeout", "seconds", "Seconds a client has to send a complete request head (then 408 and close).", \.headerTimeout),
+        .option("idle-timeout", "seconds", "Seconds an idle keep-alive client connection is kept open.", \.idleTimeout),
+        .option("drain-timeout", "seconds", "Seconds in-flight exchanges get to finish after SIGTERM/SIGINT.", \.drainTimeout),
+        .option("max-header-bytes", "bytes", "Largest request head accepted, in bytes (larger: 431).", \.maxHeaderBytes),
+        .option("pool-max-idle", "count", "Idle upstream keep-alive connections kept open.", \.poolMaxIdle),
+        .option("pool-idle-timeout", "seconds", "Seconds an idle upstream connection is kept before the gateway closes it.", \.poolIdleTimeout),
+        .option("admin", "host:port", "Admin listener for /healthz, /readyz and /metrics (Prometheus), HOST:PORT; off unless given. Never the proxy port.", \.admin),
+        .option("workers", "count", "Event loops (threads), each with its own listener on the port (SO_REUSEPORT), log ring and logger.", \.workers),
+        .option("max-connections", "count", "Client connections served at once (split evenly among workers); more wait in the listen backlog until one closes.", \.maxConnections),
+        .option("message-level", "level", "Least severe operational message written to stderr: trace, debug, info, notice, warning, error, critical.", \.messageLevel),
+        .option("message-format", "text|json", "Operational messages on stderr as text lines or JSON objects (for container log collectors).", \.messageFormat),
+        .flag("version", "Print the version and exit.", \.version),
+        .option("log", "spec", "Where exchange records go; repeatable: jsonl:PATH, sqlite:PATH, stdout, none. Default: jsonl:./kgb-logs/exchanges.jsonl.", \.log),
+        .option("log-ring-bytes", "bytes", "Bytes of the lock-free log ring between the event loop and the logger thread (a power of two).", \.logRingBytes),
+        .option("log-overflow", "policy", "When the log ring is full: pause (stop reading that upstream until the logger catches up; nothing lost) or drop (keep streaming, mark the record truncated).", \.logOverflow),
+        .option("log-body-max", "bytes", "Largest body kept per request or response in a record; longer ones are cut and marked truncated.", \.logBodyMax),
+        .option("spool", "dir", "Where records bound for remote sinks (postgres://, http[s]://, otlp+http://) wait until each has taken them: segment files that survive a crash. Default: ./kgb-spool when a remote sink is configured.", \.spool),
+        .option("spool-fsync", "when", "When the spool is fsync'd: interval (at least once a second) or always (every batch the logger writes).", \.spoolFsync),
+        .option("spool-max-bytes", "bytes", "Largest spool; past it the oldest records are dropped and counted.", \.spoolMaxBytes),
+        .option("log-batch-ms", "ms", "A remote sink's batch leaves when its oldest record has waited this long (milliseconds) ...", \.logBatchMs),
+        .option("log-batch-bytes", "bytes", "... or when it holds this many bytes of records.", \.logBatchBytes),
+        .option("log-header", "name=value", "A header sent with every batch to an http(s) collector or OTLP endpoint, NAME=VALUE (repeatable; VALUE may be env:VAR, file:PATH or text with ${VAR}, as for --route-header).", \.logHeader),
+        .flag("otlp-content", "Put the messages (request and answer text) into OTLP spans (gen_ai.input.messages / gen_ai.output.messages). Off: spans carry no content.", \.otlpContent),
+        .option("session-header", "name", "A request header naming the agent's session, recorded as agent.session (repeatable; the first present wins). Default: x-claude-code-session-id, x-session-id.", \.sessionHeader),
+        .option("prices", "file", "A TOML price table (USD per million tokens, [models.\"ID\"] with input, output, cache_write, cache_read) for each record's cost_usd, replacing the one kgb ships (prices as of \(DefaultPrices.date)).", \.prices),
+    ] }
+
     var listen = "127.0.0.1:8080"
-
-    @Option(help: ArgumentHelp("The default upstream, http[s]://HOST[:PORT][/PATH]: where requests no --route matches go. Required unless --route is given (then unmatched paths get 404).", valueName: "url"))
     var upstream: String?
-
-    @Option(help: ArgumentHelp("A route, PREFIX=URL (repeatable): requests whose path starts with PREFIX go to URL; the longest prefix wins. A URL with a path replaces the prefix with it (/openai/=https://api.openai.com/ sends /openai/v1/x as /v1/x); a URL without one forwards the path as it is. The same PREFIX again adds a failover upstream, tried in order when one cannot be reached or answers 429, 500, 502, 503 or 529.", valueName: "prefix=url"))
     var route: [String] = []
-
-    @Option(help: ArgumentHelp("A header set on a route's requests, [PREFIX[#N]:]NAME=VALUE (repeatable; no PREFIX: the --upstream route; #N: only the N-th upstream of a failover route). It replaces the client's. VALUE may be env:VAR, file:PATH, or text with ${VAR} in it, so agents need not hold the real key. Never logged.", valueName: "[prefix:]name=value"))
     var routeHeader: [String] = []
-
-    @Option(help: ArgumentHelp("Largest request body kept so that a failover route can send the request again to its next upstream; a larger request is not retried.", valueName: "bytes"))
     var retryBodyMax: Int = 1 << 20
-
-    @Option(help: ArgumentHelp("A TOML file of agents ([[agent]] tables: name, key or key_sha256, optional limits and routes). With it, every request must carry one agent's key (x-api-key or Authorization: Bearer), which is checked and never sent upstream.", valueName: "file"))
     var agents: String?
-
-    @Option(help: ArgumentHelp("HTTP forward proxy towards the upstreams, http://[USER:PASS@]HOST:PORT: HTTPS goes through a CONNECT tunnel. Default: https_proxy/HTTPS_PROXY and http_proxy/HTTP_PROXY, with no_proxy/NO_PROXY honoured; 'none' ignores them.", valueName: "url"))
     var upstreamProxy: String?
-
-    @Option(name: .customLong("upstream-ca"), help: ArgumentHelp("A PEM file of CA certificates trusted for https upstreams, in addition to the system store.", valueName: "file"))
     var upstreamCA: String?
-
-    @Flag(help: "Do not verify https upstreams' certificates. For tests only: anyone on the path can read and change the traffic.")
     var upstreamInsecure = false
-
-    @Option(help: ArgumentHelp("A TOML file with any of these settings (keys are the flag names; routes as [[route]] tables). Flags and KGB_* variables override it.", valueName: "file"))
     var config: String?
-
-    @Option(help: ArgumentHelp("Seconds to wait for the upstream's response head (then 504), and the longest silence allowed between reads of a response body.", valueName: "seconds"))
     var upstreamTimeout: Double = 600
-
-    @Option(help: ArgumentHelp("Seconds to connect to the upstream: TCP (then 504), and the proxy's CONNECT answer and the TLS handshake (then 502).", valueName: "seconds"))
     var connectTimeout: Double = 10
-
-    @Option(help: ArgumentHelp("Seconds a client has to send a complete request head (then 408 and close).", valueName: "seconds"))
     var headerTimeout: Double = 30
-
-    @Option(help: ArgumentHelp("Seconds an idle keep-alive client connection is kept open.", valueName: "seconds"))
     var idleTimeout: Double = 75
-
-    @Option(help: ArgumentHelp("Seconds in-flight exchanges get to finish after SIGTERM/SIGINT.", valueName: "seconds"))
     var drainTimeout: Double = 30
-
-    @Option(help: ArgumentHelp("Largest request head accepted, in bytes (larger: 431).", valueName: "bytes"))
     var maxHeaderBytes: Int = 64 * 1024
-
-    @Option(help: ArgumentHelp("Idle upstream keep-alive connections kept open.", valueName: "count"))
     var poolMaxIdle: Int = 256
-
-    @Option(help: ArgumentHelp("Seconds an idle upstream connection is kept before the gateway closes it.", valueName: "seconds"))
     var poolIdleTimeout: Double = 30
-
-    @Option(help: ArgumentHelp("Admin listener for /healthz, /readyz and /metrics (Prometheus), HOST:PORT; off unless given. Never the proxy port.", valueName: "host:port"))
     var admin: String?
-
-    @Option(help: ArgumentHelp("Event loops (threads), each with its own listener on the port (SO_REUSEPORT), log ring and logger.", valueName: "count"))
     var workers: Int = 1
-
-    @Option(help: ArgumentHelp("Client connections served at once (split evenly among workers); more wait in the listen backlog until one closes.", valueName: "count"))
     var maxConnections: Int?
-
-    @Option(help: ArgumentHelp("Least severe operational message written to stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var messageLevel: String = "info"
-
-    @Option(help: ArgumentHelp("Operational messages on stderr as text lines or JSON objects (for container log collectors).", valueName: "text|json"))
     var messageFormat: String = "text"
-
-    @Flag(help: "Print the version and exit.")
     var version = false
-
-    @Option(help: ArgumentHelp("Where exchange records go; repeatable: jsonl:PATH, sqlite:PATH, stdout, none. Default: jsonl:./kgb-logs/exchanges.jsonl.", valueName: "spec"))
     var log: [String] = []
-
-    @Option(help: ArgumentHelp("Bytes of the lock-free log ring between the event loop and the logger thread (a power of two).", valueName: "bytes"))
     var logRingBytes: Int = 64 << 20
-
-    @Option(help: ArgumentHelp("When the log ring is full: pause (stop reading that upstream until the logger catches up; nothing lost) or drop (keep streaming, mark the record truncated).", valueName: "policy"))
     var logOverflow: String = "pause"
-
-    @Option(help: ArgumentHelp("Largest body kept per request or response in a record; longer ones are cut and marked truncated.", valueName: "bytes"))
     var logBodyMax: Int = 16 << 20
-
-    @Option(help: ArgumentHelp("Where records bound for remote sinks (postgres://, http[s]://, otlp+http://) wait until each has taken them: segment files that survive a crash. Default: ./kgb-spool when a remote sink is configured.", valueName: "dir"))
     var spool: String?
-
-    @Option(help: ArgumentHelp("When the spool is fsync'd: interval (at least once a second) or always (every batch the logger writes).", valueName: "when"))
     var spoolFsync: String = "interval"
-
-    @Option(help: ArgumentHelp("Largest spool; past it the oldest records are dropped and counted.", valueName: "bytes"))
     var spoolMaxBytes: Int = 1 << 30
-
-    @Option(help: ArgumentHelp("A remote sink's batch leaves when its oldest record has waited this long (milliseconds) ...", valueName: "ms"))
     var logBatchMs: Int = 1000
-
-    @Option(help: ArgumentHelp("... or when it holds this many bytes of records.", valueName: "bytes"))
     var logBatchBytes: Int = 1 << 20
-
-    @Option(help: ArgumentHelp("A header sent with every batch to an http(s) collector or OTLP endpoint, NAME=VALUE (repeatable; VALUE may be env:VAR, file:PATH or text with ${VAR}, as for --route-header).", valueName: "name=value"))
     var logHeader: [String] = []
-
-    @Flag(help: "Put the messages (request and answer text) into OTLP spans (gen_ai.input.messages / gen_ai.output.messages). Off: spans carry no content.")
     var otlpContent = false
-
-    @Option(help: ArgumentHelp("A request header naming the agent's session, recorded as agent.session (repeatable; the first present wins). Default: x-claude-code-session-id, x-session-id.", valueName: "name"))
     var sessionHeader: [String] = []
-
-    @Option(help: ArgumentHelp("A TOML price table (USD per million tokens, [models.\"ID\"] with input, output, cache_write, cache_read) for each record's cost_usd, replacing the one kgb ships (prices as of \(DefaultPrices.date)).", valueName: "file"))
     var prices: String?
+
+    /// Parses the arguments (flags, KGB_* variables and the config file, merged by ArgumentSources). Throws
+    /// HelpRequested for -h/--help, UsageError for anything it cannot take.
+    static func parse(_ arguments: [String]) throws -> KGBCommand {
+        var command = KGBCommand()
+        try commandLine.parse(arguments, into: &command)
+        return command
+    }
 
     /// Flags that take a value, readable from KGB_<NAME> and from the config file.
     static let flagNames = ["listen", "upstream", "upstream-timeout", "connect-timeout", "header-timeout",
@@ -159,25 +137,25 @@ struct KGBCommand: ParsableCommand {
     func logSettings() throws -> LogSettings {
         var specs: [LogSpec] = []
         for text in log {
-            do { specs.append(try LogSpec(parsing: text)) } catch { throw ValidationError("--log: \(error)") }
+            do { specs.append(try LogSpec(parsing: text)) } catch { throw UsageError("--log: \(error)") }
         }
         if specs.isEmpty { specs = [LogSpec.defaultSpec] }
-        if specs.contains(.none) && specs.count > 1 { throw ValidationError("--log none cannot be combined with other destinations") }
+        if specs.contains(.none) && specs.count > 1 { throw UsageError("--log none cannot be combined with other destinations") }
         guard logRingBytes >= 1 << 16, logRingBytes <= 1 << 32, logRingBytes & (logRingBytes - 1) == 0 else {
-            throw ValidationError("--log-ring-bytes must be a power of two between 65536 and 4294967296 (got \(logRingBytes))")
+            throw UsageError("--log-ring-bytes must be a power of two between 65536 and 4294967296 (got \(logRingBytes))")
         }
         guard let overflow = LogOverflowPolicy(rawValue: logOverflow) else {
-            throw ValidationError("--log-overflow must be pause or drop (got '\(logOverflow)')")
+            throw UsageError("--log-overflow must be pause or drop (got '\(logOverflow)')")
         }
-        guard logBodyMax >= 0 else { throw ValidationError("--log-body-max must not be negative") }
+        guard logBodyMax >= 0 else { throw UsageError("--log-body-max must not be negative") }
         for name in sessionHeader where name.isEmpty || !name.utf8.allSatisfy(ASCII.isTokenByte) {
-            throw ValidationError("--session-header: '\(name)' is not a header name")
+            throw UsageError("--session-header: '\(name)' is not a header name")
         }
         let table: PriceTable
         if let prices {
-            do { table = try PriceFile.load(path: prices) } catch { throw ValidationError("--prices: \(error)") }
+            do { table = try PriceFile.load(path: prices) } catch { throw UsageError("--prices: \(error)") }
         } else {
-            do { table = try PriceFile.shipped() } catch { throw ValidationError(error.description) }
+            do { table = try PriceFile.shipped() } catch { throw UsageError(error.description) }
         }
         return LogSettings(specs: specs, ringBytes: logRingBytes, overflow: overflow, bodyMax: logBodyMax,
                            sessionHeaders: sessionHeader.isEmpty ? LoggerOptions.defaultSessionHeaders
@@ -190,30 +168,30 @@ struct KGBCommand: ParsableCommand {
     func remoteSettings(_ specs: [LogSpec]) throws -> RemoteDelivery.Settings? {
         guard specs.contains(where: \.isRemote) else {
             for (flag, given) in [("--spool", spool != nil), ("--log-header", !logHeader.isEmpty), ("--otlp-content", otlpContent)] where given {
-                throw ValidationError("\(flag) is for remote log sinks (postgres://, http[s]://, otlp+http://), and --log names none")
+                throw UsageError("\(flag) is for remote log sinks (postgres://, http[s]://, otlp+http://), and --log names none")
             }
             return nil
         }
         guard let fsync = SpoolFsync(rawValue: spoolFsync) else {
-            throw ValidationError("--spool-fsync must be interval or always (got '\(spoolFsync)')")
+            throw UsageError("--spool-fsync must be interval or always (got '\(spoolFsync)')")
         }
-        guard spoolMaxBytes >= 1 << 20 else { throw ValidationError("--spool-max-bytes must be at least 1048576 (got \(spoolMaxBytes))") }
-        guard (10...600_000).contains(logBatchMs) else { throw ValidationError("--log-batch-ms must be between 10 and 600000 (got \(logBatchMs))") }
+        guard spoolMaxBytes >= 1 << 20 else { throw UsageError("--spool-max-bytes must be at least 1048576 (got \(spoolMaxBytes))") }
+        guard (10...600_000).contains(logBatchMs) else { throw UsageError("--log-batch-ms must be between 10 and 600000 (got \(logBatchMs))") }
         guard (1024...(256 << 20)).contains(logBatchBytes) else {
-            throw ValidationError("--log-batch-bytes must be between 1024 and 268435456 (got \(logBatchBytes))")
+            throw UsageError("--log-batch-bytes must be between 1024 and 268435456 (got \(logBatchBytes))")
         }
         var headers: [(name: String, value: String)] = []
         for text in logHeader {
             guard let equals = text.firstIndex(of: "="), equals != text.startIndex,
                   text[..<equals].utf8.allSatisfy(ASCII.isTokenByte) else {
-                throw ValidationError("--log-header: '\(RouteOptions.redacted(text))' must be NAME=VALUE")
+                throw UsageError("--log-header: '\(RouteOptions.redacted(text))' must be NAME=VALUE")
             }
             let name = String(text[..<equals])
             var value: String
             value = try RouteOptions.resolveValue(String(text[text.index(after: equals)...]), flag: "--log-header", header: name,
                                                   environment: ProcessEnvironment.variables)
             guard !value.contains("\r"), !value.contains("\n"), !value.contains("\0") else {
-                throw ValidationError("--log-header: the value of \(name) contains a line break or NUL")
+                throw UsageError("--log-header: the value of \(name) contains a line break or NUL")
             }
             value = value.trimmingSpaces
             headers.append((name, value))
@@ -221,7 +199,7 @@ struct KGBCommand: ParsableCommand {
         var tls: TLSContext?
         if specs.contains(where: { if case .collector(let url) = $0 { url.hasPrefix("https://") } else if case .otlp(let url) = $0 { url.hasPrefix("otlp+https://") } else { false } }) {
             do { tls = try TLSContext(clientVerifying: !upstreamInsecure, extraCAFile: upstreamCA) } catch {
-                throw ValidationError("\(upstreamCA != nil ? "--upstream-ca" : "TLS set-up") for the log sinks: \(error.message)")
+                throw UsageError("\(upstreamCA != nil ? "--upstream-ca" : "TLS set-up") for the log sinks: \(error.message)")
             }
         }
         var batch = DeliveryWorker.Settings()
@@ -238,7 +216,7 @@ struct KGBCommand: ParsableCommand {
             do {
                 routes[index].proxy = try forwardProxy(for: routes[index].upstream, explicit: explicitProxy, environment: environment)
             } catch {
-                throw ValidationError("\(explicitProxy == nil ? "the proxy environment variable" : "--upstream-proxy"): \(error)")
+                throw UsageError("\(explicitProxy == nil ? "the proxy environment variable" : "--upstream-proxy"): \(error)")
             }
         }
         var config = GatewayConfig(listen: try Self.listenAddress(listen), routes: routes)
@@ -246,14 +224,14 @@ struct KGBCommand: ParsableCommand {
             do {
                 config.tlsContext = try TLSContext(clientVerifying: !upstreamInsecure, extraCAFile: upstreamCA)
             } catch {
-                throw ValidationError("\(upstreamCA != nil ? "--upstream-ca" : "TLS set-up"): \(error.message)")
+                throw UsageError("\(upstreamCA != nil ? "--upstream-ca" : "TLS set-up"): \(error.message)")
             }
         } else if upstreamCA != nil && !log.contains(where: { $0.hasPrefix("https://") || $0.hasPrefix("otlp+https://") }) {
-            throw ValidationError("--upstream-ca is set but no upstream or log sink is https")
+            throw UsageError("--upstream-ca is set but no upstream or log sink is https")
         }
         if let agents {
             do { config.agents = AgentRegistry(try AgentsFile.load(path: agents, environment: environment)) } catch {
-                throw ValidationError(error.description)
+                throw UsageError(error.description)
             }
         }
         config.upstreamTimeout = try Self.milliseconds(upstreamTimeout, flag: "--upstream-timeout")
@@ -263,18 +241,18 @@ struct KGBCommand: ParsableCommand {
         config.drainTimeout = try Self.milliseconds(drainTimeout, flag: "--drain-timeout")
         config.poolIdleTimeout = try Self.milliseconds(poolIdleTimeout, flag: "--pool-idle-timeout")
         guard (1024...(16 << 20)).contains(maxHeaderBytes) else {
-            throw ValidationError("--max-header-bytes must be between 1024 and 16777216 (got \(maxHeaderBytes))")
+            throw UsageError("--max-header-bytes must be between 1024 and 16777216 (got \(maxHeaderBytes))")
         }
         config.maxHeadBytes = maxHeaderBytes
-        guard retryBodyMax >= 0 else { throw ValidationError("--retry-body-max must not be negative (got \(retryBodyMax))") }
+        guard retryBodyMax >= 0 else { throw UsageError("--retry-body-max must not be negative (got \(retryBodyMax))") }
         config.retryBodyMax = retryBodyMax
-        guard poolMaxIdle >= 0 else { throw ValidationError("--pool-max-idle must not be negative") }
+        guard poolMaxIdle >= 0 else { throw UsageError("--pool-max-idle must not be negative") }
         config.poolMaxIdle = poolMaxIdle
-        guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }
+        guard (1...256).contains(workers) else { throw UsageError("--workers must be between 1 and 256 (got \(workers))") }
         config.reusePort = workers > 1
         if let maxConnections {
             guard maxConnections >= workers else {
-                throw ValidationError("--max-connections must be at least --workers (\(workers)) (got \(maxConnections))")
+                throw UsageError("--max-connections must be at least --workers (\(workers)) (got \(maxConnections))")
             }
             // Each worker's listener takes its share; SO_REUSEPORT spreads connections evenly enough.
             config.maxConnections = (maxConnections + workers - 1) / workers
@@ -284,7 +262,7 @@ struct KGBCommand: ParsableCommand {
 
     static func milliseconds(_ seconds: Double, flag: String) throws -> UInt64 {
         guard seconds.isFinite, seconds > 0, seconds <= 86_400 else {
-            throw ValidationError("\(flag) must be a number of seconds above 0 and at most 86400 (got \(seconds))")
+            throw UsageError("\(flag) must be a number of seconds above 0 and at most 86400 (got \(seconds))")
         }
         return UInt64((seconds * 1000).rounded(.up))
     }
@@ -298,17 +276,17 @@ struct KGBCommand: ParsableCommand {
 
     func operatorSettings() throws -> OperatorSettings {
         guard let level = Logger.Level(rawValue: messageLevel.lowercased()) else {
-            throw ValidationError("--message-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(messageLevel)')")
+            throw UsageError("--message-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(messageLevel)')")
         }
         guard let format = OperatorLogHandler.Format(rawValue: messageFormat.lowercased()) else {
-            throw ValidationError("--message-format must be text or json (got '\(messageFormat)')")
+            throw UsageError("--message-format must be text or json (got '\(messageFormat)')")
         }
         var adminAddress: SocketAddress? = nil
         if let admin {
             guard let address = SocketAddress(listen: admin) else {
-                throw ValidationError("--admin must be HOST:PORT with a numeric address, e.g. 127.0.0.1:9090 (got '\(admin)')")
+                throw UsageError("--admin must be HOST:PORT with a numeric address, e.g. 127.0.0.1:9090 (got '\(admin)')")
             }
-            guard admin != listen else { throw ValidationError("--admin must not be the proxy's --listen address") }
+            guard admin != listen else { throw UsageError("--admin must not be the proxy's --listen address") }
             adminAddress = address
         }
         return OperatorSettings(admin: adminAddress, workers: workers, level: level, format: format)
@@ -316,7 +294,7 @@ struct KGBCommand: ParsableCommand {
 
     static func listenAddress(_ text: String) throws -> SocketAddress {
         guard let address = SocketAddress(listen: text) else {
-            throw ValidationError("--listen must be HOST:PORT with a numeric address, e.g. 127.0.0.1:8080 or [::1]:8080 (got '\(text)')")
+            throw UsageError("--listen must be HOST:PORT with a numeric address, e.g. 127.0.0.1:8080 or [::1]:8080 (got '\(text)')")
         }
         return address
     }

@@ -1,5 +1,4 @@
 // --upstream, --route and --route-header → the gateway's routes, each value checked and named in its error.
-import ArgumentParser
 import Gateway
 import HTTP1
 
@@ -9,23 +8,23 @@ enum RouteOptions {
         var configs: [RouteConfig] = []
         if let upstream {
             do { configs.append(RouteConfig(prefix: "", upstream: try UpstreamURL(upstream))) } catch {
-                throw ValidationError("--upstream: \(error)")
+                throw UsageError("--upstream: \(error)")
             }
         }
         for text in routes {
             guard let equals = text.firstIndex(of: "=") else {
-                throw ValidationError("--route: '\(text)' must be PREFIX=URL, e.g. /openai/=https://api.openai.com/")
+                throw UsageError("--route: '\(text)' must be PREFIX=URL, e.g. /openai/=https://api.openai.com/")
             }
             let prefix = String(text[..<equals])
             guard prefix.hasPrefix("/") else {
-                throw ValidationError("--route: the prefix in '\(text)' must start with / (the default route is --upstream)")
+                throw UsageError("--route: the prefix in '\(text)' must start with / (the default route is --upstream)")
             }
             do { configs.append(RouteConfig(prefix: prefix, upstream: try UpstreamURL(String(text[text.index(after: equals)...])))) } catch {
-                throw ValidationError("--route: \(error)")
+                throw UsageError("--route: \(error)")
             }
         }
         guard !configs.isEmpty else {
-            throw ValidationError("--upstream or --route is required (or KGB_UPSTREAM), e.g. --upstream https://api.anthropic.com")
+            throw UsageError("--upstream or --route is required (or KGB_UPSTREAM), e.g. --upstream https://api.anthropic.com")
         }
         // A prefix given more than once is one route with its upstreams in order (failover). `PREFIX:NAME=VALUE`
         // sets a header on each of them; `PREFIX#N:NAME=VALUE` on the N-th only (its own key, say), and wins.
@@ -41,22 +40,22 @@ enum RouteOptions {
             }
             let indices = configs.indices.filter { configs[$0].prefix == prefix }
             guard !indices.isEmpty else {
-                throw ValidationError(prefix.isEmpty
+                throw UsageError(prefix.isEmpty
                     ? "--route-header: '\(redacted(text))' is for the --upstream route, and there is no --upstream"
                     : "--route-header: no --route has the prefix \(prefix)")
             }
             if let position {
                 guard position >= 1 && position <= indices.count else {
-                    throw ValidationError("--route-header: route \(prefix) has \(indices.count) upstream(s), so there is no #\(position)")
+                    throw UsageError("--route-header: route \(prefix) has \(indices.count) upstream(s), so there is no #\(position)")
                 }
                 let index = indices[position - 1]
                 guard !specific.contains(where: { $0.index == index && $0.name.lowercased() == header.name.lowercased() }) else {
-                    throw ValidationError("--route-header: \(header.name) is set twice for upstream #\(position) of route \(configs[index].label)")
+                    throw UsageError("--route-header: \(header.name) is set twice for upstream #\(position) of route \(configs[index].label)")
                 }
                 specific.append((index, header.name, header.value))
             } else {
                 guard !general.contains(where: { $0.prefix == prefix && $0.name.lowercased() == header.name.lowercased() }) else {
-                    throw ValidationError("--route-header: \(header.name) is set twice for route \(configs[indices[0]].label)")
+                    throw UsageError("--route-header: \(header.name) is set twice for route \(configs[indices[0]].label)")
                 }
                 general.append((prefix, header.name, header.value))
             }
@@ -75,7 +74,7 @@ enum RouteOptions {
     /// `[PREFIX:]NAME=VALUE`; the prefix ends at the last ':' before the '='.
     static func parseHeader(_ text: String, environment: [String: String]) throws -> (prefix: String, name: String, value: String) {
         guard let equals = text.firstIndex(of: "=") else {
-            throw ValidationError("--route-header: '\(redacted(text))' must be [PREFIX:]NAME=VALUE, e.g. x-api-key=env:ANTHROPIC_API_KEY")
+            throw UsageError("--route-header: '\(redacted(text))' must be [PREFIX:]NAME=VALUE, e.g. x-api-key=env:ANTHROPIC_API_KEY")
         }
         let left = text[..<equals]
         var prefix = ""
@@ -85,15 +84,15 @@ enum RouteOptions {
             name = String(left[left.index(after: colon)...])
         }
         guard !name.isEmpty, name.utf8.allSatisfy(ASCII.isTokenByte) else {
-            throw ValidationError("--route-header: '\(name)' is not a valid header name")
+            throw UsageError("--route-header: '\(name)' is not a valid header name")
         }
         let reserved = ["host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade", "expect"]
         guard !reserved.contains(name.lowercased()) else {
-            throw ValidationError("--route-header: \(name) is managed by the gateway and cannot be set")
+            throw UsageError("--route-header: \(name) is managed by the gateway and cannot be set")
         }
         let value = try resolveValue(String(text[text.index(after: equals)...]), header: name, environment: environment)
         guard !value.utf8.contains(where: { $0 == 0x0d || $0 == 0x0a || $0 == 0 }) else {
-            throw ValidationError("--route-header: the value of \(name) contains a line break or NUL")
+            throw UsageError("--route-header: the value of \(name) contains a line break or NUL")
         }
         return (prefix, name, value)
     }
@@ -106,9 +105,9 @@ enum RouteOptions {
         } catch {
             switch error {
             case .unsetVariable(let name):
-                throw ValidationError("\(flag): \(header) needs the environment variable \(name), which is not set")
+                throw UsageError("\(flag): \(header) needs the environment variable \(name), which is not set")
             case .unreadableFile(let path):
-                throw ValidationError("\(flag): \(header): cannot read \(path)")
+                throw UsageError("\(flag): \(header): cannot read \(path)")
             }
         }
     }

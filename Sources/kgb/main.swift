@@ -42,15 +42,12 @@ do {
     logSettings = try command.logSettings()
     operatorSettings = try command.operatorSettings()
     insecure = command.upstreamInsecure
+} catch is HelpRequested {
+    print(KGBCommand.commandLine.help(defaults: KGBCommand()), terminator: "")
+    exit(0)
 } catch {
-    // --help exits 0; any parse or validation error exits 2 (the usual usage-error code).
-    let code = KGBCommand.exitCode(for: error)
-    let message = KGBCommand.fullMessage(for: error)
-    if code == .success {
-        print(message)
-        exit(0)
-    }
-    fail(sources.locate(message), code: 2)
+    // Any parse or validation error exits 2 (the usual usage-error code).
+    fail(sources.locate("Error: \(error)\n\(KGBCommand.commandLine.usageHint)"), code: 2)
 }
 
 OperatorLog.bootstrap(format: operatorSettings.format, level: operatorSettings.level)
