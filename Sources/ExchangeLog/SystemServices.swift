@@ -19,8 +19,9 @@ public enum SystemClock {
 }
 
 public enum ProcessEnvironment {
-    /// The process's environment variables (the first of a name given twice wins, as getenv does).
-    public static var variables: [String: String] {
+    /// The process's environment variables (the first of a name given twice wins, as getenv does), read once:
+    /// kgb never changes its own environment.
+    public static let variables: [String: String] = {
         var result: [String: String] = [:]
         var entry = environ
         while let pointer = entry.pointee {
@@ -31,7 +32,7 @@ public enum ProcessEnvironment {
             entry += 1
         }
         return result
-    }
+    }()
 
     public static var hostName: String {
         var buffer = [CChar](repeating: 0, count: 256)

@@ -227,8 +227,12 @@ struct TOMLParser {
             while let byte = peek(), !Self.endsScalar(byte) { index += 1 }
         }
         let token = bytes[start..<index]
-        let text = String(decoding: token, as: UTF8.self)
         guard !token.isEmpty else { throw failure(peek().map { "expected a value, found '\(Self.character($0))'" } ?? "expected a value") }
+        // The common case, a plain decimal integer, without building a String.
+        if token.count < 19, token.allSatisfy(Self.isDigit), token.count == 1 || token.first != UInt8(ascii: "0") {
+            return .integer(token.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) })
+        }
+        let text = String(decoding: token, as: UTF8.self)
         switch text {
         case "true": return .boolean(true)
         case "false": return .boolean(false)
@@ -511,15 +515,24 @@ struct TOMLParser {
 
     /// `YYYY-MM-DD`
     private static func isDate(_ text: ArraySlice<UInt8>) -> Bool {
-        let b = Array(text)
-        return b.count == 10 && b[4] == UInt8(ascii: "-") && b[7] == UInt8(ascii: "-")
-            && [0, 1, 2, 3, 5, 6, 8, 9].allSatisfy { isDigit(b[$0]) }
+        matches(text, "dddd-dd-dd")
     }
 
     /// `HH:MM:SS`
     private static func isTime(_ text: ArraySlice<UInt8>) -> Bool {
-        let b = Array(text)
-        return b.count == 8 && b[2] == UInt8(ascii: ":") && b[5] == UInt8(ascii: ":") && [0, 1, 3, 4, 6, 7].allSatisfy { isDigit(b[$0]) }
+        matches(text, "dd:dd:dd")
+    }
+
+    /// `pattern`: `d` a digit, anything else itself.
+    private static func matches(_ text: ArraySlice<UInt8>, _ pattern: StaticString) -> Bool {
+        guard text.count == pattern.utf8CodeUnitCount else { return false }
+        return pattern.withUTF8Buffer { pattern in
+            for (offset, expected) in pattern.enumerated() {
+                let byte = text[text.startIndex + offset]
+                guard expected == UInt8(ascii: "d") ? isDigit(byte) : byte == expected else { return false }
+            }
+            return true
+        }
     }
 
     private static func character(_ byte: UInt8) -> String {

@@ -93,5 +93,7 @@ enum EnvironmentFlags {
         return merged
     }
 
-    static func variable(_ flag: String) -> String { "KGB_" + flag.uppercased().replacing("-", with: "_") }
+    static func variable(_ flag: String) -> String {
+        "KGB_" + String(decoding: flag.utf8.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: "_") : $0 }, as: UTF8.self).uppercased()
+    }
 }

@@ -56,7 +56,8 @@ enum PriceFile {
             }
             var prices: [String: Double] = [:]
             for field in entry.keys {
-                let origin = describe("models.\"\(id)\".\(field)", entry.line(of: field))
+                // Only a mistake needs the words (the shipped table is read at every start).
+                var origin: String { describe("models.\"\(id)\".\(field)", entry.line(of: field)) }
                 let value = entry[field]!
                 guard fields.contains(field) else {
                     // [models.gpt-5.1] is models → gpt-5 → 1 in TOML: say so rather than only "unknown field".
