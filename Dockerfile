@@ -32,10 +32,10 @@ COPY Tests ./Tests
 # them (a checkout without symlink support holds small text files in their place).
 RUN ln -sf /usr/share/llhttp/api.c /usr/share/llhttp/http.c /usr/share/llhttp/llhttp.c CModules/CLLHTTP/ \
  && ln -sf /usr/share/include/llhttp/llhttp.h CModules/CLLHTTP/include/
-# --static-swift-stdlib links the Swift runtime, Foundation (with its ICU data) and Dispatch into the binary, so
-# the runtime image needs no Swift toolchain. The C libraries above stay shared (from Debian), and so does
-# libstdc++: the Swift runtime itself is C++ (the toolchain's static-stdlib-args.lnk passes a dynamic -lstdc++),
-# as is TOMLKit's toml++. The mock upstream shares every module but its own, so building it costs little.
+# --static-swift-stdlib links the Swift runtime and Dispatch into the binary (kgb uses no Foundation, so no ICU
+# data: see README "Sidecar"), so the runtime image needs no Swift toolchain. The C libraries above stay shared
+# (from Debian), and so does libstdc++: the Swift runtime itself is C++ (the toolchain's static-stdlib-args.lnk
+# passes a dynamic -lstdc++). The mock upstream shares every module but its own, so building it costs little.
 # .build lives in a cache mount (incremental rebuilds), so the binaries are copied out in the same step.
 # Stripped: the symbols serve debuggers and the Swift backtracer, neither of which is in the runtime image.
 RUN --mount=type=cache,target=/src/.build \
@@ -48,8 +48,8 @@ RUN --mount=type=cache,target=/src/.build \
 
 
 FROM debian:bookworm-slim
-# Shared libraries of the binaries: libuv, OpenSSL 3 (libssl + libcrypto), zlib, SQLite, libpq (the postgres://
-# sink; it brings Kerberos and LDAP client libraries of its own), libstdc++ (see above;
+# Shared libraries of the binaries: libuv, OpenSSL 3 (libssl + libcrypto), zlib, SQLite, libpq (loaded with dlopen
+# only when a postgres:// store is used; it brings Kerberos and LDAP client libraries of its own), libstdc++ (see above;
 # slim already has it because apt needs it, listed so the dependency is written down). ca-certificates is the
 # system CA store that upstream TLS verifies against (SSL_CTX_set_default_verify_paths). llhttp is compiled into
 # the binary, so nothing of it is needed here.

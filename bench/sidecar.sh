@@ -3,7 +3,9 @@
 # what the binary links (ldd, and which Swift libraries are inside it by their symbols), its size, the time from
 # exec to accepting connections (median of 20 starts), the idle RSS after start-up and after 1,000 exchanges, and
 # then start-up to the first answered request and idle memory beside nginx, both measured by bench/startup.py as
-# `make bench` does (20 starts each, the system pinned to CPU 1 and the client to CPU 0). Loads 127.0.0.1 only.
+# `make bench` does (20 starts each, the system pinned to CPU 1 and the client to CPU 0), and the instructions each
+# runs until its first answer (bench/startup_instructions.py: callgrind, which other load on the machine cannot
+# blur). Loads 127.0.0.1 only.
 # Usage: bash bench/sidecar.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,9 +20,12 @@ for module in 10Foundation 20FoundationEssentials 30FoundationInternationalizati
 done
 printf '   %-32s %6d symbols\n' "ICU (u_*, ucol_*, ubrk_*)" "$(nm .build-static/release/kgb | grep -cE ' (u_|ucol_|ubrk_|udat_)' || true)"
 echo "== size: $(du -h "$BIN" | cut -f1) ($(stat -c %s "$BIN") bytes)"
-python3 - "$BIN" .build/release/kgb-mock-upstream <<'PYEOF'
+# nginx sizes its connection tables by the descriptor limit: raise it as bench/run.sh does, for the same nginx.
+ulimit -Hn 65536 2>/dev/null || true
+ulimit -n "$(ulimit -Hn)"
+python3 - "$BIN" .build/release/kgb-mock-upstream "$(ulimit -n)" <<'PYEOF'
 import os, signal, socket, statistics, subprocess, sys, time
-binary, mock_binary = sys.argv[1], sys.argv[2]
+binary, mock_binary, nofile = sys.argv[1], sys.argv[2], sys.argv[3]
 
 def free_port():
     with socket.socket() as s:
@@ -75,7 +80,7 @@ os.makedirs(nginx_dir, exist_ok=True)
 port = free_port()
 with open("bench/nginx.conf.in") as template, open(f"{nginx_dir}/nginx.conf", "w") as conf:
     conf.write(template.read().replace("@PORT@", str(port)).replace("@UPSTREAM@", f"127.0.0.1:{mock_port}")
-               .replace("@DIR@", nginx_dir).replace("@NOFILE@", "1024"))
+               .replace("@DIR@", nginx_dir).replace("@NOFILE@", nofile))
 systems = {
     "kgb-sidecar": [binary, "--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{mock_port}",
                     "--log", f"jsonl:{nginx_dir}/kgb-startup.jsonl"],
@@ -90,5 +95,8 @@ for name, command in systems.items():
     rss = statistics.median(int(row[3]) for row in rows) / 1024
     pss = statistics.median(int(row[4]) for row in rows) / 1024
     print(f"   {name:12} start-up {ready:5.1f} ms   RSS {rss:5.1f} MiB   PSS {pss:5.1f} MiB")
+    instructions = subprocess.run([sys.executable, "bench/startup_instructions.py", str(port), "--", *command],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+    print(f"   {name:12} {int(instructions) / 1e6:5.1f} M instructions from exec to the first answer (callgrind)")
 mock.terminate()
 PYEOF
