@@ -100,8 +100,8 @@ bench: build
 	BENCH_BIN=$(RELEASE) bash bench/run.sh
 	BENCH_BIN=$(RELEASE) bash bench/tls.sh
 
-# The sidecar binary (Swift runtime linked statically, stripped) at .build-static/kgb-sidecar, with its ldd,
-# start-up time and idle RSS.
+# The sidecar binary (Swift runtime linked statically, stripped) at .build-static/kgb-sidecar, with its ldd, the
+# Swift libraries inside it, its size, start-up time and idle RSS, and start-up and memory beside nginx's.
 sidecar: deps
 	bash bench/sidecar.sh
 
