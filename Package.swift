@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "LogBrowser", targets: ["LogBrowser"]),
     ],
     dependencies: [
+        // The mock upstream's command line (kgb reads its own: Sources/kgb/CommandLineOptions.swift).
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
@@ -68,7 +69,6 @@ let package = Package(
         // Executables.
         .executableTarget(name: "kgb", dependencies: [
             "Gateway", "UV", "HTTP1", "ExchangeLog", "LogRing", "TLS", "Metrics", "LogBrowser", "TOML",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: optimise),
         .executableTarget(name: "MockUpstream", dependencies: [

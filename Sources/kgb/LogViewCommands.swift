@@ -1,5 +1,4 @@
 // `kgb tail` and `kgb show`: the live view of the exchange log, for people at a terminal.
-import ArgumentParser
 import ExchangeLog
 import Glibc
 
@@ -11,7 +10,7 @@ func storeSpec(_ text: String?) throws -> (LogSpec, name: String) {
     do {
         spec = try given.map { try LogSpec(parsing: $0) } ?? LogSpec.defaultSpec
     } catch {
-        throw ValidationError("--log: \(error)")
+        throw UsageError("--log: \(error)")
     }
     let path: String
     switch spec {
@@ -19,44 +18,47 @@ func storeSpec(_ text: String?) throws -> (LogSpec, name: String) {
     case .postgres:
         return (spec, spec.description)  // the name hides the password; libpq's messages never show it
     case .standardOutput, .none, .collector, .otlp:
-        throw ValidationError("--log: \(spec) is not a store that can be read (use jsonl:PATH, sqlite:PATH or postgres://...)")
+        throw UsageError("--log: \(spec) is not a store that can be read (use jsonl:PATH, sqlite:PATH or postgres://...)")
     }
     let absolute = FileSystem.absolute(path)
     let name = spec.description.replacing(path, with: absolute)
     guard FileSystem.exists(absolute) else {
         let origin = text != nil ? "from --log" : given != nil ? "from KGB_LOG" : "the default, relative to the current directory"
-        throw ValidationError("no log store at \(name) (\(origin)); name the store the gateway writes with --log or KGB_LOG")
+        throw UsageError("no log store at \(name) (\(origin)); name the store the gateway writes with --log or KGB_LOG")
     }
     return (spec, name)
 }
 
 private func store(_ text: String?) throws -> (LogStoreReader, name: String) {
     let (spec, name) = try storeSpec(text)
-    do { return (try LogStoreReader(spec), name) } catch { throw ValidationError("--log: \(error)") }
+    do { return (try LogStoreReader(spec), name) } catch { throw UsageError("--log: \(error)") }
 }
 
-struct TailCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "kgb tail",
-        abstract: "Follow the exchange log: one line per exchange (time, model, status, outcome, tokens, TTFB, duration).",
-        discussion: "Reads a jsonl: file (following it across logrotate), a sqlite: database or a postgres:// database. Stops on Ctrl-C.")
+struct TailCommand {
+    static var commandLine: CommandLineSpec<TailCommand> {
+        CommandLineSpec(
+            name: "kgb tail",
+            abstract: "Follow the exchange log: one line per exchange (time, model, status, outcome, tokens, TTFB, duration).",
+            discussion: "Reads a jsonl: file (following it across logrotate), a sqlite: database or a postgres:// database. Stops on Ctrl-C.",
+            flags: [
+                .option("log", "spec", "The log store: jsonl:PATH, sqlite:PATH or postgres://... (default: KGB_LOG, else jsonl:./kgb-logs/exchanges.jsonl).", \.log),
+                CommandFlag.option("lines", "lines", "Show this many of the newest exchanges first.", \.lines).alias("n"),
+                .flag("json", "Print each record as its raw JSON line.", \.json),
+                .flag("no-follow", "Print the newest exchanges and exit instead of following.", \.noFollow),
+                .option("agent", "name", "Only this agent's exchanges (the record's agent.name).", \.agent),
+                .option("session", "id", "Only this session's exchanges (the record's agent.session).", \.session),
+            ])
+    }
 
-    @Option(help: ArgumentHelp("The log store: jsonl:PATH, sqlite:PATH or postgres://... (default: KGB_LOG, else jsonl:./kgb-logs/exchanges.jsonl).", valueName: "spec"))
+    static func main(_ arguments: [String]) -> Never {
+        commandLine.main(arguments, defaults: TailCommand()) { try $0.run() }
+    }
+
     var log: String?
-
-    @Option(name: [.customShort("n"), .customLong("lines")], help: "Show this many of the newest exchanges first.")
     var lines: Int = 10
-
-    @Flag(help: "Print each record as its raw JSON line.")
     var json = false
-
-    @Flag(name: .customLong("no-follow"), help: "Print the newest exchanges and exit instead of following.")
     var noFollow = false
-
-    @Option(help: ArgumentHelp("Only this agent's exchanges (the record's agent.name).", valueName: "name"))
     var agent: String?
-
-    @Option(help: ArgumentHelp("Only this session's exchanges (the record's agent.session).", valueName: "id"))
     var session: String?
 
     func run() throws {
@@ -87,27 +89,34 @@ struct TailCommand: ParsableCommand {
     }
 }
 
-struct ShowCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "kgb show",
-        abstract: "Print one exchange readably: request messages, the reassembled answer, usage and timings.")
+struct ShowCommand {
+    static var commandLine: CommandLineSpec<ShowCommand> {
+        CommandLineSpec(
+            name: "kgb show",
+            abstract: "Print one exchange readably: request messages, the reassembled answer, usage and timings.",
+            discussion: "Reads a jsonl: file, a sqlite: database or a postgres:// database.",
+            flags: [
+                .option("log", "spec", "The log store: jsonl:PATH, sqlite:PATH or postgres://... (default: KGB_LOG, else jsonl:./kgb-logs/exchanges.jsonl).", \.log),
+                .flag("json", "Print the raw JSON record.", \.json),
+            ],
+            argument: CommandArgument(name: "id", help: "The exchange id (the record's \"id\", as `kgb tail` prints it).") { $0.id = $1 })
+    }
 
-    @Argument(help: "The exchange id (the record's \"id\", as `kgb tail` prints it).")
-    var id: String
+    static func main(_ arguments: [String]) -> Never {
+        commandLine.main(arguments, defaults: ShowCommand()) { try $0.run() }
+    }
 
-    @Option(help: ArgumentHelp("The log store: jsonl:PATH, sqlite:PATH or postgres://... (default: KGB_LOG, else jsonl:./kgb-logs/exchanges.jsonl).", valueName: "spec"))
+    var id = ""
     var log: String?
-
-    @Flag(help: "Print the raw JSON record.")
     var json = false
 
     func run() throws {
         let (reader, name) = try store(log)
         guard let line = reader.find(id: id).last else {
-            throw ValidationError("no exchange with id \(id) in \(name)")
+            throw UsageError("no exchange with id \(id) in \(name)")
         }
         if json { print(line); return }
-        guard let record = ExchangeView(line) else { throw ValidationError("the record for \(id) is not valid JSON") }
+        guard let record = ExchangeView(line) else { throw UsageError("the record for \(id) is not valid JSON") }
         print(record.details, terminator: "")
     }
 }

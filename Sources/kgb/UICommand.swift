@@ -1,42 +1,47 @@
 // `kgb ui`: the web page for watching agents, served over a log store by a process of its own (never inside the
 // gateway's loop): a laptop points it at its JSONL or SQLite file, a fleet at its shared PostgreSQL database.
-import ArgumentParser
 import ExchangeLog
 import Glibc
 import LogBrowser
 import UV
 
-struct UICommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "kgb ui",
-        abstract: "Serve a web page over the exchange log: exchanges (live), sessions, conversations, cost, latency.",
-        discussion: """
-            Reads a sqlite: file, a postgres:// database, or a jsonl: file (loaded into memory: for small files). \
-            Listens on 127.0.0.1:8090 unless told otherwise; any other address needs --ui-token, because records \
-            hold prompts and answers. Stops on Ctrl-C.
-            """)
+struct UICommand {
+    static var commandLine: CommandLineSpec<UICommand> {
+        CommandLineSpec(
+            name: "kgb ui",
+            abstract: "Serve a web page over the exchange log: exchanges (live), sessions, conversations, cost, latency.",
+            discussion: """
+                Reads a sqlite: file, a postgres:// database, or a jsonl: file (loaded into memory: for small files). \
+                Listens on 127.0.0.1:8090 unless told otherwise; any other address needs --ui-token, because records \
+                hold prompts and answers. Stops on Ctrl-C.
+                """,
+            flags: [
+                .option("log", "spec", "The log store: sqlite:PATH, postgres://... or jsonl:PATH (default: KGB_LOG, else jsonl:./kgb-logs/exchanges.jsonl).", \.log),
+                .option("listen", "host:port", "Address to serve the page on.", \.listen),
+                .option("ui-token", "file", "A file holding the token a browser must present (needed to listen beyond loopback).", \.tokenFile),
+            ])
+    }
 
-    @Option(help: ArgumentHelp("The log store: sqlite:PATH, postgres://... or jsonl:PATH (default: KGB_LOG, else jsonl:./kgb-logs/exchanges.jsonl).", valueName: "spec"))
+    static func main(_ arguments: [String]) -> Never {
+        commandLine.main(arguments, defaults: UICommand()) { try $0.run() }
+    }
+
     var log: String?
-
-    @Option(help: ArgumentHelp("Address to serve the page on.", valueName: "host:port"))
     var listen = "127.0.0.1:8090"
-
-    @Option(name: .customLong("ui-token"), help: ArgumentHelp("A file holding the token a browser must present (needed to listen beyond loopback).", valueName: "file"))
     var tokenFile: String?
 
     func run() throws {
         guard let address = SocketAddress(listen: listen) else {
-            throw ValidationError("--listen: \(listen) is not HOST:PORT")
+            throw UsageError("--listen: \(listen) is not HOST:PORT")
         }
         let host = Self.host(of: listen)
         let token = try tokenFile.map(Self.readToken)
         if token == nil && !Self.isLoopback(host) {
-            throw ValidationError("--listen \(listen) is not a loopback address: records hold prompts and answers, so serving them there needs --ui-token FILE")
+            throw UsageError("--listen \(listen) is not a loopback address: records hold prompts and answers, so serving them there needs --ui-token FILE")
         }
         let (spec, name) = try storeSpec(log)
         let store: SharedStore
-        do { store = try SharedStore(spec) } catch { throw ValidationError("--log: \(error)") }
+        do { store = try SharedStore(spec) } catch { throw UsageError("--log: \(error)") }
 
         let loop = EventLoop()
         let server: BrowserServer
@@ -44,7 +49,7 @@ struct UICommand: ParsableCommand {
             server = try BrowserServer(loop: loop, address: address, store: store, token: token,
                                        allowedHosts: ["127.0.0.1", "localhost", "[::1]", host.lowercased()])
         } catch {
-            throw ValidationError("--listen \(listen): \(error)")
+            throw UsageError("--listen \(listen): \(error)")
         }
         var watchers: [SignalWatcher] = []
         for signalNumber in [SIGINT, SIGTERM] {
@@ -72,7 +77,7 @@ struct UICommand: ParsableCommand {
     /// The file's first line. It goes into a cookie, so it must be a cookie value: printable, no separators.
     static func readToken(_ path: String) throws -> String {
         guard let file = fopen(path, "r") else {
-            throw ValidationError("--ui-token: cannot read \(path): \(String(cString: strerror(errno)))")
+            throw UsageError("--ui-token: cannot read \(path): \(String(cString: strerror(errno)))")
         }
         defer { fclose(file) }
         var bytes: [UInt8] = []
@@ -85,7 +90,7 @@ struct UICommand: ParsableCommand {
         let allowed = bytes.allSatisfy { $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: ",")
             && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
         guard bytes.count >= 16, allowed else {
-            throw ValidationError("--ui-token: the first line of \(path) must be a token of at least 16 printable characters, without spaces, quotes, commas or semicolons (openssl rand -hex 32 makes one)")
+            throw UsageError("--ui-token: the first line of \(path) must be a token of at least 16 printable characters, without spaces, quotes, commas or semicolons (openssl rand -hex 32 makes one)")
         }
         return String(decoding: bytes, as: UTF8.self)
     }

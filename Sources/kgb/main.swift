@@ -1,7 +1,6 @@
 // kgb's entry point: `kgb tail` / `kgb show` / `kgb ui` read the exchange log; otherwise parse the settings (flags,
 // KGB_* variables, --config), start N workers (each an event loop with its own listener, ring and logger
 // thread; worker 0 on this thread), serve the admin endpoint, drain on SIGTERM/SIGINT and exit 0.
-import ArgumentParser
 import ExchangeLog
 import Gateway
 import Glibc
@@ -15,9 +14,9 @@ func fail(_ message: String, code: Int32) -> Never {
 
 let commandLine = Array(CommandLine.arguments.dropFirst())
 switch commandLine.first {
-case "tail": TailCommand.main(Array(commandLine.dropFirst())); exit(0)
-case "show": ShowCommand.main(Array(commandLine.dropFirst())); exit(0)
-case "ui": UICommand.main(Array(commandLine.dropFirst())); exit(0)
+case "tail": TailCommand.main(Array(commandLine.dropFirst()))
+case "show": ShowCommand.main(Array(commandLine.dropFirst()))
+case "ui": UICommand.main(Array(commandLine.dropFirst()))
 default: break
 }
 
