@@ -45,11 +45,11 @@ struct ExchangeSpan {
     /// Nil when the bytes are not a kgb record (not a JSON object, or no `id` or readable `started_at`): there
     /// is no span to make of them, and a collector would refuse one without ids or times.
     init?(record bytes: [UInt8], includeContent: Bool) {
-        guard let record = JSONValue(parsing: bytes), record.object != nil else { return nil }
+        guard let record = JSONTree(parsing: bytes), record.object != nil else { return nil }
         self.init(record: record, includeContent: includeContent)
     }
 
-    init?(record: JSONValue, includeContent: Bool) {
+    init?(record: JSONTree, includeContent: Bool) {
         guard let id = record["id"]?.nonEmptyString, let startedAt = record["started_at"]?.string,
               let start = RFC3339.nanos(parsing: startedAt) else { return nil }
         let request = record["request"]?.object ?? [:]
@@ -145,7 +145,7 @@ struct ExchangeSpan {
 
     /// The conventions count every input token in gen_ai.usage.input_tokens, cached ones included: OpenAI's
     /// prompt_tokens already does, Anthropic's input_tokens leaves out cache reads and writes, which are added.
-    private mutating func addTokens(_ usage: [String: JSONValue]?, api: API?) {
+    private mutating func addTokens(_ usage: [String: JSONTree]?, api: API?) {
         guard let usage else { return }
         let cacheRead = usage["cache_read_input_tokens"]?.int
         let cacheCreation = usage["cache_creation_input_tokens"]?.int
@@ -169,7 +169,7 @@ struct ExchangeSpan {
     /// Span id (and, without a traceparent, trace id) from SHA-256 of the record's id: a record sent twice (the
     /// spool retrying a batch) is the same span, which collectors and backends that dedupe take once, and ids
     /// of different records look random, as trace-id-ratio samplers expect. Never all-zero (invalid in OTLP).
-    static func ids(exchangeID: String, headers: [String: JSONValue]?) -> (trace: [UInt8], span: [UInt8], parent: [UInt8]?) {
+    static func ids(exchangeID: String, headers: [String: JSONTree]?) -> (trace: [UInt8], span: [UInt8], parent: [UInt8]?) {
         var digest = [UInt8](repeating: 0, count: 32)
         let text = Array(exchangeID.utf8)
         text.withUnsafeBufferPointer { input in
@@ -353,13 +353,13 @@ struct AnswerFacts {
                 lineStart = lineEnd + 1
                 guard line.starts(with: "data:".utf8) else { continue }
                 dataLines += 1
-                guard let event = JSONValue(parsing: line.dropFirst(5))?.object else { continue }
+                guard let event = JSONTree(parsing: line.dropFirst(5))?.object else { continue }
                 read(event: event)
             }
         }
     }
 
-    private mutating func read(event: [String: JSONValue]) {
+    private mutating func read(event: [String: JSONTree]) {
         switch event["type"]?.string {
         case "message_start":
             api = .anthropicMessages
@@ -395,7 +395,7 @@ struct AnswerFacts {
                     // Anthropic {"type":"error","error":{"type":"overloaded_error",...}}; OpenAI
                     // {"error":{"type":"invalid_request_error","code":"context_length_exceeded",...}}: the code,
                     // when there is one, is the finer of the two.
-                    guard let error = JSONValue(parsing: UnsafeRawBufferPointer(rebasing: data[member.value])),
+                    guard let error = JSONTree(parsing: UnsafeRawBufferPointer(rebasing: data[member.value])),
                           error.object != nil else { continue }
                     errorType = error["code"]?.nonEmptyString ?? error["type"]?.nonEmptyString
                     errorMessage = error["message"]?.nonEmptyString

@@ -6,14 +6,14 @@ enum GenAIMessages {
     /// The request's chat history and, where the API takes them apart from it (Anthropic's `system`, the
     /// Responses API's `instructions`), the system instructions. Nil when the body is not a JSON object.
     static func input(requestBody: String, api: ExchangeSpan.API?) -> (messages: String?, system: String?)? {
-        guard let request = JSONValue(parsing: requestBody)?.object else { return nil }
-        var messages: [JSONValue] = []
+        guard let request = JSONTree(parsing: requestBody)?.object else { return nil }
+        var messages: [JSONTree] = []
         if let history = request["messages"]?.array {
             for message in history where message.object != nil { messages.append(chatMessage(message)) }
         } else if api == .openAIResponses || request["input"] != nil {
             messages = responsesInput(request["input"])
         }
-        var system: [JSONValue] = []
+        var system: [JSONTree] = []
         switch request["system"] ?? request["instructions"] {
         case .string(let instructions)?:
             system = [text(instructions)]
@@ -22,7 +22,7 @@ enum GenAIMessages {
         default:
             break
         }
-        return (messages.isEmpty ? nil : JSONValue.array(messages).text, system.isEmpty ? nil : JSONValue.array(system).text)
+        return (messages.isEmpty ? nil : JSONTree.array(messages).text, system.isEmpty ? nil : JSONTree.array(system).text)
     }
 
     /// The answer as output messages, one per choice: from a whole JSON answer, or for a stream from the text
@@ -33,10 +33,10 @@ enum GenAIMessages {
             let parts = streamText.isEmpty ? [] : [text(streamText)]
             return assistant(parts, finishReason)
         }
-        guard let body = responseBody, let answer = JSONValue(parsing: body), answer.object != nil else { return nil }
+        guard let body = responseBody, let answer = JSONTree(parsing: body), answer.object != nil else { return nil }
         if let choices = answer["choices"]?.array {
             // OpenAI chat: each choice is a message of its own.
-            var messages: [JSONValue] = []
+            var messages: [JSONTree] = []
             for choice in choices where choice.object != nil {
                 let message = choice["message"]?.object != nil ? choice["message"]! : .object([:])
                 guard case .object(var out) = chatMessage(message) else { continue }
@@ -44,11 +44,11 @@ enum GenAIMessages {
                 out["finish_reason"] = .string(choice["finish_reason"]?.nonEmptyString ?? finishReason)
                 messages.append(.object(out))
             }
-            return messages.isEmpty ? nil : JSONValue.array(messages).text
+            return messages.isEmpty ? nil : JSONTree.array(messages).text
         }
         if let content = answer["content"]?.array {
             // An Anthropic message.
-            var parts: [JSONValue] = []
+            var parts: [JSONTree] = []
             for block in content where block.object != nil { parts += part(block) }
             return assistant(parts, finishReason)
         }
@@ -61,17 +61,17 @@ enum GenAIMessages {
         return nil
     }
 
-    private static func assistant(_ parts: [JSONValue], _ finishReason: String) -> String {
-        JSONValue.array([.object(["role": .string("assistant"), "parts": .array(parts), "finish_reason": .string(finishReason)])]).text
+    private static func assistant(_ parts: [JSONTree], _ finishReason: String) -> String {
+        JSONTree.array([.object(["role": .string("assistant"), "parts": .array(parts), "finish_reason": .string(finishReason)])]).text
     }
 
     // MARK: Messages
 
     /// An Anthropic or OpenAI chat message: content as a string or a list of blocks, plus OpenAI's tool_calls
     /// and its `tool` role, whose content is a tool's answer.
-    private static func chatMessage(_ message: JSONValue) -> JSONValue {
+    private static func chatMessage(_ message: JSONTree) -> JSONTree {
         let role = message["role"]?.nonEmptyString ?? "user"
-        var parts: [JSONValue] = []
+        var parts: [JSONTree] = []
         if role == "tool" {
             parts.append(toolResponse(id: message["tool_call_id"], response: message["content"]))
         } else {
@@ -90,9 +90,9 @@ enum GenAIMessages {
 
     /// The Responses API's `input` (or a response's `output`): a string, or items that are messages, function
     /// calls and their outputs.
-    private static func responsesInput(_ input: JSONValue?) -> [JSONValue] {
+    private static func responsesInput(_ input: JSONTree?) -> [JSONTree] {
         if let text = input?.string { return [.object(["role": .string("user"), "parts": .array([self.text(text)])])] }
-        var messages: [JSONValue] = []
+        var messages: [JSONTree] = []
         for item in input?.array ?? [] where item.object != nil {
             switch item["type"]?.string {
             case "function_call":
@@ -119,7 +119,7 @@ enum GenAIMessages {
 
     /// One content block as the conventions' parts. Images, documents and audio become a part naming only
     /// their type: their data would make a span of megabytes, and a URL or file id may not be one to share.
-    private static func part(_ block: JSONValue) -> [JSONValue] {
+    private static func part(_ block: JSONTree) -> [JSONTree] {
         let type = block["type"]?.string ?? ""
         switch type {
         case "text", "input_text", "output_text":
@@ -139,19 +139,19 @@ enum GenAIMessages {
         }
     }
 
-    private static func text(_ content: String) -> JSONValue {
+    private static func text(_ content: String) -> JSONTree {
         .object(["type": .string("text"), "content": .string(content)])
     }
 
-    private static func toolResponse(id: JSONValue?, response: JSONValue?) -> JSONValue {
+    private static func toolResponse(id: JSONTree?, response: JSONTree?) -> JSONTree {
         .object(["type": .string("tool_call_response"), "id": id ?? .null, "response": response ?? .null])
     }
 
     /// OpenAI sends arguments as a JSON text, Anthropic as an object: the conventions want the value, so a
     /// text that parses is given parsed.
-    private static func toolCall(id: JSONValue?, name: JSONValue?, arguments: JSONValue?) -> JSONValue {
+    private static func toolCall(id: JSONTree?, name: JSONTree?, arguments: JSONTree?) -> JSONTree {
         var value = arguments ?? .null
-        if let text = arguments?.string, let parsed = JSONValue(parsing: text) { value = parsed }
+        if let text = arguments?.string, let parsed = JSONTree(parsing: text) { value = parsed }
         return .object(["type": .string("tool_call"), "id": id ?? .null, "name": .string(name?.string ?? ""), "arguments": value])
     }
 }

@@ -118,7 +118,7 @@ public final class LogStoreReader {
     }
 
     private static func matches(_ line: String, agent: String?, session: String?) -> Bool {
-        guard let record = JSONValue(parsing: line), record.object != nil else { return false }
+        guard let record = JSONTree(parsing: line), record.object != nil else { return false }
         let identity = record["agent"]
         return (agent == nil || identity?["name"]?.string == agent) && (session == nil || identity?["session"]?.string == session)
     }

@@ -4,20 +4,20 @@ import ExchangeLog
 import Glibc
 
 struct ExchangeView {
-    let record: JSONValue
+    let record: JSONTree
 
     init?(_ line: String) {
-        guard let object = JSONValue(parsing: line), object.object != nil else { return nil }
+        guard let object = JSONTree(parsing: line), object.object != nil else { return nil }
         record = object
     }
 
-    private var usage: JSONValue? { record["usage"]?.object != nil ? record["usage"] : nil }
-    private var timing: JSONValue? { record["timing"] }
-    private var response: JSONValue? { record["response"] }
-    private var request: JSONValue? { record["request"] }
+    private var usage: JSONTree? { record["usage"]?.object != nil ? record["usage"] : nil }
+    private var timing: JSONTree? { record["timing"] }
+    private var response: JSONTree? { record["response"] }
+    private var request: JSONTree? { record["request"] }
 
     var id: String { record["id"]?.string ?? "?" }
-    private var agent: JSONValue? { record["agent"] }
+    private var agent: JSONTree? { record["agent"] }
     var agentName: String? { agent?["name"]?.string }
     var session: String? { agent?["session"]?.string }
     var model: String { usage?["model"]?.string ?? requestBody?["model"]?.string ?? "-" }
@@ -61,8 +61,8 @@ struct ExchangeView {
 
     // MARK: Details
 
-    private var requestBody: JSONValue? {
-        guard let text = request?["body"]?.string, let body = JSONValue(parsing: text), body.object != nil else { return nil }
+    private var requestBody: JSONTree? {
+        guard let text = request?["body"]?.string, let body = JSONTree(parsing: text), body.object != nil else { return nil }
         return body
     }
 
@@ -107,7 +107,7 @@ struct ExchangeView {
     /// The answer's text: from the SSE analysis, or from a JSON answer (Anthropic content blocks, OpenAI choices).
     private var answer: String? {
         if let text = record["sse"]?["text"]?.string, !text.isEmpty { return text }
-        guard let text = response?["body"]?.string, let body = JSONValue(parsing: text), body.object != nil else { return nil }
+        guard let text = response?["body"]?.string, let body = JSONTree(parsing: text), body.object != nil else { return nil }
         if let content = body["content"] { return Self.text(of: content) }
         if let choices = body["choices"]?.array, choices.allSatisfy({ $0.object != nil }),
            let message = choices.first?["message"], message.object != nil {
@@ -117,7 +117,7 @@ struct ExchangeView {
     }
 
     /// A content value as text: a string, or blocks (text, tool use and results, images as a placeholder).
-    static func text(of content: JSONValue) -> String {
+    static func text(of content: JSONTree) -> String {
         if let string = content.string { return string }
         guard let blocks = content.array else { return "" }
         return blocks.compactMap { block -> String? in

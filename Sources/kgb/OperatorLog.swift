@@ -26,10 +26,10 @@ struct OperatorLogHandler: LogHandler {
             out = "kgb: " + (level >= .warning ? "\(level.rawValue.uppercased()): " : "") + message.description
             for (key, value) in fields.sorted(by: { $0.key < $1.key }) { out += " \(key)=\(value)" }
         case .json:
-            var object: [String: JSONValue] = ["time": .string(Self.timestamp()), "level": .string(level.rawValue),
+            var object: [String: JSONTree] = ["time": .string(Self.timestamp()), "level": .string(level.rawValue),
                                                "message": .string(message.description)]
             for (key, value) in fields { object[key] = .string("\(value)") }
-            out = JSONValue.object(object).text
+            out = JSONTree.object(object).text
         }
         // One write per line, so lines from several threads never interleave.
         StandardStream.error(out + "\n")

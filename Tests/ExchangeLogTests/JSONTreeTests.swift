@@ -1,15 +1,15 @@
-// JSONValue, which reads records back for the OTLP spans and `kgb tail/show` and writes the gen_ai message
+// JSONTree, which reads records back for the OTLP spans and `kgb tail/show` and writes the gen_ai message
 // attributes: what it takes and refuses, strings with every escape, numbers kept as written, sorted output.
 @testable import ExchangeLog
 import Testing
 
 @Test func readsEveryKindOfValue() throws {
-    let value = try #require(JSONValue(parsing: #" {"s":"a\"b\\c\/d\n\u00e9\ud83d\ude00","n":-12.5e1,"i":12,"t":true,"f":false,"z":null,"a":[1,[]],"o":{}} "#))
+    let value = try #require(JSONTree(parsing: #" {"s":"a\"b\\c\/d\n\u00e9\ud83d\ude00","n":-12.5e1,"i":12,"t":true,"f":false,"z":null,"a":[1,[]],"o":{}} "#))
     #expect(value["s"]?.string == "a\"b\\c/d\né😀")
     #expect(value["n"]?.double == -125)
     #expect(value["n"]?.int == -125, "a whole number however it is spelled")
     #expect(value["i"]?.int == 12)
-    #expect(JSONValue(parsing: "12.5")?.int == nil)
+    #expect(JSONTree(parsing: "12.5")?.int == nil)
     #expect(value["t"]?.bool == true && value["f"]?.bool == false)
     #expect(value["z"]?.isNull == true)
     #expect(value["a"]?.array?.count == 2)
@@ -21,20 +21,20 @@ import Testing
 @Test func refusesWhatIsNotJSON() {
     for text in ["", "{", "{\"a\":1,}", "[1,]", "{'a':1}", "01", "1.", ".5", "-", "tru", "\"\u{01}\"", "\"\\x\"", "{} {}",
                  "nan", String(repeating: "[", count: 600) + String(repeating: "]", count: 600)] {
-        #expect(JSONValue(parsing: text) == nil, "\(text.prefix(20).debugDescription)")
+        #expect(JSONTree(parsing: text) == nil, "\(text.prefix(20).debugDescription)")
     }
 }
 
 @Test func aLoneSurrogateBecomesTheReplacementCharacter() {
-    #expect(JSONValue(parsing: #""\ud800x""#)?.string == "\u{FFFD}x")
+    #expect(JSONTree(parsing: #""\ud800x""#)?.string == "\u{FFFD}x")
 }
 
 @Test func writesCompactSortedAndEscaped() throws {
-    let value = JSONValue.object(["b": .array([.integer(1), .number("2.50"), .null, .bool(true)]),
+    let value = JSONTree.object(["b": .array([.integer(1), .number("2.50"), .null, .bool(true)]),
                                   "a": .string("line\nquote\" slash/ tab\t \u{1}")])
     #expect(value.text == #"{"a":"line\nquote\" slash/ tab\t \u0001","b":[1,2.50,null,true]}"#)
     // What it writes, it reads back as the same value.
-    #expect(JSONValue(parsing: value.text) == value)
+    #expect(JSONTree(parsing: value.text) == value)
 }
 
 @Test func anHTTPURLIsTakenApart() throws {

@@ -1,15 +1,15 @@
-// A parsed JSON document for the readers of records (OTLP spans, `kgb tail` and `kgb show`), and its writer for
+// A parsed JSON document for the readers of finished records (OTLP spans, `kgb tail` and `kgb show`), and its writer for
 // the few documents they build (the gen_ai message attributes). What JSONSerialization did for them, without
 // linking Foundation: numbers keep the text they were written with, so a value read and written again is the same.
 
-public enum JSONValue: Equatable, Sendable {
+public enum JSONTree: Equatable, Sendable {
     case null
     case bool(Bool)
     /// The number as written (`12`, `-0.5`, `1e3`): read as an Int or a Double on demand.
     case number(String)
     case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
+    case array([JSONTree])
+    case object([String: JSONTree])
 
     // MARK: Reading
 
@@ -25,12 +25,12 @@ public enum JSONValue: Equatable, Sendable {
     }
 
     /// An object's member (nil when absent or when this is not an object).
-    public subscript(key: String) -> JSONValue? {
+    public subscript(key: String) -> JSONTree? {
         if case .object(let members) = self { members[key] } else { nil }
     }
 
-    public var object: [String: JSONValue]? { if case .object(let members) = self { members } else { nil } }
-    public var array: [JSONValue]? { if case .array(let items) = self { items } else { nil } }
+    public var object: [String: JSONTree]? { if case .object(let members) = self { members } else { nil } }
+    public var array: [JSONTree]? { if case .array(let items) = self { items } else { nil } }
     public var string: String? { if case .string(let text) = self { text } else { nil } }
     public var bool: Bool? { if case .bool(let value) = self { value } else { nil } }
     public var isNull: Bool { self == .null }
@@ -87,7 +87,7 @@ public enum JSONValue: Equatable, Sendable {
         }
     }
 
-    public static func integer(_ value: Int) -> JSONValue { .number(String(value)) }
+    public static func integer(_ value: Int) -> JSONTree { .number(String(value)) }
 
     private static func quote(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
@@ -121,19 +121,19 @@ private struct JSONReader {
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    mutating func document() -> JSONValue? {
+    mutating func document() -> JSONTree? {
         skipWhitespace()
         guard let value = value() else { return nil }
         skipWhitespace()
         return index == bytes.count ? value : nil
     }
 
-    private mutating func value() -> JSONValue? {
+    private mutating func value() -> JSONTree? {
         guard index < bytes.count else { return nil }
         switch bytes[index] {
         case UInt8(ascii: "{"): return object()
         case UInt8(ascii: "["): return array()
-        case UInt8(ascii: "\""): return string().map(JSONValue.string)
+        case UInt8(ascii: "\""): return string().map(JSONTree.string)
         case UInt8(ascii: "t"): return literal("true", .bool(true))
         case UInt8(ascii: "f"): return literal("false", .bool(false))
         case UInt8(ascii: "n"): return literal("null", .null)
@@ -141,12 +141,12 @@ private struct JSONReader {
         }
     }
 
-    private mutating func object() -> JSONValue? {
+    private mutating func object() -> JSONTree? {
         guard depth < Self.maxDepth else { return nil }
         depth += 1
         defer { depth -= 1 }
         index += 1
-        var members: [String: JSONValue] = [:]
+        var members: [String: JSONTree] = [:]
         skipWhitespace()
         if take(UInt8(ascii: "}")) { return .object(members) }
         while true {
@@ -163,12 +163,12 @@ private struct JSONReader {
         }
     }
 
-    private mutating func array() -> JSONValue? {
+    private mutating func array() -> JSONTree? {
         guard depth < Self.maxDepth else { return nil }
         depth += 1
         defer { depth -= 1 }
         index += 1
-        var items: [JSONValue] = []
+        var items: [JSONTree] = []
         skipWhitespace()
         if take(UInt8(ascii: "]")) { return .array(items) }
         while true {
@@ -248,7 +248,7 @@ private struct JSONReader {
     }
 
     /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
-    private mutating func number() -> JSONValue? {
+    private mutating func number() -> JSONTree? {
         let start = index
         _ = take(UInt8(ascii: "-"))
         guard let first = peekDigit() else { return nil }
@@ -272,7 +272,7 @@ private struct JSONReader {
         return bytes[index] - UInt8(ascii: "0")
     }
 
-    private mutating func literal(_ word: StaticString, _ value: JSONValue) -> JSONValue? {
+    private mutating func literal(_ word: StaticString, _ value: JSONTree) -> JSONTree? {
         let count = word.utf8CodeUnitCount
         guard index + count <= bytes.count,
               word.withUTF8Buffer({ bytes[index..<(index + count)].elementsEqual($0) }) else { return nil }
