@@ -1,6 +1,7 @@
 // The pages' queries against a real SQLite database of the store's schema (in memory), filled with records the
 // way the sink fills it: paging by cursor, each filter, the bounded text search, sessions, the overview's sums and
 // percentiles.
+import Foundation
 import ExchangeLog
 @testable import LogBrowser
 import Testing
