@@ -6,21 +6,22 @@ public enum JSONBodyUsage {
     /// "" means the upstream answered with empty text.
     public static func analyze(_ body: [UInt8]) -> (usage: Usage, text: String?) {
         var usage = Usage()
-        guard let object = APIShapes.object(body) else { return (usage, nil) }
+        guard let object = APIShapes.object(json: body) else { return (usage, nil) }
         if APIShapes.isOpenAIChat(object) {
             if let model = APIShapes.string(object["model"]) { usage.model = model }
-            APIShapes.openAIUsage(object["usage"] as? [String: Any], into: &usage)
+            APIShapes.openAIUsage(object["usage"], into: &usage)
             guard let choice = APIShapes.firstChoice(object) else { return (usage, nil) }
             if let reason = APIShapes.string(choice["finish_reason"]) { usage.stopReason = reason }
-            return (usage, (choice["message"] as? [String: Any])?["content"] as? String)
+            guard let message = choice["message"], message.isObject else { return (usage, nil) }
+            return (usage, message["content"]?.stringValue)
         }
         // Anthropic: a message, whose content is a list of blocks; only text blocks are the answer, and the
         // SDKs join them without a separator.
         APIShapes.anthropicMessage(object, into: &usage)
-        guard let content = object["content"] as? [Any] else { return (usage, nil) }
+        guard let content = object["content"]?.arrayValue else { return (usage, nil) }
         var text: String? = nil
-        for case let block as [String: Any] in content where block["type"] as? String == "text" {
-            text = (text ?? "") + ((block["text"] as? String) ?? "")
+        for block in content where block.isObject && block["type"]?.stringValue == "text" {
+            text = (text ?? "") + (block["text"]?.stringValue ?? "")
         }
         return (usage, text)
     }

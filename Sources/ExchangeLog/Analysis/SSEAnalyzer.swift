@@ -11,6 +11,8 @@ public struct SSEAnalyzer: Sendable {
     /// The answer as the SDK would accumulate it: text deltas, plus tool-input JSON fragments.
     /// Built from the accumulated bytes on each read; the logger reads it once, at the end (see `hasText`).
     public var text: String { String(decoding: textBytes, as: UTF8.self) }
+    /// `text` as the UTF-8 bytes it is kept in (the record writes them without a String).
+    public func withTextBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { textBytes.withUnsafeBytes(body) }
     /// Some answer text arrived (cheap, unlike `text`: checked after every fragment for the first-token time).
     public var hasText: Bool { !textBytes.isEmpty }
     public private(set) var usage = Usage()
@@ -37,6 +39,29 @@ public struct SSEAnalyzer: Sendable {
     private var oversized = false
 
     public init() {}
+
+    /// As a new analyser, keeping the buffers' memory (the logger reuses one per open stream) unless a large
+    /// stream grew them.
+    public mutating func reset() {
+        events = 0
+        usage = Usage()
+        Self.empty(&textBytes)
+        Self.empty(&line)
+        Self.empty(&data)
+        Self.empty(&eventName)
+        hasData = false
+        afterCR = false
+        atStreamStart = true
+        lineDropped = false
+        oversized = false
+    }
+
+    /// Buffer memory a reused analyser keeps.
+    static let keptCapacity = 64 * 1024
+
+    private static func empty(_ buffer: inout [UInt8]) {
+        if buffer.capacity > keptCapacity { buffer = [] } else { buffer.removeAll(keepingCapacity: true) }
+    }
 
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
         let count = bytes.count
@@ -192,11 +217,11 @@ public struct SSEAnalyzer: Sendable {
             events += 1
             return
         }
-        let object = APIShapes.object(data)
+        let object = APIShapes.object(json: data)
         if requireComplete && object == nil { return }
         events += 1
         guard let object else { return }  // malformed JSON spoils this event only
-        read(object, eventName: String(decoding: eventName, as: UTF8.self))
+        read(object)
     }
 
     /// Anthropic events the record takes nothing from but their count (ping, content_block_start/stop,
@@ -211,45 +236,46 @@ public struct SSEAnalyzer: Sendable {
     }
 
     /// Anthropic events carry their name again as "type"; trust the JSON, fall back to the `event:` field.
-    private mutating func read(_ object: [String: Any], eventName: String) {
-        let type = (object["type"] as? String) ?? eventName
+    private mutating func read(_ object: JSONValue) {
+        let type = object["type"]?.stringValue ?? String(decoding: eventName, as: UTF8.self)
         switch type {
         case "message_start":
-            if let message = object["message"] as? [String: Any] {
+            if let message = object["message"], message.isObject {
                 APIShapes.anthropicMessage(message, into: &usage)
             }
         case "content_block_delta":
-            guard let delta = object["delta"] as? [String: Any] else { return }
-            switch delta["type"] as? String {
-            case "text_delta": append((delta["text"] as? String) ?? "")
-            case "input_json_delta": append((delta["partial_json"] as? String) ?? "")
+            guard let delta = object["delta"], delta.isObject else { return }
+            switch delta["type"]?.stringValue {
+            case "text_delta": append(delta["text"]?.stringValue ?? "")
+            case "input_json_delta": append(delta["partial_json"]?.stringValue ?? "")
             default: break  // thinking and signature deltas are not the answer
             }
         case "message_delta":
-            if let delta = object["delta"] as? [String: Any], let reason = APIShapes.string(delta["stop_reason"]) {
+            if let delta = object["delta"], delta.isObject, let reason = APIShapes.string(delta["stop_reason"]) {
                 usage.stopReason = reason
             }
-            APIShapes.anthropicUsage(object["usage"] as? [String: Any], into: &usage)
+            APIShapes.anthropicUsage(object["usage"], into: &usage)
         default:
             if APIShapes.isOpenAIChat(object) { readOpenAIChunk(object) }
         }
     }
 
-    private mutating func readOpenAIChunk(_ chunk: [String: Any]) {
+    private mutating func readOpenAIChunk(_ chunk: JSONValue) {
         if let model = APIShapes.string(chunk["model"]) { usage.model = model }
         if let choice = APIShapes.firstChoice(chunk) {
-            if let delta = choice["delta"] as? [String: Any] {
-                append((delta["content"] as? String) ?? "")
+            if let delta = choice["delta"], delta.isObject {
+                append(delta["content"]?.stringValue ?? "")
                 // Tool-call arguments stream as JSON fragments, like Anthropic's input_json_delta.
-                if let calls = delta["tool_calls"] as? [Any] {
-                    for case let call as [String: Any] in calls {
-                        append(((call["function"] as? [String: Any])?["arguments"] as? String) ?? "")
+                if let calls = delta["tool_calls"]?.arrayValue {
+                    for call in calls where call.isObject {
+                        let function = call["function"]
+                        append((function?.isObject == true ? function?["arguments"]?.stringValue : nil) ?? "")
                     }
                 }
             }
             if let reason = APIShapes.string(choice["finish_reason"]) { usage.stopReason = reason }
         }
-        APIShapes.openAIUsage(chunk["usage"] as? [String: Any], into: &usage)
+        APIShapes.openAIUsage(chunk["usage"], into: &usage)
     }
 }
 
