@@ -27,7 +27,9 @@ struct AgentFields {
     init(_ head: UnsafeRawBufferPointer, _ fields: [FieldRange], sessionHeaders: [[UInt8]]) {
         var apiKey: Range<Int>?
         var bearer: Credential?
-        var sessions = [Range<Int>?](repeating: nil, count: sessionHeaders.count)
+        // The first value of each session header counts; of those, the first non-empty one in the configured order.
+        var seen: UInt64 = 0
+        var best: (index: Int, value: Range<Int>)?
         for field in fields {
             let name = field.name
             if ASCII.equalsIgnoringCase(head, name, "x-api-key") {
@@ -37,14 +39,15 @@ struct AgentFields {
             } else if ASCII.equalsIgnoringCase(head, name, "user-agent") {
                 if userAgent == nil { userAgent = field.value }
             } else {
-                for (index, session) in sessionHeaders.enumerated() where sessions[index] == nil
+                for (index, session) in sessionHeaders.enumerated() where index < 64 && seen & (1 << index) == 0
                     && ASCII.equalsIgnoringCase(head, name, session) {
-                    sessions[index] = field.value
+                    seen |= 1 << index
+                    if !field.value.isEmpty, index < best?.index ?? Int.max { best = (index, field.value) }
                 }
             }
         }
         credential = apiKey.map { .range($0) } ?? bearer
-        session = sessions.lazy.compactMap { $0 }.first { !$0.isEmpty }
+        session = best?.value
     }
 
     /// The token after `Bearer ` (any case) and any spaces; nil for another scheme.

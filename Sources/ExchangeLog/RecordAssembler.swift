@@ -106,7 +106,7 @@ final class RecordAssembler {
               let requestLine = lines.next() else { return }
         let exchange = spare.popLast() ?? ExchangeRecord()
         exchange.reset(exchange: record.exchange)
-        exchange.start.append(contentsOf: payload)
+        exchange.start.appendBytes(payload)
         exchange.startedWallMicros = LineCursor.number(payload, wall) ?? 0
         exchange.startedMonotonic = LineCursor.number(payload, monotonic) ?? 0
         exchange.client = client
@@ -126,7 +126,7 @@ final class RecordAssembler {
 
     private func responseHead(_ payload: UnsafeRawBufferPointer, _ exchange: ExchangeRecord) {
         exchange.head.removeAll(keepingCapacity: true)
-        exchange.head.append(contentsOf: payload)
+        exchange.head.appendBytes(payload)
         exchange.responseFields.removeAll(keepingCapacity: true)
         exchange.status = nil
         var lines = LineCursor(payload)
@@ -170,7 +170,7 @@ final class RecordAssembler {
             usage = JSONBodyUsage.usage(exchange.responseBody)
         }
         if usage?.isEmpty == true { usage = nil }
-        let cost = usage.flatMap { prices.cost(of: $0) }
+        let cost = usage.flatMap { prices.cost(of: $0, price: price(for:)) }
         exchange.start.withUnsafeBytes { start in
             out.raw(#"{"id":""#)
             nextID(exchange.startedWallMicros, into: out)
@@ -278,6 +278,18 @@ final class RecordAssembler {
         out.raw("}\n")
     }
 
+    /// The price table's answer for a model, remembered (a lookup tries every key as a prefix). Bounded: models are
+    /// whatever upstreams answer, so past the limit it starts again.
+    private func price(for model: String) -> ModelPrice? {
+        if let known = priceCache[model] { return known }
+        if priceCache.count >= 256 { priceCache.removeAll() }
+        let price = prices.price(for: model)
+        priceCache[model] = .some(price)
+        return price
+    }
+
+    private var priceCache: [String: ModelPrice?] = [:]
+
     /// Time first (sortable as text), then the process, then a counter: unique across instances.
     private func nextID(_ startedMicros: UInt64, into out: OutputBuffer) {
         sequence &+= 1
@@ -287,7 +299,7 @@ final class RecordAssembler {
     }
 
     private func milliseconds(_ nanos: UInt64, into out: OutputBuffer) {
-        if nanos > 0 { out.double(Double(nanos) / 1e6) } else { out.raw("null") }
+        if nanos > 0 { out.milliseconds(nanos: nanos) } else { out.raw("null") }
     }
 
     /// Headers as an object with lower-case names (field names are tokens, so ASCII: the parser refuses anything
@@ -388,7 +400,7 @@ final class RecordAssembler {
         out.raw(#","error":"#)
         error()
         out.raw(#","ms":"#)
-        out.double(Double(nanos) / 1e6)
+        out.milliseconds(nanos: nanos)
         out.byte(UInt8(ascii: "}"))
     }
 
@@ -418,7 +430,7 @@ extension ExchangeRecord {
         requestBytes += bytes.count
         let room = max(0, cap - requestBody.count)
         if bytes.count > room { requestTruncated = true }
-        requestBody.append(contentsOf: bytes.prefix(room))
+        requestBody.appendBytes(UnsafeRawBufferPointer(rebasing: bytes.prefix(room)))
     }
 
     func appendResponse(_ bytes: UnsafeRawBufferPointer, at readAt: UInt64, cap: Int) {
@@ -431,7 +443,7 @@ extension ExchangeRecord {
         guard !inflateFailed else { return }
         decoded.removeAll(keepingCapacity: true)
         if !inflater.inflate(bytes, into: &decoded) { inflateFailed = true }
-        var decoded = self.decoded
+        let decoded = self.decoded
         self.decoded = []
         decoded.withUnsafeBytes { takeDecoded($0, at: readAt, cap: cap) }
         self.decoded = decoded
@@ -444,7 +456,7 @@ extension ExchangeRecord {
         if firstTokenAt == nil && (isStream ? sse.hasText : decoded.count > 0) { firstTokenAt = readAt }
         let room = max(0, cap - responseBody.count)
         if decoded.count > room { responseTruncated = true }
-        responseBody.append(contentsOf: UnsafeRawBufferPointer(rebasing: decoded.prefix(room)))
+        responseBody.appendBytes(UnsafeRawBufferPointer(rebasing: decoded.prefix(room)))
     }
 
     /// The end record's figures.
@@ -484,8 +496,14 @@ struct LineCursor {
     }
 
     static func find(_ payload: UnsafeRawBufferPointer, _ byte: UInt8, in range: Range<Int>) -> Int? {
-        guard !range.isEmpty, let base = payload.baseAddress,
-              let hit = memchr(base + range.lowerBound, Int32(byte), range.count) else { return nil }
+        guard !range.isEmpty, let base = payload.baseAddress else { return nil }
+        // Lines here are short (a field, an entry): a loop beats a call to memchr until they are not.
+        if range.count <= 64 {
+            let bytes = base.assumingMemoryBound(to: UInt8.self)
+            for at in range where bytes[at] == byte { return at }
+            return nil
+        }
+        guard let hit = memchr(base + range.lowerBound, Int32(byte), range.count) else { return nil }
         return base.distance(to: UnsafeRawPointer(hit))
     }
 
@@ -515,25 +533,13 @@ struct LineCursor {
 /// returns). The last entry of a key counts, as when they were read into a dictionary.
 struct EndEntries {
     let payload: UnsafeRawBufferPointer
-    private var numbers: [UInt64?] = Array(repeating: nil, count: Key.count)
-    private var present: UInt32 = 0
     private var outcomeRange: Range<Int>?
     private var errorRange: Range<Int>?
     private var upstreamRange: Range<Int>?
     private var attemptLines = false
-
-    private enum Key: Int {
-        case outcome, error, upstream, attempt, connect, tls, tlsResumed, head, firstByte, total, requestBytes, responseBytes,
-             dropped, agent
-        static let count = 14
-    }
-
-    private static let names: [(StaticString, Key)] = [
-        ("outcome", .outcome), ("error", .error), ("upstream", .upstream), ("attempt", .attempt), ("connect_ns", .connect),
-        ("tls_ns", .tls), ("tls_resumed", .tlsResumed), ("head_ns", .head), ("first_byte_ns", .firstByte),
-        ("total_ns", .total), ("request_bytes", .requestBytes), ("response_bytes", .responseBytes),
-        ("dropped_bytes", .dropped), ("agent", .agent),
-    ]
+    // The numeric entries (no array: this runs once per exchange).
+    private var connect: UInt64?, tls: UInt64?, tlsResumed: UInt64?, head: UInt64?, firstByte: UInt64?, total: UInt64?
+    private var requestBytes: UInt64?, responseBytes: UInt64?, dropped: UInt64?, agentIndex: UInt64?
 
     init(_ payload: UnsafeRawBufferPointer) {
         self.payload = payload
@@ -541,30 +547,45 @@ struct EndEntries {
         while let line = lines.next() {
             guard let equals = LineCursor.find(payload, UInt8(ascii: "="), in: line) else { continue }
             let name = UnsafeRawBufferPointer(rebasing: payload[line.lowerBound..<equals])
-            guard let key = Self.names.first(where: { DeltaFastPath.equals(name, $0.0) })?.1 else { continue }
             let value = (equals + 1)..<line.upperBound
-            switch key {
-            case .outcome: outcomeRange = value
-            case .error: errorRange = value
-            case .upstream: upstreamRange = value
-            case .attempt: attemptLines = true
-            default: numbers[key.rawValue] = LineCursor.number(payload, value)
+            func number() -> UInt64? { LineCursor.number(payload, value) }
+            // By length first: one comparison per entry, not one per key (keys: LogPayload.EndKey).
+            switch name.count {
+            case 5:
+                if DeltaFastPath.equals(name, "error") { errorRange = value }
+                else if DeltaFastPath.equals(name, "agent") { agentIndex = number() }
+            case 6: if DeltaFastPath.equals(name, "tls_ns") { tls = number() }
+            case 7:
+                if DeltaFastPath.equals(name, "outcome") { outcomeRange = value }
+                else if DeltaFastPath.equals(name, "attempt") { attemptLines = true }
+                else if DeltaFastPath.equals(name, "head_ns") { head = number() }
+            case 8:
+                if DeltaFastPath.equals(name, "upstream") { upstreamRange = value }
+                else if DeltaFastPath.equals(name, "total_ns") { total = number() }
+            case 10: if DeltaFastPath.equals(name, "connect_ns") { connect = number() }
+            case 11: if DeltaFastPath.equals(name, "tls_resumed") { tlsResumed = number() }
+            case 13:
+                if DeltaFastPath.equals(name, "first_byte_ns") { firstByte = number() }
+                else if DeltaFastPath.equals(name, "request_bytes") { requestBytes = number() }
+                else if DeltaFastPath.equals(name, "dropped_bytes") { dropped = number() }
+            case 14: if DeltaFastPath.equals(name, "response_bytes") { responseBytes = number() }
+            default: break
             }
         }
     }
 
     func number(_ key: LogPayload.EndKey) -> UInt64? {
         switch key {
-        case .connectNanos: numbers[Key.connect.rawValue]
-        case .tlsNanos: numbers[Key.tls.rawValue]
-        case .tlsResumed: numbers[Key.tlsResumed.rawValue]
-        case .headNanos: numbers[Key.head.rawValue]
-        case .firstByteNanos: numbers[Key.firstByte.rawValue]
-        case .totalNanos: numbers[Key.total.rawValue]
-        case .requestBytes: numbers[Key.requestBytes.rawValue]
-        case .responseBytes: numbers[Key.responseBytes.rawValue]
-        case .droppedBytes: numbers[Key.dropped.rawValue]
-        case .agent: numbers[Key.agent.rawValue]
+        case .connectNanos: connect
+        case .tlsNanos: tls
+        case .tlsResumed: tlsResumed
+        case .headNanos: head
+        case .firstByteNanos: firstByte
+        case .totalNanos: total
+        case .requestBytes: requestBytes
+        case .responseBytes: responseBytes
+        case .droppedBytes: dropped
+        case .agent: agentIndex
         default: nil
         }
     }

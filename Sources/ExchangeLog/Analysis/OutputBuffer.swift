@@ -9,8 +9,12 @@ final class OutputBuffer {
     private(set) var capacity: Int
     /// Bytes written so far.
     var count = 0
-    /// What the buffer shrinks back to after a large record (see `trim`).
+    /// What the buffer shrinks back to after a large record (see `reset`).
     let keptCapacity: Int
+    /// The global tables, held here so the hot loops do not go through their lazy initialisers on every use.
+    private let escapes = escapeTable
+    private let hexDigits = hexTable
+    private let base64Digits = base64Table
 
     init(capacity: Int = 64 * 1024) {
         keptCapacity = capacity
@@ -107,13 +111,11 @@ final class OutputBuffer {
         let out = room(total)
         rest = value
         for at in stride(from: total &- 1, through: 0, by: -1) {
-            out[at] = Self.hexDigits[Int(rest & 0xF)]
+            out[at] = hexDigits[Int(rest & 0xF)]
             rest >>= 4
         }
         count &+= total
     }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// What Swift's `Double.description` writes (the shortest text that reads back as the same value: "0.21",
     /// "1e-07", "100.0"; it fits a small String, so no allocation). JSON has no NaN or infinity: null.
@@ -121,6 +123,26 @@ final class OutputBuffer {
         guard value.isFinite else { return raw("null") }
         var text = value.description
         text.withUTF8 { raw(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Milliseconds from nanoseconds, as `double(Double(nanos) / 1e6)` writes them. Below 10^15 ns (11 days) the
+    /// exact decimal quotient is also the shortest text that reads back as that double (a shorter one would differ
+    /// by 10^-6 or more, far beyond half its ulp), so it is written from the integer; from 100 ns up Swift writes it
+    /// without an exponent. Outside that range: `double`. (OutputBufferTests compare the two on millions of values.)
+    func milliseconds(nanos: UInt64) {
+        guard nanos >= 100 && nanos < 1_000_000_000_000_000 else { return double(Double(nanos) / 1e6) }
+        decimal(nanos / 1_000_000)
+        byte(UInt8(ascii: "."))
+        var fraction = nanos % 1_000_000
+        guard fraction != 0 else { return byte(UInt8(ascii: "0")) }
+        var digits = 6
+        while fraction % 10 == 0 { fraction /= 10; digits &-= 1 }
+        let out = room(digits)
+        for at in stride(from: digits &- 1, through: 0, by: -1) {
+            out[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: fraction % 10)
+            fraction /= 10
+        }
+        count &+= digits
     }
 
     func bool(_ value: Bool) { value ? raw("true") : raw("false") }
@@ -192,16 +214,24 @@ final class OutputBuffer {
         let out = room((end &- from) &* 6 &+ 8)
         var n = 0
         var i = from
-        let table = Self.escapes
+        let table = escapes
+        let hex = hexDigits
         while i < end {
-            // The clean run: eight bytes at a time while none is a quote, a backslash, a control or above 0x7F.
+            // The clean run: eight bytes at a time while none is a quote, a backslash, a control or above 0x7F; the
+            // lowest flagged byte of a word is the first that needs attention.
             var run = i
+            var found = false
             while run &+ 8 <= end {
                 let word = UnsafeRawPointer(input + run).loadUnaligned(as: UInt64.self)
-                if Self.needsAttention(word) { break }
+                let flags = Self.attention(word)
+                if flags != 0 {
+                    run &+= flags.trailingZeroBitCount >> 3
+                    found = true
+                    break
+                }
                 run &+= 8
             }
-            while run < end && table[Int(input[run])] == 0 { run &+= 1 }
+            if !found { while run < end && table[Int(input[run])] == 0 { run &+= 1 } }
             if run > i {
                 (out + n).update(from: input + i, count: run &- i)
                 n &+= run &- i
@@ -214,8 +244,8 @@ final class OutputBuffer {
                 // C0 controls without a short form: \u00XX.
                 out[n] = UInt8(ascii: "\\"); out[n &+ 1] = UInt8(ascii: "u")
                 out[n &+ 2] = UInt8(ascii: "0"); out[n &+ 3] = UInt8(ascii: "0")
-                out[n &+ 4] = Self.hexDigits[Int(byte >> 4)]
-                out[n &+ 5] = Self.hexDigits[Int(byte & 0x0F)]
+                out[n &+ 4] = hex[Int(byte >> 4)]
+                out[n &+ 5] = hex[Int(byte & 0x0F)]
                 n &+= 6
                 i &+= 1
             } else if action != 0x80 {
@@ -243,10 +273,10 @@ final class OutputBuffer {
         return i
     }
 
-    /// Some byte of `word` is below 0x20, a quote, a backslash or above 0x7F (the classic "has a zero byte" test
-    /// applied to the word and to its XOR with each special byte).
+    /// The high bit set in the bytes of `word` that are below 0x20, a quote, a backslash or above 0x7F (the classic
+    /// "has a zero byte" tests: a borrow may flag bytes above a flagged one, so only the lowest flag is exact).
     @inline(__always)
-    private static func needsAttention(_ word: UInt64) -> Bool {
+    private static func attention(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let below20 = (word &- ones &* 0x20) & ~word
@@ -254,24 +284,9 @@ final class OutputBuffer {
         let backslash = word ^ (ones &* 0x5C)
         let zeroQuote = (quote &- ones) & ~quote
         let zeroBackslash = (backslash &- ones) & ~backslash
-        return ((below20 | zeroQuote | zeroBackslash) & highs) | (word & highs) != 0
+        return ((below20 | zeroQuote | zeroBackslash) | word) & highs
     }
 
-    /// What to do with each byte: 0 copy it; a letter or `"`/`\\`: write `\\` and that; `u`: `\\u00XX`; 0x80: the
-    /// first byte of a multi-byte sequence (or not valid UTF-8 at all).
-    private static let escapes: [UInt8] = (0...255).map { (byte: Int) -> UInt8 in
-        switch byte {
-        case 0x22, 0x5C: UInt8(byte)
-        case 0x08: UInt8(ascii: "b")
-        case 0x0C: UInt8(ascii: "f")
-        case 0x0A: UInt8(ascii: "n")
-        case 0x0D: UInt8(ascii: "r")
-        case 0x09: UInt8(ascii: "t")
-        case 0..<0x20: UInt8(ascii: "u")
-        case 0x80...: 0x80
-        default: 0
-        }
-    }
 
     /// The length of the well-formed UTF-8 sequence at `i` (Unicode §3.9, table 3-7), or 0 if there is none.
     @inline(__always)
@@ -298,7 +313,7 @@ final class OutputBuffer {
 
     /// Standard base64 with padding (RFC 4648 §4).
     func base64(_ bytes: UnsafeRawBufferPointer) {
-        let alphabet = Self.base64Alphabet
+        let alphabet = base64Digits
         let out = room((bytes.count &+ 2) / 3 &* 4)
         var n = 0
         var i = 0
@@ -322,8 +337,6 @@ final class OutputBuffer {
         }
         count &+= n
     }
-
-    private static let base64Alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     /// `2026-11-25T12:34:56.123456Z` from microseconds since the epoch (UTC, the proleptic Gregorian calendar, as
     /// gmtime reads it; the year unpadded, as before).
@@ -365,5 +378,45 @@ final class OutputBuffer {
         out[0] = UInt8(ascii: "0") &+ UInt8(value / 10)
         out[1] = UInt8(ascii: "0") &+ UInt8(value % 10)
         count &+= 2
+    }
+}
+
+/// What `escapeSlice` does with each byte: 0 copy it; a letter or `"`/`\\`: write `\\` and that; `u`: `\\u00XX`;
+/// 0x80: the first byte of a multi-byte sequence (or not valid UTF-8 at all). Tables are plain pointers, made once
+/// and never freed: the hot loops read them without the bounds checks and retains of an array.
+nonisolated(unsafe) private let escapeTable: UnsafePointer<UInt8> = {
+    let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+    for byte in 0..<256 {
+        table[byte] = switch byte {
+        case 0x22, 0x5C: UInt8(byte)
+        case 0x08: UInt8(ascii: "b")
+        case 0x0C: UInt8(ascii: "f")
+        case 0x0A: UInt8(ascii: "n")
+        case 0x0D: UInt8(ascii: "r")
+        case 0x09: UInt8(ascii: "t")
+        case 0..<0x20: UInt8(ascii: "u")
+        case 0x80...: 0x80
+        default: 0
+        }
+    }
+    return UnsafePointer(table)
+}()
+
+nonisolated(unsafe) private let hexTable: UnsafePointer<UInt8> = table("0123456789abcdef")
+nonisolated(unsafe) private let base64Table: UnsafePointer<UInt8> = table("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+private func table(_ text: StaticString) -> UnsafePointer<UInt8> {
+    let table = UnsafeMutablePointer<UInt8>.allocate(capacity: text.utf8CodeUnitCount)
+    table.update(from: text.utf8Start, count: text.utf8CodeUnitCount)
+    return UnsafePointer(table)
+}
+
+extension Array where Element == UInt8 {
+    /// Appends raw bytes with one copy: `append(contentsOf:)` given an `UnsafeRawBufferPointer` (a collection of
+    /// bytes, not a typed buffer) went byte by byte, a tenth of the logger's instructions on streams.
+    @inline(__always)
+    mutating func appendBytes(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: bytes.count))
     }
 }

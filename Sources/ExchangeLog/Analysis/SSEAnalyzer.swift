@@ -129,7 +129,7 @@ public struct SSEAnalyzer: Sendable {
             lineDropped = true
             return
         }
-        line.append(contentsOf: piece)
+        line.appendBytes(piece)
     }
 
     /// The held line (`line`) ended.
@@ -179,12 +179,12 @@ public struct SSEAnalyzer: Sendable {
         let value = UnsafeRawBufferPointer(rebasing: line[valueStart...])
         if DeltaFastPath.equals(name, "data") {
             // Data lines are joined with LF; the trailing one is dropped at dispatch.
-            data.append(contentsOf: value)
+            data.appendBytes(value)
             data.append(.lf)
             hasData = true
         } else if DeltaFastPath.equals(name, "event") {
             eventName.removeAll(keepingCapacity: true)
-            eventName.append(contentsOf: value)
+            eventName.appendBytes(value)
         }
         // `id` and `retry` steer reconnection, which says nothing about usage; other fields are ignored by spec.
     }
@@ -228,11 +228,16 @@ public struct SSEAnalyzer: Sendable {
     /// message_stop), known by their top-level "type" without the JSON parser: parsing them was a large part
     /// of the logger's work per stream. Only a well-formed object qualifies; anything else takes the full path.
     private static func carriesNothingRecorded(_ data: UnsafeRawBufferPointer) -> Bool {
-        guard let members = TopLevelScanner.members(data),
-              TopLevelScanner.skipSpace(data, members.last.map { TopLevelScanner.skipSpace(data, $0.value.upperBound) + 1 } ?? data.count) == data.count,
-              let type = members.first(where: { TopLevelScanner.isKey($0.key, "type") }),
-              let name = TopLevelScanner.string(data, type.value) else { return false }
-        return name == "ping" || name == "content_block_start" || name == "content_block_stop" || name == "message_stop"
+        var type: Range<Int>?
+        guard let end = TopLevelScanner.forEachMember(data, { key, value in
+                  if type == nil, TopLevelScanner.isKey(key, "type") { type = value }  // the first one, as before
+              }),
+              TopLevelScanner.skipSpace(data, end) == data.count, let type,
+              type.count >= 2, data[type.lowerBound] == UInt8(ascii: "\"") else { return false }
+        // The names are plain ASCII: compared as the bytes between the quotes (an escaped spelling takes the full path).
+        let name = UnsafeRawBufferPointer(rebasing: data[(type.lowerBound + 1)..<(type.upperBound - 1)])
+        return DeltaFastPath.equals(name, "ping") || DeltaFastPath.equals(name, "content_block_start")
+            || DeltaFastPath.equals(name, "content_block_stop") || DeltaFastPath.equals(name, "message_stop")
     }
 
     /// Anthropic events carry their name again as "type"; trust the JSON, fall back to the `event:` field.
