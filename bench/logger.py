@@ -204,7 +204,7 @@ def main():
         lines = ["## Logger thread", "",
                  f"`python3 bench/logger.py --rounds {args.rounds}" + (" --callgrind" if args.callgrind else "")
                  + "".join(f" --compare '{p}'" for p in args.compare) + "`: kgb pinned to CPU 1, hey and the mock on "
-                 "CPU 0; CPU is utime+stime of the `kgb-logger` thread (and of the loop thread), read in nanoseconds from /proc/PID/task/TID/schedstat, "
+                 "CPU 0; CPU is utime+stime of the `kgb-logger` thread (and of the loop thread) from /proc/PID/task/TID (schedstat's nanoseconds where the kernel has them, else stat's 10 ms ticks), "
                  "over 40,000 small JSON exchanges (hey -c 50), 8,000 SSE streams of 26 events and 600 JSON answers of "
                  "~190 KB, after a 200-request warm-up; medians of the rounds. 'loop extra' is the loop thread's CPU "
                  "per small JSON exchange with `--log jsonl:` less with `--log none` (timings: ±0.5 µs between runs). "
