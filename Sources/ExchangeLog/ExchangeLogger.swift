@@ -8,6 +8,11 @@ import Synchronization
 
 public struct LoggerOptions: Sendable {
     public var bodyMax = 16 << 20
+    /// `--log-body-dir`: where bodies longer than `bodyInlineMax` are kept, as files the records name (nil: in
+    /// memory and inline, whatever their size).
+    public var bodyDirectory: String?
+    /// A kept body longer than this goes to a file instead of into the record's line.
+    public var bodyInlineMax = 1 << 20
     /// Key for secret fingerprints; the same key gives the same fingerprint on every instance.
     public var redactionKey: [UInt8]
     public var instance: UInt16
@@ -58,9 +63,14 @@ public final class ExchangeLogger: @unchecked Sendable {
         self.wakeup = wakeup
         self.sinks = sinks
         warn = options.warn
+        let warn = options.warn
+        let files = options.bodyDirectory.map {
+            BodyFiles(directory: $0, inlineMax: options.bodyInlineMax, instance: options.instance, warn: warn)
+        }
         assembler = RecordAssembler(bodyMax: options.bodyMax, fingerprint: Fingerprint(key: options.redactionKey),
                                     instance: options.instance, metrics: metrics,
-                                    sessionHeaders: options.sessionHeaders.map { $0.lowercased() }, prices: options.prices)
+                                    sessionHeaders: options.sessionHeaders.map { $0.lowercased() }, prices: options.prices,
+                                    bodyFiles: files)
         assembler.agentNames = options.agentNames
         assembler.agentUsage = options.agentUsage
     }

@@ -30,9 +30,9 @@ final class ExchangeRecord {
     var method = 0..<0
     var target = 0..<0
     var requestFields: [FieldRange] = []
-    var requestBody: [UInt8] = []
+    var requestBody = KeptBody()
+    /// Bytes that crossed the wire (the end record's count wins when present).
     var requestBytes = 0
-    var requestTruncated = false
 
     /// The response head's payload: status line and fields.
     var head: [UInt8] = []
@@ -44,9 +44,12 @@ final class ExchangeRecord {
     var isJSON = false
     var inflater: Inflater?
     var inflateFailed = false
-    var responseBody: [UInt8] = []
+    var responseBody = KeptBody()
     var responseBytes = 0
-    var responseTruncated = false
+    /// The loop dropped bytes of the answer (ring full under --log-overflow drop).
+    var responseDropped = false
+    var responseTruncated: Bool { responseBody.truncated || responseDropped }
+    var requestTruncated: Bool { requestBody.truncated }
     var sse = SSEAnalyzer()
     var isStream = false
     /// Inflated bytes of one fragment (reused).
@@ -56,7 +59,7 @@ final class ExchangeRecord {
 
     /// Ready for the next exchange; buffers a large exchange grew are let go (the logger's memory stays bounded by
     /// what is open, not by the largest exchange ever seen).
-    func reset(exchange: UInt64) {
+    func reset(exchange: UInt64, files: BodyFiles?) {
         self.exchange = exchange
         startedWallMicros = 0
         startedMonotonic = 0
@@ -67,9 +70,8 @@ final class ExchangeRecord {
         method = 0..<0
         target = 0..<0
         requestFields.removeAll(keepingCapacity: true)
-        Self.empty(&requestBody)
+        requestBody.reset(files, keep: Self.keptCapacity)
         requestBytes = 0
-        requestTruncated = false
         Self.empty(&head)
         status = nil
         responseFields.removeAll(keepingCapacity: true)
@@ -78,9 +80,9 @@ final class ExchangeRecord {
         isJSON = false
         inflater = nil
         inflateFailed = false
-        Self.empty(&responseBody)
+        responseBody.reset(files, keep: Self.keptCapacity)
         responseBytes = 0
-        responseTruncated = false
+        responseDropped = false
         if isStream { sse.reset() }
         isStream = false
         Self.empty(&decoded)

@@ -35,9 +35,18 @@ final class RecordAssembler {
     private var fingerprints = FingerprintCache()
     /// Where `apply(_:)` writes a line when no buffer is given.
     private let lineBuffer = OutputBuffer(capacity: 16 * 1024)
+    /// Where long bodies spill (nil: every body in memory, as unit tests without a directory want).
+    let bodyFiles: BodyFiles?
+    /// A spilled body read back for the line or for the usage (let go after each record), and whose it is.
+    private var bodyScratch: [UInt8] = []
+    private var scratchHolds: String?
+    /// A JSON answer longer than this (kept in a file) is not read for its usage.
+    static let usageReadMax = 4 << 20
 
     init(bodyMax: Int, fingerprint: Fingerprint, instance: UInt16, metrics: LoggerMetrics? = nil,
-         sessionHeaders: [String] = LoggerOptions.defaultSessionHeaders, prices: PriceTable = PriceTable()) {
+         sessionHeaders: [String] = LoggerOptions.defaultSessionHeaders, prices: PriceTable = PriceTable(),
+         bodyFiles: BodyFiles? = nil) {
+        self.bodyFiles = bodyFiles
         self.sessionHeaders = sessionHeaders
         sessionHeaderBytes = sessionHeaders.map { Array($0.lowercased().utf8) }
         self.prices = prices
@@ -67,12 +76,12 @@ final class RecordAssembler {
         case .padding: return false
         case .start: start(record)
         case .requestBody:
-            exchange(record.exchange)?.appendRequest(LogPayload.Body(record.payload).bytes, cap: bodyMax)
+            exchange(record.exchange)?.appendRequest(LogPayload.Body(record.payload).bytes, cap: bodyMax, files: bodyFiles)
         case .responseHead:
             if let exchange = exchange(record.exchange) { responseHead(record.payload, exchange) }
         case .responseBody:
             let body = LogPayload.Body(record.payload)
-            exchange(record.exchange)?.appendResponse(body.bytes, at: body.readAt, cap: bodyMax)
+            exchange(record.exchange)?.appendResponse(body.bytes, at: body.readAt, cap: bodyMax, files: bodyFiles)
         case .end:
             guard let exchange = open.removeValue(forKey: record.exchange) else { return false }
             if recent === exchange { recent = nil }
@@ -93,6 +102,11 @@ final class RecordAssembler {
 
     private func recycle(_ exchange: ExchangeRecord) {
         exchange.inflater = nil
+        // Spill files not taken by the record go now (reset removes them), not when the object is reused.
+        exchange.requestBody.reset(bodyFiles, keep: ExchangeRecord.keptCapacity)
+        exchange.responseBody.reset(bodyFiles, keep: ExchangeRecord.keptCapacity)
+        if bodyScratch.capacity > ExchangeRecord.keptCapacity { bodyScratch = [] }
+        scratchHolds = nil
         if spare.count < Self.spareLimit { spare.append(exchange) }
     }
 
@@ -105,7 +119,7 @@ final class RecordAssembler {
         guard let wall = lines.next(), let monotonic = lines.next(), let client = lines.next(), let upstream = lines.next(),
               let requestLine = lines.next() else { return }
         let exchange = spare.popLast() ?? ExchangeRecord()
-        exchange.reset(exchange: record.exchange)
+        exchange.reset(exchange: record.exchange, files: bodyFiles)
         exchange.start.appendBytes(payload)
         exchange.startedWallMicros = LineCursor.number(payload, wall) ?? 0
         exchange.startedMonotonic = LineCursor.number(payload, monotonic) ?? 0
@@ -166,14 +180,26 @@ final class RecordAssembler {
         exchange.apply(end)
         if exchange.isStream { exchange.sse.finish() }
         var usage = exchange.isStream ? exchange.sse.usage : nil
-        if !exchange.isStream, exchange.isJSON, !exchange.responseTruncated, !exchange.responseBody.isEmpty {
-            usage = JSONBodyUsage.usage(exchange.responseBody)
+        if let bodyFiles {
+            exchange.requestBody.finishSpill(bodyFiles)
+            exchange.responseBody.finishSpill(bodyFiles)
+        }
+        if !exchange.isStream, exchange.isJSON, !exchange.responseTruncated, exchange.responseBody.count > 0 {
+            if !exchange.responseBody.isSpilled {
+                usage = JSONBodyUsage.usage(exchange.responseBody.memory)
+            } else if exchange.responseBody.count <= Self.usageReadMax, let bodyFiles, let path = exchange.responseBody.spillPath,
+                      bodyFiles.read(path, into: &bodyScratch, count: exchange.responseBody.count) {
+                scratchHolds = "response"
+                usage = JSONBodyUsage.usage(bodyScratch)
+            }
         }
         if usage?.isEmpty == true { usage = nil }
         let cost = usage.flatMap { prices.cost(of: $0, price: price(for:)) }
         exchange.start.withUnsafeBytes { start in
             out.raw(#"{"id":""#)
+            let idStart = out.count
             nextID(exchange.startedWallMicros, into: out)
+            let id = idStart..<out.count
             out.raw(#"","started_at":""#)
             out.rfc3339(micros: exchange.startedWallMicros)
             out.raw(#"","client":"#)
@@ -188,7 +214,7 @@ final class RecordAssembler {
             out.raw(#","request":{"headers":"#)
             headers(start, exchange.requestFields, into: out)
             out.raw(#","body":"#)
-            exchange.requestBody.withUnsafeBytes { out.body($0) }
+            body(&exchange.requestBody, side: "request", id: id, into: out)
             // Byte counts are the gateway's (what crossed the wire), not what the log managed to keep.
             out.raw(#","body_bytes":"#)
             out.decimal(exchange.figures.requestBytes.map { Int($0) } ?? exchange.requestBytes)
@@ -202,7 +228,7 @@ final class RecordAssembler {
                     out.raw(#","headers":"#)
                     headers(head, exchange.responseFields, into: out)
                     out.raw(#","body":"#)
-                    exchange.responseBody.withUnsafeBytes { out.body($0) }
+                    body(&exchange.responseBody, side: "response", id: id, into: out)
                     out.raw(#","body_bytes":"#)
                     out.decimal(exchange.figures.responseBytes.map { Int($0) } ?? exchange.responseBytes)
                     out.raw(#","truncated":"#)
@@ -289,6 +315,33 @@ final class RecordAssembler {
     }
 
     private var priceCache: [String: ModelPrice?] = [:]
+
+    /// A body's JSON value: inline (a string, or base64) when it is in memory or short enough to read back, else the
+    /// reference to its file, renamed from the spill file to `<record id>.<side>` in the body directory.
+    private func body(_ body: inout KeptBody, side: String, id: Range<Int>, into out: OutputBuffer) {
+        guard let bodyFiles, let spill = body.spillPath else {
+            body.memory.withUnsafeBytes { out.body($0) }
+            return
+        }
+        if body.count <= bodyFiles.inlineMax,
+           scratchHolds == side || bodyFiles.read(spill, into: &bodyScratch, count: body.count) {
+            scratchHolds = side
+            bodyScratch.withUnsafeBytes { out.body($0) }
+            return  // the spill file is removed with the exchange
+        }
+        let name = String(decoding: UnsafeRawBufferPointer(start: out.base + id.lowerBound, count: id.count), as: UTF8.self)
+        let path = "\(bodyFiles.directory)/\(name).\(side)"
+        guard bodyFiles.rename(spill, to: path) else {
+            out.raw(#""""#)  // lost with its file; the failure was reported
+            return
+        }
+        body.forgetSpill()
+        out.raw(#"{"file":"#)
+        out.text(path)
+        out.raw(#","bytes":"#)
+        out.decimal(body.count)
+        out.byte(UInt8(ascii: "}"))
+    }
 
     /// Time first (sortable as text), then the process, then a counter: unique across instances.
     private func nextID(_ startedMicros: UInt64, into out: OutputBuffer) {
@@ -426,17 +479,15 @@ final class RecordAssembler {
 }
 
 extension ExchangeRecord {
-    func appendRequest(_ bytes: UnsafeRawBufferPointer, cap: Int) {
+    func appendRequest(_ bytes: UnsafeRawBufferPointer, cap: Int, files: BodyFiles?) {
         requestBytes += bytes.count
-        let room = max(0, cap - requestBody.count)
-        if bytes.count > room { requestTruncated = true }
-        requestBody.appendBytes(UnsafeRawBufferPointer(rebasing: bytes.prefix(room)))
+        requestBody.append(bytes, cap: cap, files: files, exchange: exchange, side: "request")
     }
 
-    func appendResponse(_ bytes: UnsafeRawBufferPointer, at readAt: UInt64, cap: Int) {
+    func appendResponse(_ bytes: UnsafeRawBufferPointer, at readAt: UInt64, cap: Int, files: BodyFiles?) {
         responseBytes += bytes.count
         guard let inflater else {
-            takeDecoded(bytes, at: readAt, cap: cap)
+            takeDecoded(bytes, at: readAt, cap: cap, files: files)
             return
         }
         // A corrupt compressed stream: keep what was decoded before it.
@@ -445,18 +496,16 @@ extension ExchangeRecord {
         if !inflater.inflate(bytes, into: &decoded) { inflateFailed = true }
         let decoded = self.decoded
         self.decoded = []
-        decoded.withUnsafeBytes { takeDecoded($0, at: readAt, cap: cap) }
+        decoded.withUnsafeBytes { takeDecoded($0, at: readAt, cap: cap, files: files) }
         self.decoded = decoded
     }
 
     /// The analyser sees the whole stream (usage comes at its end); the stored copy stops at the cap.
-    private func takeDecoded(_ decoded: UnsafeRawBufferPointer, at readAt: UInt64, cap: Int) {
+    private func takeDecoded(_ decoded: UnsafeRawBufferPointer, at readAt: UInt64, cap: Int, files: BodyFiles?) {
         if isStream { sse.feed(decoded) }
         // First token: the first fragment that added answer text (a stream), or the first body byte.
         if firstTokenAt == nil && (isStream ? sse.hasText : decoded.count > 0) { firstTokenAt = readAt }
-        let room = max(0, cap - responseBody.count)
-        if decoded.count > room { responseTruncated = true }
-        responseBody.appendBytes(UnsafeRawBufferPointer(rebasing: decoded.prefix(room)))
+        responseBody.append(decoded, cap: cap, files: files, exchange: exchange, side: "response")
     }
 
     /// The end record's figures.
@@ -471,7 +520,7 @@ extension ExchangeRecord {
         figures.responseBytes = end.number(.responseBytes)
         if let dropped = end.number(.droppedBytes) {
             figures.droppedBytes = dropped
-            responseTruncated = true
+            responseDropped = true
         }
     }
 }

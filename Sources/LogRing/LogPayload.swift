@@ -75,7 +75,9 @@ public enum LogPayload {
 
     public static func appendEntry(_ key: EndKey, _ text: String, into out: inout [UInt8]) {
         appendKey(key, into: &out)
-        for byte in text.utf8 { out.append(byte == lineEnd ? space : byte) }
+        let start = out.count
+        out.append(contentsOf: text.utf8)
+        for index in start..<out.count where out[index] == lineEnd { out[index] = space }
         out.append(lineEnd)
     }
 
@@ -83,19 +85,43 @@ public enum LogPayload {
     public static func bodyStamp(_ readAt: UInt64) -> UInt64 { readAt.littleEndian }
 
     private static func appendKey(_ key: EndKey, into out: inout [UInt8]) {
-        var name = key.rawValue
-        name.withUTF8 { out.append(contentsOf: $0) }
-        out.append(UInt8(ascii: "="))
+        // The key's name and "=" as one static string: no String made per entry (the loop writes a dozen per exchange).
+        let name: StaticString = switch key {
+        case .outcome: "outcome="
+        case .error: "error="
+        case .connectNanos: "connect_ns="
+        case .tlsNanos: "tls_ns="
+        case .tlsResumed: "tls_resumed="
+        case .headNanos: "head_ns="
+        case .firstByteNanos: "first_byte_ns="
+        case .totalNanos: "total_ns="
+        case .requestBytes: "request_bytes="
+        case .responseBytes: "response_bytes="
+        case .droppedBytes: "dropped_bytes="
+        case .agent: "agent="
+        case .upstream: "upstream="
+        case .attempt: "attempt="
+        }
+        out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
     }
 
     static func appendDecimal(_ value: UInt64, into out: inout [UInt8]) {
-        var divisor: UInt64 = 1
-        while value / divisor >= 10 { divisor &*= 10 }
-        var rest = value
-        while divisor > 0 {
-            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest / divisor))
-            rest %= divisor
-            divisor /= 10
+        // Digits from the right into a stack buffer (division by a constant is a multiplication), then one append:
+        // a division by a variable per digit and an append per digit were most of the loop's logging work.
+        // Twenty bytes (bound to UInt8, as a tuple of them is): room for UInt64.max.
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            let bytes = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            var at = buffer.count
+            var rest = value
+            repeat {
+                at &-= 1
+                bytes[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            out.append(contentsOf: UnsafeBufferPointer(start: bytes + at, count: buffer.count &- at))
         }
     }
 

@@ -7,7 +7,7 @@ import Testing
 import CZlib
 
 /// One exchange as ring records: the start (request head), optional response head, body fragments and the end.
-private struct Exchange {
+struct RingExchange {
     var id: UInt64 = 1
     var wallMicros: UInt64 = 1_764_000_000_123_456
     var client = "127.0.0.1:53422"
@@ -71,17 +71,17 @@ private struct Exchange {
 private let prices = PriceTable(["claude-sonnet-4-5": ModelPrice(input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.30),
                                  "gpt-4o": ModelPrice(input: 2.50, output: 10, cacheWrite: 2.50, cacheRead: 1.25)])
 
-private func assembler(bodyMax: Int = 1 << 20) -> RecordAssembler {
+private func assembler(bodyMax: Int = 1 << 20, files: BodyFiles? = nil) -> RecordAssembler {
     let assembler = RecordAssembler(bodyMax: bodyMax, fingerprint: Fingerprint(key: Array("golden".utf8)), instance: 7,
-                                    prices: prices)
+                                    prices: prices, bodyFiles: files)
     assembler.agentNames = ["build-bot"]
     return assembler
 }
 
 /// The lines the assembler writes for `exchanges`, fed in order (records of different exchanges may interleave when
 /// `interleaved`).
-private func lines(_ exchanges: [Exchange], bodyMax: Int = 1 << 20) -> [String] {
-    let assembler = assembler(bodyMax: bodyMax)
+func lines(_ exchanges: [RingExchange], bodyMax: Int = 1 << 20, files: BodyFiles? = nil) -> [String] {
+    let assembler = assembler(bodyMax: bodyMax, files: files)
     var out: [String] = []
     for exchange in exchanges {
         for (kind, payload) in exchange.records() {
@@ -167,11 +167,11 @@ private func pieces(_ text: String, _ size: Int) -> [[UInt8]] {
     return stride(from: 0, to: bytes.count, by: size).map { Array(bytes[$0..<min(bytes.count, $0 + size)]) }
 }
 
-private func goldenExchanges() -> [Exchange] {
-    var exchanges: [Exchange] = []
+private func goldenExchanges() -> [RingExchange] {
+    var exchanges: [RingExchange] = []
 
     // 1. A small JSON exchange, secrets in both credential headers, a repeated header, mixed-case names, a session.
-    var json = Exchange()
+    var json = RingExchange()
     json.requestFields = [("Host", Array("kgb".utf8)), ("X-Api-Key", Array("sk-ant-secret".utf8)),
                           ("Authorization", Array("Bearer  sk-other".utf8)), ("Accept", Array("a/b".utf8)),
                           ("user-agent", Array("claude-cli/2.0.14".utf8)), ("ACCEPT", Array("c/d".utf8)),
@@ -187,7 +187,7 @@ private func goldenExchanges() -> [Exchange] {
     exchanges.append(json)
 
     // 2. An Anthropic stream in 7-byte pieces, gzip-free, with a header value that is not UTF-8 (obs-text).
-    var sse = Exchange()
+    var sse = RingExchange()
     sse.id = 2
     sse.wallMicros = 1_764_000_001_000_001
     sse.requestFields = [("Host", Array("kgb".utf8)), ("X-Odd", [0x61, 0xE9, 0x62]), ("X-Session-Id", Array("s-2".utf8))]
@@ -196,7 +196,7 @@ private func goldenExchanges() -> [Exchange] {
     exchanges.append(sse)
 
     // 3. An OpenAI stream, gzip-encoded, fed in two pieces.
-    var openAI = Exchange()
+    var openAI = RingExchange()
     openAI.id = 3
     openAI.requestLine = ("POST", "/v1/chat/completions?x=1")
     openAI.responseFields = [("Content-Type", Array("text/event-stream".utf8)), ("Content-Encoding", Array("gzip".utf8))]
@@ -205,7 +205,7 @@ private func goldenExchanges() -> [Exchange] {
     exchanges.append(openAI)
 
     // 4. A binary answer (base64), cut by the body limit, with control bytes in the request body.
-    var binary = Exchange()
+    var binary = RingExchange()
     binary.id = 4
     binary.requestBody = [[0x7B, 0x01, 0x1F, 0x7F, 0x22, 0x5C, 0x08, 0x0C, 0x0A, 0x0D, 0x09, 0x7D]]
     binary.responseFields = [("Content-Type", Array("application/octet-stream".utf8))]
@@ -213,7 +213,7 @@ private func goldenExchanges() -> [Exchange] {
     exchanges.append(binary)
 
     // 5. Failover: two attempts before the answer, an error, dropped bytes.
-    var failover = Exchange()
+    var failover = RingExchange()
     failover.id = 5
     failover.status = 529
     failover.responseBody = [Array(#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#.utf8)]
@@ -225,7 +225,7 @@ private func goldenExchanges() -> [Exchange] {
     exchanges.append(failover)
 
     // 6. Refused before routing: no method read, no upstream, no answer from upstream.
-    var rejected = Exchange()
+    var rejected = RingExchange()
     rejected.id = 6
     rejected.upstream = ""
     rejected.requestLine = nil
@@ -235,18 +235,18 @@ private func goldenExchanges() -> [Exchange] {
     exchanges.append(rejected)
 
     // 7. An OpenAI JSON answer with prompt caching, a non-JSON text answer after it on the same assembler.
-    var chat = Exchange()
+    var chat = RingExchange()
     chat.id = 7
     chat.responseBody = [Array(#"{"object":"chat.completion","model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1200,"completion_tokens":7,"prompt_tokens_details":{"cached_tokens":1024}}}"#.utf8)]
     exchanges.append(chat)
-    var text = Exchange()
+    var text = RingExchange()
     text.id = 8
     text.responseFields = [("Content-Type", Array("text/plain".utf8)), ("X-Empty", [])]
     text.responseBody = [Array("line one\nline two \u{1F600}".utf8)]
     exchanges.append(text)
 
     // 9. Text cut by the body limit in the middle of a character: no longer valid UTF-8, so base64.
-    var cut = Exchange()
+    var cut = RingExchange()
     cut.id = 9
     cut.responseFields = [("Content-Type", Array("text/plain".utf8))]
     cut.responseBody = [Array(("a" + String(repeating: "é", count: 300)).utf8)]
