@@ -217,11 +217,17 @@ public struct SSEAnalyzer: Sendable {
             events += 1
             return
         }
-        let object = APIShapes.object(json: data)
-        if requireComplete && object == nil { return }
-        events += 1
-        guard let object else { return }  // malformed JSON spoils this event only
-        read(object)
+        // Read where it lies (moved out of `data` so the reading can change `self`), checked once, not parsed into a tree.
+        var event: [UInt8] = []
+        swap(&event, &data)
+        defer { swap(&event, &data) }
+        event.withUnsafeBytes { bytes in
+            let object = JSONView.validated(bytes).flatMap { $0.isObject ? $0 : nil }
+            if requireComplete && object == nil { return }
+            events += 1
+            guard let object else { return }  // malformed JSON spoils this event only
+            read(object)
+        }
     }
 
     /// Anthropic events the record takes nothing from but their count (ping, content_block_start/stop,
@@ -241,31 +247,34 @@ public struct SSEAnalyzer: Sendable {
     }
 
     /// Anthropic events carry their name again as "type"; trust the JSON, fall back to the `event:` field.
-    private mutating func read(_ object: JSONValue) {
-        let type = object["type"]?.stringValue ?? String(decoding: eventName, as: UTF8.self)
+    private mutating func read<Node: JSONNode>(_ object: Node) {
+        // The top-level members any case below reads, found in one pass.
+        let top = object.members(["type", "message", "delta", "usage"])
+        let type = top[0]?.stringValue ?? String(decoding: eventName, as: UTF8.self)
         switch type {
         case "message_start":
-            if let message = object["message"], message.isObject {
+            if let message = top[1], message.isObject {
                 APIShapes.anthropicMessage(message, into: &usage)
             }
         case "content_block_delta":
-            guard let delta = object["delta"], delta.isObject else { return }
-            switch delta["type"]?.stringValue {
-            case "text_delta": append(delta["text"]?.stringValue ?? "")
-            case "input_json_delta": append(delta["partial_json"]?.stringValue ?? "")
+            guard let delta = top[2], delta.isObject else { return }
+            let fields = delta.members(["type", "text", "partial_json"])
+            switch fields[0]?.stringValue {
+            case "text_delta": append(fields[1]?.stringValue ?? "")
+            case "input_json_delta": append(fields[2]?.stringValue ?? "")
             default: break  // thinking and signature deltas are not the answer
             }
         case "message_delta":
-            if let delta = object["delta"], delta.isObject, let reason = APIShapes.string(delta["stop_reason"]) {
+            if let delta = top[2], delta.isObject, let reason = APIShapes.string(delta["stop_reason"]) {
                 usage.stopReason = reason
             }
-            APIShapes.anthropicUsage(object["usage"], into: &usage)
+            APIShapes.anthropicUsage(top[3], into: &usage)
         default:
             if APIShapes.isOpenAIChat(object) { readOpenAIChunk(object) }
         }
     }
 
-    private mutating func readOpenAIChunk(_ chunk: JSONValue) {
+    private mutating func readOpenAIChunk<Node: JSONNode>(_ chunk: Node) {
         if let model = APIShapes.string(chunk["model"]) { usage.model = model }
         if let choice = APIShapes.firstChoice(chunk) {
             if let delta = choice["delta"], delta.isObject {
