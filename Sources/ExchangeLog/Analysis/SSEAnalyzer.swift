@@ -19,7 +19,10 @@ public struct SSEAnalyzer: Sendable {
 
     /// An event larger than this is counted but not read: its data is dropped as it arrives, so one endless
     /// line from an upstream cannot grow the logger's memory without bound.
-    public static let maxEventBytes = 16 << 20
+    public static let maxEventBytes = 1 << 20
+    /// The answer text kept (`text`): its first MiB, cut at a character. The logger's memory must not grow with the
+    /// length of an answer; the body (or its file) holds all of it.
+    public static let maxTextBytes = 1 << 20
 
     /// `text` as UTF-8: every piece appended is valid UTF-8 on its own (a decoded JSON string).
     private var textBytes: [UInt8] = []
@@ -213,6 +216,7 @@ public struct SSEAnalyzer: Sendable {
                 || DeltaFastPath.appendAnthropicTextDelta(data, to: &textBytes)
                 || (model && DeltaFastPath.appendOpenAIContentDelta(data, to: &textBytes))
         }
+        if textBytes.count > Self.maxTextBytes { capText() }
         if done || data.withUnsafeBytes({ Self.carriesNothingRecorded($0) }) {
             events += 1
             return
@@ -294,8 +298,17 @@ public struct SSEAnalyzer: Sendable {
 }
 
 extension SSEAnalyzer {
+    /// Cuts the text back to `maxTextBytes`, at the start of a character.
+    private mutating func capText() {
+        var cut = Self.maxTextBytes
+        while cut > 0 && textBytes[cut] & 0xC0 == 0x80 { cut -= 1 }
+        textBytes.removeSubrange(cut...)
+    }
+
     private mutating func append(_ piece: String) {
+        guard textBytes.count < Self.maxTextBytes else { return }
         textBytes.append(contentsOf: piece.utf8)
+        if textBytes.count > Self.maxTextBytes { capText() }
     }
 }
 
