@@ -248,7 +248,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
         }
         if producedThisIteration {
             producedThisIteration = false
-            wakeup.ring()
+            wakeup.ringIfWaiting()
         }
     }
 }
