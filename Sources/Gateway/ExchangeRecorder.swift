@@ -132,7 +132,8 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
         if let error = end.error { LogPayload.appendEntry(.error, error, into: &scratch) }
         if let agent = end.agent { LogPayload.appendEntry(.agent, UInt64(agent), into: &scratch) }
         if let upstream = end.upstream { LogPayload.appendEntry(.upstream, String(decoding: upstream, as: UTF8.self), into: &scratch) }
-        if let attempts = attemptsByExchange.removeValue(forKey: id) {
+        // Both tables are empty but for failover and dropped bytes: no hashing for the common exchange.
+        if !attemptsByExchange.isEmpty, let attempts = attemptsByExchange.removeValue(forKey: id) {
             for attempt in attempts { LogPayload.appendEntry(.attempt, attempt, into: &scratch) }
         }
         func relative(_ at: UInt64) -> UInt64 { at == 0 ? 0 : at &- timing.started }
@@ -146,7 +147,9 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
         LogPayload.appendEntry(.totalNanos, relative(timing.ended), into: &scratch)
         LogPayload.appendEntry(.requestBytes, timing.requestBodyBytes, into: &scratch)
         LogPayload.appendEntry(.responseBytes, timing.responseBodyBytes, into: &scratch)
-        if let dropped = droppedByExchange.removeValue(forKey: id) { LogPayload.appendEntry(.droppedBytes, dropped, into: &scratch) }
+        if !droppedByExchange.isEmpty, let dropped = droppedByExchange.removeValue(forKey: id) {
+            LogPayload.appendEntry(.droppedBytes, dropped, into: &scratch)
+        }
         writeControl(.end, id)
     }
 

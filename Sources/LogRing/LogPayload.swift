@@ -122,6 +122,14 @@ public enum LogPayload {
             let bytes = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
             var at = buffer.count
             var rest = value
+            // Two digits per division while there are more than two.
+            while rest >= 100 {
+                let pair = Int(truncatingIfNeeded: rest % 100)
+                rest /= 100
+                at &-= 2
+                bytes[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: pair / 10)
+                bytes[at &+ 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: pair % 10)
+            }
             repeat {
                 at &-= 1
                 bytes[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
