@@ -71,6 +71,7 @@ public final class ExchangeLogger: @unchecked Sendable {
                                     instance: options.instance, metrics: metrics,
                                     sessionHeaders: options.sessionHeaders.map { $0.lowercased() }, prices: options.prices,
                                     bodyFiles: files)
+        assembler.publishesPerBatch = true
         assembler.agentNames = options.agentNames
         assembler.agentUsage = options.agentUsage
     }
@@ -162,6 +163,7 @@ public final class ExchangeLogger: @unchecked Sendable {
     /// `lines`: the records in the batch, counted as they were added (counting the newlines of every batch for
     /// every sink was 8% of the logger's instructions).
     private func flush(_ batch: OutputBuffer, lines: inout Int) {
+        assembler.publishTokens()
         guard !batch.isEmpty else { return }
         let bytes = batch.array()
         for sink in sinks { report(sink, lines: lines) { try sink.write(bytes) } }

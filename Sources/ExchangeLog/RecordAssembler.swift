@@ -33,6 +33,16 @@ final class RecordAssembler {
     /// Fingerprints of the last few secrets seen (one HMAC costs more than the rest of a small record; an agent sends
     /// the same key on every request). Logger thread only, like every secret the logger reads.
     private var fingerprints = FingerprintCache()
+    /// Tokens of records not yet published to `metrics` (see `publishTokens`), when the logger publishes per batch.
+    private var tokenTally = TokenTally()
+    var publishesPerBatch = false
+
+    /// Publishes the tokens of the records assembled since the last call (the logger calls it before handing a batch
+    /// to the sinks, so a record in a sink always has its tokens in /metrics).
+    func publishTokens() {
+        metrics?.publish(&tokenTally)
+    }
+
     /// Where `apply(_:)` writes a line when no buffer is given.
     private let lineBuffer = OutputBuffer(capacity: 16 * 1024)
     /// Where long bodies spill (nil: every body in memory, as unit tests without a directory want).
@@ -252,7 +262,7 @@ final class RecordAssembler {
             let figures = exchange.figures
             metrics?.recorded(usage: usage, costUSD: cost, firstTokenNanos: figures.firstTokenNs,
                               endedMonotonic: figures.totalNs > 0 ? exchange.startedMonotonic + figures.totalNs : 0,
-                              now: Self.monotonicNanos())
+                              now: Self.monotonicNanos(), tally: &tokenTally, publishNow: !publishesPerBatch)
             out.raw(#","timing":{"upstream_connect_ms":"#)
             milliseconds(figures.connectNs, into: out)
             out.raw(#","upstream_tls_ms":"#)
