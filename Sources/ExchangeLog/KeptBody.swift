@@ -1,5 +1,5 @@
 // The bytes of one body the logger keeps for a record (up to --log-body-max), in bounded memory: the first
-// `BodyFiles.window` bytes in memory, and once a body is longer, all of it in a spill file that grows as fragments
+// `BodyFiles.window` bytes (256 KiB) in memory, and once a body is longer, all of it in a spill file that grows as fragments
 // arrive. At the record, a body up to `BodyFiles.inlineMax` is written into the line as before (read back from its
 // spill file if it had one); a longer one stays in its file, renamed after the record, which names the file
 // (README "The exchange log": `{"file": PATH, "bytes": N}`). So the logger's memory does not grow with body sizes.
@@ -20,7 +20,9 @@ final class BodyFiles {
     /// Said once per failure spell, not per body.
     private var failing = false
 
-    init(directory: String, inlineMax: Int = 1 << 20, window: Int = 64 * 1024, instance: UInt16,
+    /// `window`: 256 KiB keeps a typical JSON answer (even a long one) off the disk; past it a body costs a write as
+    /// it arrives and, up to `inlineMax`, a read at its end (at 64 KiB that halved the logger's MB/s on 190 KB answers).
+    init(directory: String, inlineMax: Int = 1 << 20, window: Int = 256 * 1024, instance: UInt16,
          warn: @escaping (String) -> Void = { _ in }) {
         self.directory = directory
         self.inlineMax = inlineMax

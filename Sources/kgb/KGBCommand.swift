@@ -106,7 +106,7 @@ struct KGBCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Largest body kept per request or response in a record; longer ones are cut and marked truncated.", valueName: "bytes"))
     var logBodyMax: Int = 16 << 20
 
-    @Option(help: ArgumentHelp("Where bodies kept past 1 MiB go, one file each, named by the record (which says {\"file\": PATH, \"bytes\": N}); the logger holds at most 64 KiB of any body in memory. Default: bodies/ beside the first jsonl: or sqlite: log, else ./kgb-logs/bodies.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Where bodies kept past 1 MiB go, one file each, named by the record (which says {\"file\": PATH, \"bytes\": N}); the logger holds at most 256 KiB of any body in memory. Default: bodies/ beside the first jsonl: or sqlite: log, else ./kgb-logs/bodies.", valueName: "dir"))
     var logBodyDir: String?
 
     @Option(help: ArgumentHelp("Where records bound for remote sinks (postgres://, http[s]://, otlp+http://) wait until each has taken them: segment files that survive a crash. Default: ./kgb-spool when a remote sink is configured.", valueName: "dir"))

@@ -312,7 +312,7 @@ def test_a_session_header_that_is_not_a_name_is_refused(mock):
 
 
 def test_a_body_past_a_mebibyte_is_kept_in_a_file_the_record_names(mock, kgb_factory):
-    """The logger holds at most 64 KiB of a body in memory: a longer one spills to a file as it arrives. Up to 1 MiB
+    """The logger holds at most 256 KiB of a body in memory: a longer one spills to a file as it arrives. Up to 1 MiB
     it is still written into the record; past that the record names the file (beside the log: bodies/<id>.response)
     and the file holds exactly the kept bytes."""
     gateway = kgb_factory(f"http://127.0.0.1:{mock.port}", "--log-body-max", str(64 << 20))
