@@ -602,35 +602,52 @@ struct EndEntries {
 
     init(_ payload: UnsafeRawBufferPointer) {
         self.payload = payload
-        var lines = LineCursor(payload)
-        while let line = lines.next() {
-            guard let equals = LineCursor.find(payload, UInt8(ascii: "="), in: line) else { continue }
-            let name = UnsafeRawBufferPointer(rebasing: payload[line.lowerBound..<equals])
-            let value = (equals + 1)..<line.upperBound
+        guard let base = payload.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        // One pass over the bytes: each line's first "=" and its end found together, names compared in place.
+        var i = 0
+        while i < payload.count {
+            let lineStart = i
+            var equals = -1
+            while i < payload.count && base[i] != 0x0A {
+                if equals < 0 && base[i] == UInt8(ascii: "=") { equals = i }
+                i += 1
+            }
+            let value = (equals + 1)..<i
+            i += 1
+            guard equals >= 0 else { continue }
+            let name = UnsafeRawBufferPointer(start: base + lineStart, count: equals - lineStart)
             func number() -> UInt64? { LineCursor.number(payload, value) }
             // By length first: one comparison per entry, not one per key (keys: LogPayload.EndKey).
             switch name.count {
             case 5:
-                if DeltaFastPath.equals(name, "error") { errorRange = value }
-                else if DeltaFastPath.equals(name, "agent") { agentIndex = number() }
-            case 6: if DeltaFastPath.equals(name, "tls_ns") { tls = number() }
+                if Self.same(name, "error") { errorRange = value }
+                else if Self.same(name, "agent") { agentIndex = number() }
+            case 6: if Self.same(name, "tls_ns") { tls = number() }
             case 7:
-                if DeltaFastPath.equals(name, "outcome") { outcomeRange = value }
-                else if DeltaFastPath.equals(name, "attempt") { attemptLines = true }
-                else if DeltaFastPath.equals(name, "head_ns") { head = number() }
+                if Self.same(name, "outcome") { outcomeRange = value }
+                else if Self.same(name, "attempt") { attemptLines = true }
+                else if Self.same(name, "head_ns") { head = number() }
             case 8:
-                if DeltaFastPath.equals(name, "upstream") { upstreamRange = value }
-                else if DeltaFastPath.equals(name, "total_ns") { total = number() }
-            case 10: if DeltaFastPath.equals(name, "connect_ns") { connect = number() }
-            case 11: if DeltaFastPath.equals(name, "tls_resumed") { tlsResumed = number() }
+                if Self.same(name, "upstream") { upstreamRange = value }
+                else if Self.same(name, "total_ns") { total = number() }
+            case 10: if Self.same(name, "connect_ns") { connect = number() }
+            case 11: if Self.same(name, "tls_resumed") { tlsResumed = number() }
             case 13:
-                if DeltaFastPath.equals(name, "first_byte_ns") { firstByte = number() }
-                else if DeltaFastPath.equals(name, "request_bytes") { requestBytes = number() }
-                else if DeltaFastPath.equals(name, "dropped_bytes") { dropped = number() }
-            case 14: if DeltaFastPath.equals(name, "response_bytes") { responseBytes = number() }
+                if Self.same(name, "first_byte_ns") { firstByte = number() }
+                else if Self.same(name, "request_bytes") { requestBytes = number() }
+                else if Self.same(name, "dropped_bytes") { dropped = number() }
+            case 14: if Self.same(name, "response_bytes") { responseBytes = number() }
             default: break
             }
         }
+    }
+
+    /// `name` (already known to have the literal's length) is the literal: a short loop, no call to memcmp.
+    @inline(__always)
+    private static func same(_ name: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        let bytes = literal.utf8Start
+        for k in 0..<name.count where name[k] != bytes[k] { return false }
+        return true
     }
 
     func number(_ key: LogPayload.EndKey) -> UInt64? {
