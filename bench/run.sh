@@ -301,7 +301,7 @@ ELAPSED=$(( $(date +%s) - BEGAN ))
 $PY bench/charts.py "$OUT" bench
 $PY bench/report.py "$OUT" > "$OUT/RESULTS.md"
 # Sections other runs wrote (make soak, bench/instructions.py, bench/tls.sh) stay until those runs replace them.
-$PY bench/section.py keep bench/RESULTS.md "$OUT/RESULTS.md" "## Soak" "## Loop instructions" "## TLS upstream"
+$PY bench/section.py keep bench/RESULTS.md "$OUT/RESULTS.md" "## Soak" "## Loop instructions" "## TLS upstream" "## Logger thread"
 cp "$OUT/RESULTS.md" bench/RESULTS.md
 rm -f "$OUT"/*.jsonl
 echo "bench: done in ${ELAPSED} s; bench/RESULTS.md written"
