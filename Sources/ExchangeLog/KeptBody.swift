@@ -72,6 +72,9 @@ final class BodyFiles {
 
     func remove(_ path: String) { unlink(path) }
 
+    /// Cuts the file back to `count` bytes: a write that failed part-way leaves no bytes the record does not count.
+    func cut(_ path: String, to count: Int) { _ = truncate(path, off_t(count)) }
+
     func rename(_ from: String, to: String) -> Bool {
         guard Glibc.rename(from, to) == 0 else {
             return failed("cannot rename \(from) to \(to): \(String(cString: strerror(errno)))")
@@ -152,6 +155,7 @@ struct KeptBody {
             }
         } else {
             // The file stopped growing: the body is what reached it.
+            files.cut(path, to: fileCount)
             memory.removeAll()
             count = fileCount
             truncated = true
@@ -165,6 +169,7 @@ struct KeptBody {
         if memory.withUnsafeBytes({ files.append($0, to: path) }) {
             fileCount += memory.count
         } else {
+            files.cut(path, to: fileCount)
             count = fileCount
             truncated = true
         }
