@@ -1,48 +1,100 @@
-// One exchange as the logger assembles it from ring records, and its encoding as the JSON record users query
-// (field names are a contract: see README "The exchange record").
-import Foundation
+// One exchange as the logger assembles it from ring records (field names of the JSON it becomes are a contract:
+// README "The exchange log"). The request and response heads are kept as the ring's payload bytes, with the
+// positions of what the record needs, so nothing is made into a String until it is written.
 import LogRing
 
-/// A class: the assembler's table holds it while body fragments arrive, and each fragment changes it in place
-/// (a struct in a dictionary was copied on every fragment).
+/// A header field's name and value, as byte offsets into the head payload that holds it.
+struct FieldRange {
+    var nameStart: Int32
+    var nameEnd: Int32
+    var valueStart: Int32
+    var valueEnd: Int32
+
+    var name: Range<Int> { Int(nameStart)..<Int(nameEnd) }
+    var value: Range<Int> { Int(valueStart)..<Int(valueEnd) }
+}
+
+/// A class: the assembler's table holds it while body fragments arrive, and each fragment changes it in place.
+/// Reused from exchange to exchange (see `RecordAssembler.recycle`), so its buffers keep their memory.
 final class ExchangeRecord {
-    let exchange: UInt64
+    var exchange: UInt64 = 0
     var startedWallMicros: UInt64 = 0
     var startedMonotonic: UInt64 = 0
     /// Monotonic time of the fragment that carried the first answer text.
     var firstTokenAt: UInt64?
-    var client = ""
-    var upstream = ""
-    var method = ""
-    var path = ""
-    var version = ""
-    var requestHeaders: [(String, String)] = []
-    var requestBody: [UInt8] = []
-    var requestBytes = 0
-    var requestTruncated = false
 
+    /// The start record's payload: client, upstream, request line and fields (see LogPayload).
+    var start: [UInt8] = []
+    var client = 0..<0
+    var upstream = 0..<0
+    var method = 0..<0
+    var target = 0..<0
+    var requestFields: [FieldRange] = []
+    var requestBody = KeptBody()
+    /// Bytes that crossed the wire (the end record's count wins when present).
+    var requestBytes = 0
+
+    /// The response head's payload: status line and fields.
+    var head: [UInt8] = []
     var status: Int?
-    var responseHeaders: [(String, String)] = []
-    var contentEncoding: String?
+    var responseFields: [FieldRange] = []
+    /// The Content-Encoding field's value, when present (offsets into `head`).
+    var contentEncoding: Range<Int>?
     var isEventStream = false
     var isJSON = false
     var inflater: Inflater?
     var inflateFailed = false
-    var responseBody: [UInt8] = []
+    var responseBody = KeptBody()
     var responseBytes = 0
-    var responseTruncated = false
-    var sse: SSEAnalyzer?
+    /// The loop dropped bytes of the answer (ring full under --log-overflow drop).
+    var responseDropped = false
+    var responseTruncated: Bool { responseBody.truncated || responseDropped }
+    var requestTruncated: Bool { requestBody.truncated }
+    var sse = SSEAnalyzer()
+    var isStream = false
+    /// Inflated bytes of one fragment (reused).
+    var decoded: [UInt8] = []
 
-    // From the end record.
-    var outcome = "complete"
-    var error: String?
     var figures = EndFigures()
-    /// The agent's index in the registry (with `--agents`).
-    var agentIndex: Int?
-    /// Upstreams tried before the one that answered (failover).
-    var failedAttempts: [LogPayload.End.Attempt] = []
 
-    init(exchange: UInt64) { self.exchange = exchange }
+    /// Ready for the next exchange; buffers a large exchange grew are let go (the logger's memory stays bounded by
+    /// what is open, not by the largest exchange ever seen).
+    func reset(exchange: UInt64, files: BodyFiles?) {
+        self.exchange = exchange
+        startedWallMicros = 0
+        startedMonotonic = 0
+        firstTokenAt = nil
+        Self.empty(&start)
+        client = 0..<0
+        upstream = 0..<0
+        method = 0..<0
+        target = 0..<0
+        requestFields.removeAll(keepingCapacity: true)
+        requestBody.reset(files, keep: Self.keptCapacity)
+        requestBytes = 0
+        Self.empty(&head)
+        status = nil
+        responseFields.removeAll(keepingCapacity: true)
+        contentEncoding = nil
+        isEventStream = false
+        isJSON = false
+        inflater = nil
+        inflateFailed = false
+        responseBody.reset(files, keep: Self.keptCapacity)
+        responseBytes = 0
+        responseDropped = false
+        if isStream { sse.reset() }
+        isStream = false
+        Self.empty(&decoded)
+        figures = EndFigures()
+    }
+
+    /// What a reused buffer keeps.
+    static let keptCapacity = 64 * 1024
+
+    private static func empty(_ buffer: inout [UInt8]) {
+        if buffer.capacity > keptCapacity { buffer = [] } else { buffer.removeAll(keepingCapacity: true) }
+    }
 }
 
 /// What the end record reports, in nanoseconds from the request head (0: phase not reached) and bytes.
@@ -57,5 +109,5 @@ struct EndFigures {
     var totalNs: UInt64 = 0
     var requestBytes: UInt64?
     var responseBytes: UInt64?
-    var droppedBytes: UInt64 = 0
+    var droppedBytes: UInt64?
 }

@@ -27,7 +27,10 @@ public final class LoggerMetrics: Sendable {
     public init() {}
 
     /// Logger thread: one record assembled. The mutex is the logger's (the loop never takes it).
-    func recorded(usage: Usage?, costUSD: Double?, firstTokenNanos: UInt64, endedMonotonic: UInt64, now: UInt64) {
+    /// `tally`: where the record's tokens wait until `publish` (once per batch: a mutex and a dictionary per record
+    /// were a twentieth of the logger's work per small exchange); without one they are published at once.
+    func recorded(usage: Usage?, costUSD: Double?, firstTokenNanos: UInt64, endedMonotonic: UInt64, now: UInt64,
+                  tally: inout TokenTally, publishNow: Bool) {
         if firstTokenNanos > 0 { firstToken.observe(nanoseconds: firstTokenNanos) }
         if now > endedMonotonic { lagNanos.store(now - endedMonotonic, ordering: .relaxed) }
         // One writer: a plain load and store, as the loop's counters (no locked instruction).
@@ -35,18 +38,55 @@ public final class LoggerMetrics: Sendable {
             costUnknownModel.store(costUnknownModel.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         }
         guard let usage, usage.inputTokens != nil || usage.outputTokens != nil else { return }
+        var counts = Tokens()
+        counts.exchanges = 1
+        counts.input = UInt64(max(0, usage.inputTokens ?? 0))
+        counts.output = UInt64(max(0, usage.outputTokens ?? 0))
+        counts.cacheRead = UInt64(max(0, usage.cacheReadInputTokens ?? 0))
+        counts.cacheCreation = UInt64(max(0, usage.cacheCreationInputTokens ?? 0))
+        let model = usage.model ?? "unknown"
+        tally.add(model, counts)
+        if publishNow { publish(&tally) }
+    }
+
+    /// Adds what `tally` holds to the table scrapes read, and empties it. Logger thread.
+    func publish(_ tally: inout TokenTally) {
+        guard !tally.models.isEmpty else { return }
         tokens.withLock { table in
-            var model = usage.model ?? "unknown"
-            if table[model] == nil && table.count >= Self.maxModels { model = "other" }
-            var counts = table[model] ?? Tokens()
-            counts.exchanges &+= 1
-            counts.input &+= UInt64(max(0, usage.inputTokens ?? 0))
-            counts.output &+= UInt64(max(0, usage.outputTokens ?? 0))
-            counts.cacheRead &+= UInt64(max(0, usage.cacheReadInputTokens ?? 0))
-            counts.cacheCreation &+= UInt64(max(0, usage.cacheCreationInputTokens ?? 0))
-            table[model] = counts
+            for (name, add) in tally.models {
+                var model = name
+                if table[model] == nil && table.count >= Self.maxModels { model = "other" }
+                var counts = table[model] ?? Tokens()
+                counts.exchanges &+= add.exchanges
+                counts.input &+= add.input
+                counts.output &+= add.output
+                counts.cacheRead &+= add.cacheRead
+                counts.cacheCreation &+= add.cacheCreation
+                table[model] = counts
+            }
         }
+        tally.models.removeAll(keepingCapacity: true)
     }
 
     public func tokensByModel() -> [String: Tokens] { tokens.withLock { $0 } }
+}
+
+/// Tokens by model not yet in `LoggerMetrics`' table: a short list (a batch is mostly one model), searched from the
+/// model seen last. Logger thread only.
+struct TokenTally {
+    var models: [(model: String, tokens: LoggerMetrics.Tokens)] = []
+
+    mutating func add(_ model: String, _ counts: LoggerMetrics.Tokens) {
+        var index = models.count - 1
+        while index >= 0 && models[index].model != model { index -= 1 }
+        if index < 0 {
+            models.append((model, LoggerMetrics.Tokens()))
+            index = models.count - 1
+        }
+        models[index].tokens.exchanges &+= counts.exchanges
+        models[index].tokens.input &+= counts.input
+        models[index].tokens.output &+= counts.output
+        models[index].tokens.cacheRead &+= counts.cacheRead
+        models[index].tokens.cacheCreation &+= counts.cacheCreation
+    }
 }

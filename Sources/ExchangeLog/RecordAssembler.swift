@@ -1,11 +1,21 @@
 // Turns the ring's records (start, heads, body fragments, end) into one finished JSON line per exchange:
 // inflates compressed answers, follows SSE streams for usage and text, and redacts secrets. Logger thread only.
-import Foundation
+//
+// Written for a logger that costs little per exchange: heads stay the ring's bytes (copied once) and are written
+// straight into the output with their positions; the line is built in one reused buffer with no String per value;
+// exchange objects and their buffers are reused. The bytes of the line are the record contract's (README "The
+// exchange log"); GoldenRecordTests holds them.
+import Glibc
 import LogRing
 import Metrics
 
 final class RecordAssembler {
     private var open: [UInt64: ExchangeRecord] = [:]
+    /// The exchange the last record was for: consecutive records are mostly of one exchange (a stream's fragments).
+    private var recent: ExchangeRecord?
+    /// Finished exchange objects kept for reuse (bounded: past it they are freed).
+    private var spare: [ExchangeRecord] = []
+    static let spareLimit = 64
     let bodyMax: Int
     let fingerprint: Fingerprint
     /// Distinguishes ids minted by different kgb processes writing to one store.
@@ -15,14 +25,40 @@ final class RecordAssembler {
 
     /// The headers that name an agent's session, first present wins (lower case).
     let sessionHeaders: [String]
+    private let sessionHeaderBytes: [[UInt8]]
     /// With `--agents`: their names by index, and where their tokens and dollars are counted for their limits.
     var agentNames: [String] = []
     var agentUsage: AgentUsage?
     let prices: PriceTable
+    /// Fingerprints of the last few secrets seen (one HMAC costs more than the rest of a small record; an agent sends
+    /// the same key on every request). Logger thread only, like every secret the logger reads.
+    private var fingerprints = FingerprintCache()
+    /// Tokens of records not yet published to `metrics` (see `publishTokens`), when the logger publishes per batch.
+    private var tokenTally = TokenTally()
+    var publishesPerBatch = false
+
+    /// Publishes the tokens of the records assembled since the last call (the logger calls it before handing a batch
+    /// to the sinks, so a record in a sink always has its tokens in /metrics).
+    func publishTokens() {
+        metrics?.publish(&tokenTally)
+    }
+
+    /// Where `apply(_:)` writes a line when no buffer is given.
+    private let lineBuffer = OutputBuffer(capacity: 16 * 1024)
+    /// Where long bodies spill (nil: every body in memory, as unit tests without a directory want).
+    let bodyFiles: BodyFiles?
+    /// A spilled body read back for the line or for the usage (let go after each record), and whose it is.
+    private var bodyScratch: [UInt8] = []
+    private var scratchHolds: String?
+    /// A JSON answer longer than this (kept in a file) is not read for its usage.
+    static let usageReadMax = 4 << 20
 
     init(bodyMax: Int, fingerprint: Fingerprint, instance: UInt16, metrics: LoggerMetrics? = nil,
-         sessionHeaders: [String] = LoggerOptions.defaultSessionHeaders, prices: PriceTable = PriceTable()) {
+         sessionHeaders: [String] = LoggerOptions.defaultSessionHeaders, prices: PriceTable = PriceTable(),
+         bodyFiles: BodyFiles? = nil) {
+        self.bodyFiles = bodyFiles
         self.sessionHeaders = sessionHeaders
+        sessionHeaderBytes = sessionHeaders.map { Array($0.lowercased().utf8) }
         self.prices = prices
         self.bodyMax = bodyMax
         self.fingerprint = fingerprint
@@ -39,212 +75,396 @@ final class RecordAssembler {
 
     /// Applies one ring record; returns the finished JSON line (with "\n") when the record was an end.
     func apply(_ record: LogRecord) -> [UInt8]? {
+        lineBuffer.reset()
+        return apply(record, into: lineBuffer) ? lineBuffer.array() : nil
+    }
+
+    /// Applies one ring record; when it ends an exchange, appends the finished JSON line (with "\n") to `out` and
+    /// answers true.
+    func apply(_ record: LogRecord, into out: OutputBuffer) -> Bool {
         switch record.kind {
-        case .padding: return nil
+        case .padding: return false
         case .start: start(record)
         case .requestBody:
-            open[record.exchange]?.appendRequest(LogPayload.Body(record.payload).bytes, cap: bodyMax)
-        case .responseHead: responseHead(record)
+            exchange(record.exchange)?.appendRequest(LogPayload.Body(record.payload).bytes, cap: bodyMax, files: bodyFiles)
+        case .responseHead:
+            if let exchange = exchange(record.exchange) { responseHead(record.payload, exchange) }
         case .responseBody:
             let body = LogPayload.Body(record.payload)
-            open[record.exchange]?.appendResponse(body.bytes, at: body.readAt, cap: bodyMax)
+            exchange(record.exchange)?.appendResponse(body.bytes, at: body.readAt, cap: bodyMax, files: bodyFiles)
         case .end:
-            guard let exchange = open.removeValue(forKey: record.exchange) else { return nil }
-            exchange.end(LogPayload.End(record.payload))
-            return encode(exchange)
+            guard let exchange = open.removeValue(forKey: record.exchange) else { return false }
+            if recent === exchange { recent = nil }
+            let end = EndEntries(record.payload)
+            encode(exchange, end, into: out)
+            recycle(exchange)
+            return true
         }
-        return nil
+        return false
     }
+
+    private func exchange(_ id: UInt64) -> ExchangeRecord? {
+        if let recent, recent.exchange == id { return recent }
+        let found = open[id]
+        if found != nil { recent = found }
+        return found
+    }
+
+    private func recycle(_ exchange: ExchangeRecord) {
+        exchange.inflater = nil
+        // Spill files not taken by the record go now (reset removes them), not when the object is reused.
+        exchange.requestBody.reset(bodyFiles, keep: ExchangeRecord.keptCapacity)
+        exchange.responseBody.reset(bodyFiles, keep: ExchangeRecord.keptCapacity)
+        if bodyScratch.capacity > ExchangeRecord.keptCapacity { bodyScratch = [] }
+        scratchHolds = nil
+        if spare.count < Self.spareLimit { spare.append(exchange) }
+    }
+
+    // MARK: Heads
 
     private func start(_ record: LogRecord) {
-        guard let start = LogPayload.Start(record.payload) else { return }
-        let exchange = ExchangeRecord(exchange: record.exchange)
-        exchange.startedWallMicros = start.wallMicros
-        exchange.startedMonotonic = start.monotonicNanos
-        exchange.client = start.client
-        exchange.upstream = start.upstream
-        exchange.method = start.method
-        exchange.path = start.target
-        exchange.version = start.version
-        exchange.requestHeaders = start.fields.map { ($0.name, $0.value) }
+        let payload = record.payload
+        // Five lines at least (see LogPayload): wall µs, monotonic ns, client, upstream, request line; then fields.
+        var lines = LineCursor(payload)
+        guard let wall = lines.next(), let monotonic = lines.next(), let client = lines.next(), let upstream = lines.next(),
+              let requestLine = lines.next() else { return }
+        let exchange = spare.popLast() ?? ExchangeRecord()
+        exchange.reset(exchange: record.exchange, files: bodyFiles)
+        exchange.start.appendBytes(payload)
+        exchange.startedWallMicros = LineCursor.number(payload, wall) ?? 0
+        exchange.startedMonotonic = LineCursor.number(payload, monotonic) ?? 0
+        exchange.client = client
+        exchange.upstream = upstream
+        // The target has no spaces (the parser refuses them): METHOD, TARGET, the rest.
+        if let space = LineCursor.find(payload, UInt8(ascii: " "), in: requestLine),
+           let second = LineCursor.find(payload, UInt8(ascii: " "), in: (space + 1)..<requestLine.upperBound) {
+            exchange.method = requestLine.lowerBound..<space
+            exchange.target = (space + 1)..<second
+        }
+        while let line = lines.next() {
+            if let field = LineCursor.field(payload, line) { exchange.requestFields.append(field) }
+        }
         open[record.exchange] = exchange
+        recent = exchange
     }
 
-    private func responseHead(_ record: LogRecord) {
-        guard let exchange = open[record.exchange] else { return }
-        let head = LogPayload.ResponseHead(record.payload)
-        exchange.status = head.status
-        exchange.responseHeaders = head.fields.map { ($0.name, $0.value) }
-        for (name, value) in exchange.responseHeaders {
-            switch name.lowercased() {
-            case "content-encoding":
-                exchange.contentEncoding = value
+    private func responseHead(_ payload: UnsafeRawBufferPointer, _ exchange: ExchangeRecord) {
+        exchange.head.removeAll(keepingCapacity: true)
+        exchange.head.appendBytes(payload)
+        exchange.responseFields.removeAll(keepingCapacity: true)
+        exchange.status = nil
+        var lines = LineCursor(payload)
+        if let statusLine = lines.next() {
+            let code = LineCursor.find(payload, UInt8(ascii: " "), in: statusLine).map { statusLine.lowerBound..<$0 } ?? statusLine
+            exchange.status = LineCursor.number(payload, code).map { Int($0) }
+        }
+        while let line = lines.next() {
+            guard let field = LineCursor.field(payload, line) else { continue }
+            exchange.responseFields.append(field)
+            if ASCII.equalsIgnoringCase(payload, field.name, "content-encoding") {
+                exchange.contentEncoding = field.value
+                let value = String(decoding: UnsafeRawBufferPointer(rebasing: payload[field.value]), as: UTF8.self)
                 exchange.inflater = Inflater(contentEncoding: value.lowercased())
-            case "content-type":
-                let type = value.lowercased()
-                exchange.isEventStream = type.hasPrefix("text/event-stream")
-                exchange.isJSON = type.contains("json")
-            default: break
+            } else if ASCII.equalsIgnoringCase(payload, field.name, "content-type") {
+                let value = UnsafeRawBufferPointer(rebasing: payload[field.value])
+                if value.allSatisfy({ $0 < 0x80 }) {
+                    exchange.isEventStream = ASCII.hasPrefixIgnoringCase(value, "text/event-stream")
+                    exchange.isJSON = ASCII.containsIgnoringCase(value, "json")
+                } else {
+                    // Beyond ASCII, as a String would read it.
+                    let type = String(decoding: value, as: UTF8.self).lowercased()
+                    exchange.isEventStream = type.hasPrefix("text/event-stream")
+                    exchange.isJSON = type.contains("json")
+                }
             }
         }
-        if exchange.isEventStream { exchange.sse = SSEAnalyzer() }
+        if exchange.isEventStream {
+            if exchange.isStream { exchange.sse.reset() }
+            exchange.isStream = true
+        }
     }
 
-    private func nextID(_ startedMicros: UInt64) -> String {
-        sequence &+= 1
-        // Time first (sortable as text), then the process, then a counter: unique across instances.
-        return String(startedMicros, radix: 16).leftPadded(to: 14) + String(instance, radix: 16).leftPadded(to: 4)
-            + String(sequence, radix: 16).leftPadded(to: 8)
-    }
+    // MARK: The line
 
-    private func encode(_ exchange: ExchangeRecord) -> [UInt8] {
-        exchange.sse?.finish()
-        var usage = exchange.sse?.usage
-        var text: String? = exchange.sse?.text
-        if exchange.sse == nil, exchange.isJSON, !exchange.responseTruncated, !exchange.responseBody.isEmpty {
-            usage = JSONBodyUsage.usage(exchange.responseBody)
-            text = nil
+    private func encode(_ exchange: ExchangeRecord, _ end: EndEntries, into out: OutputBuffer) {
+        exchange.apply(end)
+        if exchange.isStream { exchange.sse.finish() }
+        var usage = exchange.isStream ? exchange.sse.usage : nil
+        if let bodyFiles {
+            exchange.requestBody.finishSpill(bodyFiles)
+            exchange.responseBody.finishSpill(bodyFiles)
+        }
+        if !exchange.isStream, exchange.isJSON, !exchange.responseTruncated, exchange.responseBody.count > 0 {
+            if !exchange.responseBody.isSpilled {
+                usage = JSONBodyUsage.usage(exchange.responseBody.memory)
+            } else if exchange.responseBody.count <= Self.usageReadMax, let bodyFiles, let path = exchange.responseBody.spillPath,
+                      bodyFiles.read(path, into: &bodyScratch, count: exchange.responseBody.count) {
+                scratchHolds = "response"
+                usage = JSONBodyUsage.usage(bodyScratch)
+            }
         }
         if usage?.isEmpty == true { usage = nil }
-        let cost = usage.flatMap { prices.cost(of: $0) }
-        var json = JSONWriter()
-        json.beginObject()
-        json.key("id"); json.string(nextID(exchange.startedWallMicros))
-        json.key("started_at"); json.string(RFC3339.micros(exchange.startedWallMicros))
-        json.key("client"); json.string(exchange.client)
-        json.key("method"); optional(exchange.method.isEmpty ? nil : exchange.method, &json)  // null: never parsed
-        json.key("path"); json.string(exchange.path)
-        json.key("upstream"); json.string(exchange.upstream)
+        let cost = usage.flatMap { prices.cost(of: $0, price: price(for:)) }
+        exchange.start.withUnsafeBytes { start in
+            out.raw(#"{"id":""#)
+            let idStart = out.count
+            nextID(exchange.startedWallMicros, into: out)
+            let id = idStart..<out.count
+            out.raw(#"","started_at":""#)
+            out.rfc3339(micros: exchange.startedWallMicros)
+            out.raw(#"","client":"#)
+            out.text(UnsafeRawBufferPointer(rebasing: start[exchange.client]))
+            out.raw(#","method":"#)
+            if exchange.method.isEmpty { out.raw("null") } else { out.text(UnsafeRawBufferPointer(rebasing: start[exchange.method])) }  // null: never parsed
+            out.raw(#","path":"#)
+            out.text(UnsafeRawBufferPointer(rebasing: start[exchange.target]))
+            out.raw(#","upstream":"#)
+            end.upstream(in: start, default: exchange.upstream) { out.text($0) }
 
-        json.key("request"); json.beginObject()
-        json.key("headers"); headers(exchange.requestHeaders, into: &json)
-        json.key("body"); BodyEncoding.encode(exchange.requestBody, into: &json)
-        // Byte counts are the gateway's (what crossed the wire), not what the log managed to keep.
-        json.key("body_bytes"); json.int(exchange.figures.requestBytes.map { Int($0) } ?? exchange.requestBytes)
-        json.key("truncated"); json.bool(exchange.requestTruncated)
-        json.endObject()
+            out.raw(#","request":{"headers":"#)
+            headers(start, exchange.requestFields, into: out)
+            out.raw(#","body":"#)
+            body(&exchange.requestBody, side: "request", id: id, into: out)
+            // Byte counts are the gateway's (what crossed the wire), not what the log managed to keep.
+            out.raw(#","body_bytes":"#)
+            out.decimal(exchange.figures.requestBytes.map { Int($0) } ?? exchange.requestBytes)
+            out.raw(#","truncated":"#)
+            out.bool(exchange.requestTruncated)
+            out.raw(#"},"response":"#)
+            if let status = exchange.status {
+                exchange.head.withUnsafeBytes { head in
+                    out.raw(#"{"status":"#)
+                    out.decimal(status)
+                    out.raw(#","headers":"#)
+                    headers(head, exchange.responseFields, into: out)
+                    out.raw(#","body":"#)
+                    body(&exchange.responseBody, side: "response", id: id, into: out)
+                    out.raw(#","body_bytes":"#)
+                    out.decimal(exchange.figures.responseBytes.map { Int($0) } ?? exchange.responseBytes)
+                    out.raw(#","truncated":"#)
+                    out.bool(exchange.responseTruncated)
+                    out.raw(#","content_encoding":"#)
+                    if let encoding = exchange.contentEncoding {
+                        out.text(UnsafeRawBufferPointer(rebasing: head[encoding]))
+                    } else {
+                        out.raw("null")
+                    }
+                    out.byte(UInt8(ascii: "}"))
+                }
+            } else {
+                out.raw("null")
+            }
 
-        json.key("response")
-        if let status = exchange.status {
-            json.beginObject()
-            json.key("status"); json.int(status)
-            json.key("headers"); headers(exchange.responseHeaders, into: &json)
-            json.key("body"); BodyEncoding.encode(exchange.responseBody, into: &json)
-            json.key("body_bytes"); json.int(exchange.figures.responseBytes.map { Int($0) } ?? exchange.responseBytes)
-            json.key("truncated"); json.bool(exchange.responseTruncated)
-            json.key("content_encoding")
-            if let encoding = exchange.contentEncoding { json.string(encoding) } else { json.null() }
-            json.endObject()
-        } else {
-            json.null()
+            // kgb's own answer to a request it refused carries no token.
+            if let firstToken = exchange.firstTokenAt, firstToken > exchange.startedMonotonic, !end.outcomeIs("rejected") {
+                exchange.figures.firstTokenNs = firstToken - exchange.startedMonotonic
+            }
+            let figures = exchange.figures
+            metrics?.recorded(usage: usage, costUSD: cost, firstTokenNanos: figures.firstTokenNs,
+                              endedMonotonic: figures.totalNs > 0 ? exchange.startedMonotonic + figures.totalNs : 0,
+                              now: Self.monotonicNanos(), tally: &tokenTally, publishNow: !publishesPerBatch)
+            out.raw(#","timing":{"upstream_connect_ms":"#)
+            milliseconds(figures.connectNs, into: out)
+            out.raw(#","upstream_tls_ms":"#)
+            milliseconds(figures.tlsNs, into: out)
+            out.raw(#","ttfb_ms":"#)
+            milliseconds(figures.headNs, into: out)
+            out.raw(#","first_token_ms":"#)
+            milliseconds(figures.firstTokenNs, into: out)
+            out.raw(#","total_ms":"#)
+            milliseconds(figures.totalNs, into: out)
+            out.raw(#","upstream_tls_resumed":"#)
+            if figures.tlsNs > 0 { out.bool(figures.tlsResumed) } else { out.raw("null") }
+
+            out.raw(#"},"agent":"#)
+            agent(start, exchange, end, into: out)
+            out.raw(#","attempts":"#)
+            attempts(start, exchange, end, into: out)
+            if let index = end.agent, let usage { charge(index, usage, cost: cost) }
+            out.raw(#","outcome":"#)
+            end.outcome { out.text($0) }
+            out.raw(#","error":"#)
+            if !end.error({ out.text($0) }) { out.raw("null") }
         }
-
-        json.key("timing"); json.beginObject()
-        // kgb's own answer to a request it refused carries no token.
-        if let firstToken = exchange.firstTokenAt, firstToken > exchange.startedMonotonic, exchange.outcome != "rejected" {
-            exchange.figures.firstTokenNs = firstToken - exchange.startedMonotonic
-        }
-        let figures = exchange.figures
-        metrics?.recorded(usage: usage, costUSD: cost, firstTokenNanos: figures.firstTokenNs,
-                          endedMonotonic: figures.totalNs > 0 ? exchange.startedMonotonic + figures.totalNs : 0,
-                          now: Self.monotonicNanos())
-        for (key, ns) in [("upstream_connect_ms", figures.connectNs), ("upstream_tls_ms", figures.tlsNs), ("ttfb_ms", figures.headNs),
-                          ("first_token_ms", figures.firstTokenNs), ("total_ms", figures.totalNs)] {
-            json.key(key)
-            if ns > 0 { json.double(Double(ns) / 1e6) } else { json.null() }
-        }
-        json.key("upstream_tls_resumed")
-        if figures.tlsNs > 0 { json.bool(figures.tlsResumed) } else { json.null() }
-        json.endObject()
-
-        json.key("agent"); agent(exchange, into: &json)
-        json.key("attempts"); attempts(exchange, into: &json)
-        if let index = exchange.agentIndex, let usage { charge(index, usage, cost: cost) }
-        json.key("outcome"); json.string(exchange.outcome)
-        json.key("error")
-        if let error = exchange.error { json.string(error) } else { json.null() }
         if let usage {
-            json.key("usage"); json.beginObject()
-            json.key("model"); optional(usage.model, &json)
-            json.key("input_tokens"); optional(usage.inputTokens, &json)
-            json.key("output_tokens"); optional(usage.outputTokens, &json)
-            json.key("cache_read_input_tokens"); optional(usage.cacheReadInputTokens, &json)
-            json.key("cache_creation_input_tokens"); optional(usage.cacheCreationInputTokens, &json)
-            json.key("stop_reason"); optional(usage.stopReason, &json)
-            json.endObject()
+            out.raw(#","usage":{"model":"#)
+            optional(usage.model, out)
+            out.raw(#","input_tokens":"#)
+            optional(usage.inputTokens, out)
+            out.raw(#","output_tokens":"#)
+            optional(usage.outputTokens, out)
+            out.raw(#","cache_read_input_tokens":"#)
+            optional(usage.cacheReadInputTokens, out)
+            out.raw(#","cache_creation_input_tokens":"#)
+            optional(usage.cacheCreationInputTokens, out)
+            out.raw(#","stop_reason":"#)
+            optional(usage.stopReason, out)
+            out.byte(UInt8(ascii: "}"))
         }
         // Present in every record, so a store can sum it without asking whether the key exists.
-        json.key("cost_usd")
-        if let cost { json.double(cost) } else { json.null() }
-        if let sse = exchange.sse {
-            json.key("sse"); json.beginObject()
-            json.key("events"); json.int(sse.events)
-            json.key("text"); json.string(text ?? "")
-            json.endObject()
+        out.raw(#","cost_usd":"#)
+        if let cost { out.double(cost) } else { out.raw("null") }
+        if exchange.isStream {
+            out.raw(#","sse":{"events":"#)
+            out.decimal(exchange.sse.events)
+            out.raw(#","text":"#)
+            exchange.sse.withTextBytes { out.text($0) }
+            out.byte(UInt8(ascii: "}"))
         }
-        json.endObject()
-        var line = json.bytes
-        line.append(0x0a)
-        return line
+        out.raw("}\n")
     }
 
-    /// Headers as an object; secrets replaced by their fingerprint, repeated names joined with ", ".
-    private func headers(_ pairs: [(String, String)], into json: inout JSONWriter) {
-        var merged: [(name: String, value: String)] = []
-        merged.reserveCapacity(pairs.count)
-        for (name, value) in pairs {
-            let lower = name.lowercased()
-            let shown = Fingerprint.isSecret(headerName: lower) ? fingerprint.of(Array(value.utf8)) : value
-            if let index = merged.firstIndex(where: { $0.name == lower }) {
-                merged[index].value += ", " + shown
-            } else {
-                merged.append((lower, shown))
+    /// The price table's answer for a model, remembered (a lookup tries every key as a prefix). Bounded: models are
+    /// whatever upstreams answer, so past the limit it starts again.
+    private func price(for model: String) -> ModelPrice? {
+        if let known = priceCache[model] { return known }
+        if priceCache.count >= 256 { priceCache.removeAll() }
+        let price = prices.price(for: model)
+        priceCache[model] = .some(price)
+        return price
+    }
+
+    private var priceCache: [String: ModelPrice?] = [:]
+
+    /// A body's JSON value: inline (a string, or base64) when it is in memory or short enough to read back, else the
+    /// reference to its file, renamed from the spill file to `<record id>.<side>` in the body directory.
+    private func body(_ body: inout KeptBody, side: String, id: Range<Int>, into out: OutputBuffer) {
+        guard let bodyFiles, let spill = body.spillPath else {
+            body.memory.withUnsafeBytes { out.body($0) }
+            return
+        }
+        if body.count <= bodyFiles.inlineMax,
+           scratchHolds == side || bodyFiles.read(spill, into: &bodyScratch, count: body.count) {
+            scratchHolds = side
+            bodyScratch.withUnsafeBytes { out.body($0) }
+            return  // the spill file is removed with the exchange
+        }
+        let name = String(decoding: UnsafeRawBufferPointer(start: out.base + id.lowerBound, count: id.count), as: UTF8.self)
+        let path = "\(bodyFiles.directory)/\(name).\(side)"
+        guard bodyFiles.rename(spill, to: path) else {
+            out.raw(#""""#)  // lost with its file; the failure was reported
+            return
+        }
+        body.forgetSpill()
+        out.raw(#"{"file":"#)
+        out.text(path)
+        out.raw(#","bytes":"#)
+        out.decimal(body.count)
+        out.byte(UInt8(ascii: "}"))
+    }
+
+    /// Time first (sortable as text), then the process, then a counter: unique across instances.
+    private func nextID(_ startedMicros: UInt64, into out: OutputBuffer) {
+        sequence &+= 1
+        out.hex(startedMicros, width: 14)
+        out.hex(UInt64(instance), width: 4)
+        out.hex(UInt64(sequence), width: 8)
+    }
+
+    private func milliseconds(_ nanos: UInt64, into out: OutputBuffer) {
+        if nanos > 0 { out.milliseconds(nanos: nanos) } else { out.raw("null") }
+    }
+
+    /// Headers as an object with lower-case names (field names are tokens, so ASCII: the parser refuses anything
+    /// else); secrets replaced by their fingerprint; a repeated name once, its values joined with ", " in order.
+    private func headers(_ head: UnsafeRawBufferPointer, _ fields: [FieldRange], into out: OutputBuffer) {
+        out.byte(UInt8(ascii: "{"))
+        var first = true
+        for (index, field) in fields.enumerated() {
+            var seen = false
+            for earlier in 0..<index where ASCII.equalsIgnoringCase(head, field.name, fields[earlier].name) {
+                seen = true
+                break
             }
+            if seen { continue }
+            if !first { out.byte(UInt8(ascii: ",")) }
+            first = false
+            name(head, field.name, into: out)
+            out.raw(#":""#)
+            let secret = Fingerprint.isSecret(head, field.name)
+            value(head, field.value, secret: secret, into: out)
+            for later in (index + 1)..<max(index + 1, fields.count) where ASCII.equalsIgnoringCase(head, field.name, fields[later].name) {
+                out.raw(", ")
+                value(head, fields[later].value, secret: secret, into: out)
+            }
+            out.byte(UInt8(ascii: "\""))
         }
-        json.beginObject()
-        for field in merged {
-            json.key(field.name)
-            json.string(field.value)
-        }
-        json.endObject()
+        out.byte(UInt8(ascii: "}"))
     }
 
-    private func agent(_ exchange: ExchangeRecord, into json: inout JSONWriter) {
-        var agent = AgentIdentity(headers: exchange.requestHeaders, sessionHeaders: sessionHeaders, fingerprint: fingerprint)
-        if let index = exchange.agentIndex, index >= 0, index < agentNames.count { agent.name = agentNames[index] }
-        json.beginObject()
-        json.key("name"); optional(agent.name, &json)
-        json.key("key"); optional(agent.key, &json)
-        json.key("session"); optional(agent.session, &json)
-        json.key("user_agent"); optional(agent.userAgent, &json)
-        json.endObject()
+    private func name(_ head: UnsafeRawBufferPointer, _ range: Range<Int>, into out: OutputBuffer) {
+        let mark = out.count
+        out.text(UnsafeRawBufferPointer(rebasing: head[range]))
+        // Lower-case what was written (ASCII letters only; an escape's letters are never upper case).
+        for at in mark..<out.count where out.base[at] >= 0x41 && out.base[at] <= 0x5A { out.base[at] |= 0x20 }
+    }
+
+    /// A header value inside its quotes: escaped, or the fingerprint of a secret.
+    private func value(_ head: UnsafeRawBufferPointer, _ range: Range<Int>, secret: Bool, into out: OutputBuffer) {
+        let bytes = UnsafeRawBufferPointer(rebasing: head[range])
+        if secret {
+            fingerprints.write(bytes, fingerprint, into: out)
+        } else if !out.escaped(bytes) {
+            // Not UTF-8 (obs-text): as a String reads it, each bad sequence U+FFFD.
+            var repaired = String(decoding: bytes, as: UTF8.self)
+            repaired.withUTF8 { _ = out.escaped(UnsafeRawBufferPointer($0)) }
+        }
+    }
+
+    private func agent(_ start: UnsafeRawBufferPointer, _ exchange: ExchangeRecord, _ end: EndEntries, into out: OutputBuffer) {
+        let agent = AgentFields(start, exchange.requestFields, sessionHeaders: sessionHeaderBytes)
+        out.raw(#"{"name":"#)
+        if let index = end.agent, index >= 0, index < agentNames.count { out.text(agentNames[index]) } else { out.raw("null") }
+        out.raw(#","key":"#)
+        if let credential = agent.credential {
+            out.byte(UInt8(ascii: "\""))
+            credential.withBytes(start) { fingerprints.write($0, fingerprint, into: out) }
+            out.byte(UInt8(ascii: "\""))
+        } else {
+            out.raw("null")
+        }
+        out.raw(#","session":"#)
+        if let session = agent.session { out.text(UnsafeRawBufferPointer(rebasing: start[session])) } else { out.raw("null") }
+        out.raw(#","user_agent":"#)
+        if let userAgent = agent.userAgent { out.text(UnsafeRawBufferPointer(rebasing: start[userAgent])) } else { out.raw("null") }
+        out.byte(UInt8(ascii: "}"))
     }
 
     /// Every upstream tried, in order; the last is the one whose answer the client got. None for a request that was
     /// never routed.
-    private func attempts(_ exchange: ExchangeRecord, into json: inout JSONWriter) {
-        json.beginArray()
-        if !exchange.upstream.isEmpty {
+    private func attempts(_ start: UnsafeRawBufferPointer, _ exchange: ExchangeRecord, _ end: EndEntries, into out: OutputBuffer) {
+        out.byte(UInt8(ascii: "["))
+        var routed = false
+        end.upstream(in: start, default: exchange.upstream) { routed = !$0.isEmpty }
+        if routed {
             var earlier: UInt64 = 0
-            for attempt in exchange.failedAttempts {
+            for attempt in end.attempts() {
                 earlier += attempt.nanos
-                self.attempt(upstream: attempt.upstream, status: attempt.status, error: attempt.error, nanos: attempt.nanos, into: &json)
+                self.attempt(upstream: { out.text(attempt.upstream) }, status: attempt.status, nanos: attempt.nanos, into: out) {
+                    if let error = attempt.error { out.text(error) } else { out.raw("null") }
+                }
+                out.byte(UInt8(ascii: ","))
             }
             let total = exchange.figures.totalNs
-            attempt(upstream: exchange.upstream, status: exchange.status,
-                    error: exchange.outcome == "complete" || exchange.outcome == "client_aborted" ? nil : exchange.error,
-                    nanos: total > earlier ? total - earlier : 0, into: &json)
+            let showsError = !(end.outcomeIs("complete") || end.outcomeIs("client_aborted"))
+            attempt(upstream: { end.upstream(in: start, default: exchange.upstream) { out.text($0) } }, status: exchange.status,
+                    nanos: total > earlier ? total - earlier : 0, into: out) {
+                if !(showsError && end.error({ out.text($0) })) { out.raw("null") }
+            }
         }
-        json.endArray()
+        out.byte(UInt8(ascii: "]"))
     }
 
-    private func attempt(upstream: String, status: Int?, error: String?, nanos: UInt64, into json: inout JSONWriter) {
-        json.beginObject()
-        json.key("upstream"); json.string(upstream)
-        json.key("status"); optional(status, &json)
-        json.key("error"); optional(error, &json)
-        json.key("ms"); json.double(Double(nanos) / 1e6)
-        json.endObject()
+    private func attempt(upstream: () -> Void, status: Int?, nanos: UInt64, into out: OutputBuffer, error: () -> Void) {
+        out.raw(#"{"upstream":"#)
+        upstream()
+        out.raw(#","status":"#)
+        optional(status, out)
+        out.raw(#","error":"#)
+        error()
+        out.raw(#","ms":"#)
+        out.milliseconds(nanos: nanos)
+        out.byte(UInt8(ascii: "}"))
     }
 
     /// Tokens and dollars of an agent's exchange count towards its limits.
@@ -259,138 +479,295 @@ final class RecordAssembler {
         agentUsage.charge(agent, tokens: tokens, microUSD: microUSD, now: Self.monotonicNanos(), utcDay: UInt64(wall.tv_sec) / 86_400)
     }
 
-    private func optional(_ value: String?, _ json: inout JSONWriter) {
-        if let value { json.string(value) } else { json.null() }
+    private func optional(_ value: String?, _ out: OutputBuffer) {
+        if let value { out.text(value) } else { out.raw("null") }
     }
 
-    private func optional(_ value: Int?, _ json: inout JSONWriter) {
-        if let value { json.int(value) } else { json.null() }
+    private func optional(_ value: Int?, _ out: OutputBuffer) {
+        if let value { out.decimal(value) } else { out.raw("null") }
     }
 }
 
 extension ExchangeRecord {
-    func appendRequest(_ bytes: UnsafeRawBufferPointer, cap: Int) {
+    func appendRequest(_ bytes: UnsafeRawBufferPointer, cap: Int, files: BodyFiles?) {
         requestBytes += bytes.count
-        let room = max(0, cap - requestBody.count)
-        if bytes.count > room { requestTruncated = true }
-        requestBody.append(contentsOf: bytes.prefix(room))
+        requestBody.append(bytes, cap: cap, files: files, exchange: exchange, side: "request")
     }
 
-    func appendResponse(_ bytes: UnsafeRawBufferPointer, at readAt: UInt64, cap: Int) {
+    func appendResponse(_ bytes: UnsafeRawBufferPointer, at readAt: UInt64, cap: Int, files: BodyFiles?) {
         responseBytes += bytes.count
         guard let inflater else {
-            takeDecoded(bytes, at: readAt, cap: cap)
+            takeDecoded(bytes, at: readAt, cap: cap, files: files)
             return
         }
         // A corrupt compressed stream: keep what was decoded before it.
         guard !inflateFailed else { return }
-        var decoded: [UInt8] = []
+        decoded.removeAll(keepingCapacity: true)
         if !inflater.inflate(bytes, into: &decoded) { inflateFailed = true }
-        decoded.withUnsafeBytes { takeDecoded($0, at: readAt, cap: cap) }
+        let decoded = self.decoded
+        self.decoded = []
+        decoded.withUnsafeBytes { takeDecoded($0, at: readAt, cap: cap, files: files) }
+        self.decoded = decoded
     }
 
     /// The analyser sees the whole stream (usage comes at its end); the stored copy stops at the cap.
-    private func takeDecoded(_ decoded: UnsafeRawBufferPointer, at readAt: UInt64, cap: Int) {
-        sse?.feed(decoded)
+    private func takeDecoded(_ decoded: UnsafeRawBufferPointer, at readAt: UInt64, cap: Int, files: BodyFiles?) {
+        if isStream { sse.feed(decoded) }
         // First token: the first fragment that added answer text (a stream), or the first body byte.
-        if firstTokenAt == nil && (sse == nil ? decoded.count > 0 : sse?.hasText == true) { firstTokenAt = readAt }
-        let room = max(0, cap - responseBody.count)
-        if decoded.count > room { responseTruncated = true }
-        responseBody.append(contentsOf: UnsafeRawBufferPointer(rebasing: decoded.prefix(room)))
+        if firstTokenAt == nil && (isStream ? sse.hasText : decoded.count > 0) { firstTokenAt = readAt }
+        responseBody.append(decoded, cap: cap, files: files, exchange: exchange, side: "response")
     }
 
-    func end(_ end: LogPayload.End) {
-        outcome = end.outcome
-        error = end.error
-        agentIndex = end[.agent].map { Int($0) }
-        if let upstream = end.upstream { self.upstream = upstream }
-        failedAttempts = end.attempts
-        figures.connectNs = end[.connectNanos] ?? 0
-        figures.tlsNs = end[.tlsNanos] ?? 0
-        figures.tlsResumed = end[.tlsResumed] == 1
-        figures.headNs = end[.headNanos] ?? 0
-        figures.firstByteNs = end[.firstByteNanos] ?? 0
-        figures.totalNs = end[.totalNanos] ?? 0
-        figures.requestBytes = end[.requestBytes]
-        figures.responseBytes = end[.responseBytes]
-        if let dropped = end[.droppedBytes] {
+    /// The end record's figures.
+    func apply(_ end: EndEntries) {
+        figures.connectNs = end.number(.connectNanos) ?? 0
+        figures.tlsNs = end.number(.tlsNanos) ?? 0
+        figures.tlsResumed = end.number(.tlsResumed) == 1
+        figures.headNs = end.number(.headNanos) ?? 0
+        figures.firstByteNs = end.number(.firstByteNanos) ?? 0
+        figures.totalNs = end.number(.totalNanos) ?? 0
+        figures.requestBytes = end.number(.requestBytes)
+        figures.responseBytes = end.number(.responseBytes)
+        if let dropped = end.number(.droppedBytes) {
             figures.droppedBytes = dropped
-            responseTruncated = true
+            responseDropped = true
         }
     }
 }
 
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
+/// Lines of a ring payload as byte ranges, as `LogPayload.lines` splits them (a last line without its newline
+/// counts when it is not empty).
+struct LineCursor {
+    let payload: UnsafeRawBufferPointer
+    var at = 0
+
+    init(_ payload: UnsafeRawBufferPointer) { self.payload = payload }
+
+    mutating func next() -> Range<Int>? {
+        guard at < payload.count else { return nil }
+        let start = at
+        if let end = Self.find(payload, 0x0A, in: at..<payload.count) {
+            at = end + 1
+            return start..<end
+        }
+        at = payload.count
+        return start..<payload.count
+    }
+
+    static func find(_ payload: UnsafeRawBufferPointer, _ byte: UInt8, in range: Range<Int>) -> Int? {
+        guard !range.isEmpty, let base = payload.baseAddress else { return nil }
+        // Lines here are short (a field, an entry): a loop beats a call to memchr until they are not.
+        if range.count <= 64 {
+            let bytes = base.assumingMemoryBound(to: UInt8.self)
+            for at in range where bytes[at] == byte { return at }
+            return nil
+        }
+        guard let hit = memchr(base + range.lowerBound, Int32(byte), range.count) else { return nil }
+        return base.distance(to: UnsafeRawPointer(hit))
+    }
+
+    /// A decimal number (nil when empty or not all digits), as LogPayload reads one.
+    static func number(_ payload: UnsafeRawBufferPointer, _ range: Range<Int>) -> UInt64? {
+        guard !range.isEmpty else { return nil }
+        var value: UInt64 = 0
+        for at in range {
+            let byte = payload[at]
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            value = value &* 10 &+ UInt64(byte - 0x30)
+        }
+        return value
+    }
+
+    /// `Name: value` (one space after the colon dropped); nil for a line without a colon.
+    static func field(_ payload: UnsafeRawBufferPointer, _ line: Range<Int>) -> FieldRange? {
+        guard let colon = find(payload, UInt8(ascii: ":"), in: line) else { return nil }
+        var value = colon + 1
+        if value < line.upperBound, payload[value] == 0x20 { value += 1 }
+        return FieldRange(nameStart: Int32(line.lowerBound), nameEnd: Int32(colon), valueStart: Int32(value),
+                          valueEnd: Int32(line.upperBound))
     }
 }
 
-enum RFC3339 {
-    /// `2026-11-25T12:34:56.123456Z` from microseconds since the epoch.
-    static func micros(_ value: UInt64) -> String {
-        var seconds = time_t(value / 1_000_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let micros = String(value % 1_000_000).leftPadded(to: 6)
-        func two(_ n: Int32) -> String { String(n).leftPadded(to: 2) }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(micros)Z"
-    }
+/// The end record's `key=value` lines, read where they lie in the ring (the line is written before the callback
+/// returns). The last entry of a key counts, as when they were read into a dictionary.
+struct EndEntries {
+    let payload: UnsafeRawBufferPointer
+    private var outcomeRange: Range<Int>?
+    private var errorRange: Range<Int>?
+    private var upstreamRange: Range<Int>?
+    private var attemptLines = false
+    // The numeric entries (no array: this runs once per exchange).
+    private var connect: UInt64?, tls: UInt64?, tlsResumed: UInt64?, head: UInt64?, firstByte: UInt64?, total: UInt64?
+    private var requestBytes: UInt64?, responseBytes: UInt64?, dropped: UInt64?, agentIndex: UInt64?
 
-    /// The reverse of `micros`, for readers of records (the OTLP span's start): nanoseconds since the epoch from
-    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`. Nil for anything else and for times before 1970 (or after 2554). Pure
-    /// arithmetic, not timegm: no libc time zone state on a sink thread.
-    static func nanos(parsing text: String) -> UInt64? {
-        let b = Array(text.utf8)
-        func number(_ range: Range<Int>) -> Int? {
-            guard range.upperBound <= b.count else { return nil }
-            var value = 0
-            for i in range {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) else { return nil }
-                value = value * 10 + Int(b[i] - UInt8(ascii: "0"))
-            }
-            return value
-        }
-        guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
-              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
-              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
-        var i = 19
-        var fraction: UInt64 = 0
-        if b[i] == UInt8(ascii: ".") {
-            i += 1
-            var digits = 0
-            while i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) {
-                // Digits past the ninth are below a nanosecond.
-                if digits < 9 { fraction = fraction * 10 + UInt64(b[i] - UInt8(ascii: "0")) }
-                digits += 1
+    init(_ payload: UnsafeRawBufferPointer) {
+        self.payload = payload
+        guard let base = payload.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        // One pass over the bytes: each line's first "=" and its end found together, names compared in place.
+        var i = 0
+        while i < payload.count {
+            let lineStart = i
+            var equals = -1
+            while i < payload.count && base[i] != 0x0A {
+                if equals < 0 && base[i] == UInt8(ascii: "=") { equals = i }
                 i += 1
             }
-            guard digits > 0 else { return nil }
-            for _ in digits..<max(digits, 9) { fraction *= 10 }
+            let value = (equals + 1)..<i
+            i += 1
+            guard equals >= 0 else { continue }
+            let name = UnsafeRawBufferPointer(start: base + lineStart, count: equals - lineStart)
+            func number() -> UInt64? { LineCursor.number(payload, value) }
+            // By length first: one comparison per entry, not one per key (keys: LogPayload.EndKey).
+            switch name.count {
+            case 5:
+                if Self.same(name, "error") { errorRange = value }
+                else if Self.same(name, "agent") { agentIndex = number() }
+            case 6: if Self.same(name, "tls_ns") { tls = number() }
+            case 7:
+                if Self.same(name, "outcome") { outcomeRange = value }
+                else if Self.same(name, "attempt") { attemptLines = true }
+                else if Self.same(name, "head_ns") { head = number() }
+            case 8:
+                if Self.same(name, "upstream") { upstreamRange = value }
+                else if Self.same(name, "total_ns") { total = number() }
+            case 10: if Self.same(name, "connect_ns") { connect = number() }
+            case 11: if Self.same(name, "tls_resumed") { tlsResumed = number() }
+            case 13:
+                if Self.same(name, "first_byte_ns") { firstByte = number() }
+                else if Self.same(name, "request_bytes") { requestBytes = number() }
+                else if Self.same(name, "dropped_bytes") { dropped = number() }
+            case 14: if Self.same(name, "response_bytes") { responseBytes = number() }
+            default: break
+            }
         }
-        var offsetSeconds = 0
-        guard i < b.count else { return nil }
-        if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
-            guard i + 1 == b.count else { return nil }
-        } else {
-            guard b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-"), i + 6 == b.count, b[i + 3] == UInt8(ascii: ":"),
-                  let hours = number((i + 1)..<(i + 3)), let minutes = number((i + 4)..<(i + 6)) else { return nil }
-            offsetSeconds = (hours * 3600 + minutes * 60) * (b[i] == UInt8(ascii: "+") ? 1 : -1)
+    }
+
+    /// `name` (already known to have the literal's length) is the literal: a short loop, no call to memcmp.
+    @inline(__always)
+    private static func same(_ name: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        let bytes = literal.utf8Start
+        for k in 0..<name.count where name[k] != bytes[k] { return false }
+        return true
+    }
+
+    func number(_ key: LogPayload.EndKey) -> UInt64? {
+        switch key {
+        case .connectNanos: connect
+        case .tlsNanos: tls
+        case .tlsResumed: tlsResumed
+        case .headNanos: head
+        case .firstByteNanos: firstByte
+        case .totalNanos: total
+        case .requestBytes: requestBytes
+        case .responseBytes: responseBytes
+        case .droppedBytes: dropped
+        case .agent: agentIndex
+        default: nil
         }
-        // Days from 1970-01-01 to the civil date (the proleptic Gregorian calendar, in 400-year eras of 146097 days).
-        let y = month <= 2 ? year - 1 : year
-        let era = y / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146097 + dayOfEra - 719468
-        let seconds = days * 86400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        // UInt64 nanoseconds end in 2554.
-        guard seconds >= 0, UInt64(seconds) < UInt64.max / 1_000_000_000 else { return nil }
-        return UInt64(seconds) * 1_000_000_000 + fraction
+    }
+
+    var agent: Int? { number(.agent).map { Int($0) } }
+
+    /// The outcome's bytes ("complete" when the record names none).
+    func outcome(_ body: (UnsafeRawBufferPointer) -> Void) {
+        if let outcomeRange { body(UnsafeRawBufferPointer(rebasing: payload[outcomeRange])) } else {
+            let complete: StaticString = "complete"
+            body(UnsafeRawBufferPointer(start: complete.utf8Start, count: complete.utf8CodeUnitCount))
+        }
+    }
+
+    func outcomeIs(_ name: StaticString) -> Bool {
+        guard let outcomeRange else {
+            let complete: StaticString = "complete"
+            return DeltaFastPath.equals(UnsafeRawBufferPointer(start: complete.utf8Start, count: complete.utf8CodeUnitCount), name)
+        }
+        return DeltaFastPath.equals(UnsafeRawBufferPointer(rebasing: payload[outcomeRange]), name)
+    }
+
+    /// Hands the error text to `body`; false when there is none.
+    func error(_ body: (UnsafeRawBufferPointer) -> Void) -> Bool {
+        guard let errorRange else { return false }
+        body(UnsafeRawBufferPointer(rebasing: payload[errorRange]))
+        return true
+    }
+
+    /// The upstream that answered: the end's, after a failover, else the start's.
+    func upstream(in start: UnsafeRawBufferPointer, default range: Range<Int>, _ body: (UnsafeRawBufferPointer) -> Void) {
+        if let upstreamRange { body(UnsafeRawBufferPointer(rebasing: payload[upstreamRange])) } else {
+            body(UnsafeRawBufferPointer(rebasing: start[range]))
+        }
+    }
+
+    /// The upstreams tried before the one that answered (rare: only with failover), as `LogPayload.End` reads them.
+    func attempts() -> [LogPayload.End.Attempt] {
+        attemptLines ? LogPayload.End(payload).attempts : []
     }
 }
 
-/// A body record's payload: the 8-byte monotonic time the fragment was read, then the bytes.
+/// ASCII comparisons over bytes (header names are tokens; content types are compared as the ASCII they are).
+enum ASCII {
+    @inline(__always)
+    static func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        guard a.count == b.count else { return false }
+        for k in 0..<a.count where lower(bytes[a.lowerBound + k]) != lower(bytes[b.lowerBound + k]) { return false }
+        return true
+    }
+
+    /// `literal` is lower case.
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ literal: StaticString) -> Bool {
+        guard range.count == literal.utf8CodeUnitCount else { return false }
+        let l = literal.utf8Start
+        for k in 0..<range.count where lower(bytes[range.lowerBound + k]) != l[k] { return false }
+        return true
+    }
+
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowered: [UInt8]) -> Bool {
+        guard range.count == lowered.count else { return false }
+        for k in 0..<range.count where lower(bytes[range.lowerBound + k]) != lowered[k] { return false }
+        return true
+    }
+
+    static func hasPrefixIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard bytes.count >= n else { return false }
+        let l = literal.utf8Start
+        for k in 0..<n where lower(bytes[k]) != l[k] { return false }
+        return true
+    }
+
+    static func containsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard bytes.count >= n else { return false }
+        let l = literal.utf8Start
+        outer: for start in 0...(bytes.count - n) {
+            for k in 0..<n where lower(bytes[start + k]) != l[k] { continue outer }
+            return true
+        }
+        return false
+    }
+}
+
+/// The last few secrets and their fingerprints ("sha256:" + 12 hex digits).
+struct FingerprintCache {
+    private var entries: [(secret: [UInt8], print: [UInt8])] = []
+    private var next = 0
+    static let size = 16
+
+    /// Writes the fingerprint of `secret` (as a String would hold it: bytes that are not UTF-8 are read as U+FFFD,
+    /// as before) without its quotes.
+    mutating func write(_ secret: UnsafeRawBufferPointer, _ fingerprint: Fingerprint, into out: OutputBuffer) {
+        for entry in entries where entry.secret.count == secret.count
+            && (secret.isEmpty || entry.secret.withUnsafeBytes({ memcmp($0.baseAddress!, secret.baseAddress!, secret.count) == 0 })) {
+            entry.print.withUnsafeBytes { out.raw($0) }
+            return
+        }
+        let valid = String(validating: UnsafeBufferPointer(start: secret.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                                                           count: secret.count), as: UTF8.self) != nil
+        let print = Array((valid ? fingerprint.of(secret) : fingerprint.of(Array(String(decoding: secret, as: UTF8.self).utf8))).utf8)
+        print.withUnsafeBytes { out.raw($0) }
+        let entry = (Array(secret), print)
+        if entries.count < Self.size { entries.append(entry) } else { entries[next] = entry; next = (next + 1) % Self.size }
+    }
+}

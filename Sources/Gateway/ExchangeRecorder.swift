@@ -49,13 +49,12 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     private var waiters: [LogRoomWaiter] = []
     private var droppedByExchange: [UInt64: UInt64] = [:]
     private var attemptsByExchange: [UInt64: [String]] = [:]
-    private var scratch: [UInt8] = []
+    private var scratch = PayloadBuffer(capacity: 4096)
 
     public init(loop: EventLoop, ring: LogRing, wakeup: LogWakeup, policy: LogOverflowPolicy) {
         self.ring = ring
         self.wakeup = wakeup
         self.policy = policy
-        scratch.reserveCapacity(4096)
         check = LoopCheck(loop: loop) { [unowned self] in self.endOfIteration() }
         retry = Timer(loop: loop) { [unowned self] in self.endOfIteration() }
     }
@@ -86,7 +85,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     // MARK: ExchangeObserver
 
     public func exchangeStarted(_ id: UInt64, client: String, upstream: [UInt8], request: HTTPHead) {
-        scratch.removeAll(keepingCapacity: true)
+        scratch.removeAll()
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         LogPayload.appendNumberLine(UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1000), into: &scratch)
@@ -107,7 +106,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     }
 
     public func responseHead(_ id: UInt64, _ head: HTTPHead) {
-        scratch.removeAll(keepingCapacity: true)
+        scratch.removeAll()
         head.withBytes(head.target) { LogPayload.appendStatusLine(head.status, reason: $0, into: &scratch) }
         appendFields(head)
         writeControl(.responseHead, id)
@@ -128,12 +127,13 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     public func exchangeEnded(_ id: UInt64, _ end: ExchangeEnd) {
         // Times are nanoseconds from the start.
         let timing = end.timing
-        scratch.removeAll(keepingCapacity: true)
+        scratch.removeAll()
         LogPayload.appendEntry(.outcome, end.outcome.rawValue, into: &scratch)
         if let error = end.error { LogPayload.appendEntry(.error, error, into: &scratch) }
         if let agent = end.agent { LogPayload.appendEntry(.agent, UInt64(agent), into: &scratch) }
         if let upstream = end.upstream { LogPayload.appendEntry(.upstream, String(decoding: upstream, as: UTF8.self), into: &scratch) }
-        if let attempts = attemptsByExchange.removeValue(forKey: id) {
+        // Both tables are empty but for failover and dropped bytes: no hashing for the common exchange.
+        if !attemptsByExchange.isEmpty, let attempts = attemptsByExchange.removeValue(forKey: id) {
             for attempt in attempts { LogPayload.appendEntry(.attempt, attempt, into: &scratch) }
         }
         func relative(_ at: UInt64) -> UInt64 { at == 0 ? 0 : at &- timing.started }
@@ -147,7 +147,9 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
         LogPayload.appendEntry(.totalNanos, relative(timing.ended), into: &scratch)
         LogPayload.appendEntry(.requestBytes, timing.requestBodyBytes, into: &scratch)
         LogPayload.appendEntry(.responseBytes, timing.responseBodyBytes, into: &scratch)
-        if let dropped = droppedByExchange.removeValue(forKey: id) { LogPayload.appendEntry(.droppedBytes, dropped, into: &scratch) }
+        if !droppedByExchange.isEmpty, let dropped = droppedByExchange.removeValue(forKey: id) {
+            LogPayload.appendEntry(.droppedBytes, dropped, into: &scratch)
+        }
         writeControl(.end, id)
     }
 
@@ -168,15 +170,13 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
 
     /// Start, heads and end must reach the logger whatever the ring's fill: they queue when it is full.
     private func writeControl(_ kind: LogRecordKind, _ id: UInt64) {
-        let written = scratch.withUnsafeBytes { bytes -> Bool in
-            guard pending.isEmpty, bytes.count <= LogRing.maxPayload else { return false }
-            return ring.tryWrite(kind: kind, exchange: id, payload: bytes)
-        }
+        let bytes = scratch.bytes
+        let written = pending.isEmpty && bytes.count <= LogRing.maxPayload && ring.tryWrite(kind: kind, exchange: id, payload: bytes)
         if written {
             producedThisIteration = true
         } else if pendingBytes + scratch.count <= ExchangeRecorder.pendingLimit {
             // A head over the record limit is cut there: one record per phase, whatever its size.
-            let record = Array(scratch.prefix(LogRing.maxPayload))
+            let record = Array(scratch.bytes.prefix(LogRing.maxPayload))
             pending.append((kind, id, record))
             pendingBytes += record.count
         } else {
@@ -251,7 +251,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
         }
         if producedThisIteration {
             producedThisIteration = false
-            wakeup.ring()
+            wakeup.ringIfWaiting()
         }
     }
 }

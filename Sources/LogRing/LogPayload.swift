@@ -14,23 +14,23 @@
 public enum LogPayload {
     // MARK: Writing (the loop thread: appends to a reused buffer, no allocation once it has grown)
 
-    public static func appendLine(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
-        out.append(contentsOf: bytes)
+    public static func appendLine<Out: PayloadOutput>(_ bytes: UnsafeRawBufferPointer, into out: inout Out) {
+        out.append(bytes)
         out.append(lineEnd)
     }
 
-    public static func appendNumberLine(_ value: UInt64, into out: inout [UInt8]) {
+    public static func appendNumberLine<Out: PayloadOutput>(_ value: UInt64, into out: inout Out) {
         appendDecimal(value, into: &out)
         out.append(lineEnd)
     }
 
     /// `METHOD TARGET HTTP/major.minor`
-    public static func appendRequestLine(method: UnsafeRawBufferPointer, target: UnsafeRawBufferPointer,
-                                         versionMajor: Int, versionMinor: Int, into out: inout [UInt8]) {
-        out.append(contentsOf: method)
+    public static func appendRequestLine<Out: PayloadOutput>(method: UnsafeRawBufferPointer, target: UnsafeRawBufferPointer,
+                                                             versionMajor: Int, versionMinor: Int, into out: inout Out) {
+        out.append(method)
         out.append(space)
-        out.append(contentsOf: target)
-        out.append(contentsOf: httpSlash)
+        out.append(target)
+        out.append(" HTTP/")
         appendDecimal(UInt64(versionMajor), into: &out)
         out.append(UInt8(ascii: "."))
         appendDecimal(UInt64(versionMinor), into: &out)
@@ -38,19 +38,19 @@ public enum LogPayload {
     }
 
     /// `STATUS REASON`
-    public static func appendStatusLine(_ status: Int, reason: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+    public static func appendStatusLine<Out: PayloadOutput>(_ status: Int, reason: UnsafeRawBufferPointer, into out: inout Out) {
         appendDecimal(UInt64(status), into: &out)
         out.append(space)
-        out.append(contentsOf: reason)
+        out.append(reason)
         out.append(lineEnd)
     }
 
     /// `Name: value`
-    public static func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into out: inout [UInt8]) {
-        out.append(contentsOf: name)
-        out.append(UInt8(ascii: ":"))
-        out.append(space)
-        out.append(contentsOf: value)
+    public static func appendField<Out: PayloadOutput>(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
+                                                       into out: inout Out) {
+        out.append(name)
+        out.append(": ")
+        out.append(value)
         out.append(lineEnd)
     }
 
@@ -67,41 +67,80 @@ public enum LogPayload {
         case attempt
     }
 
-    public static func appendEntry(_ key: EndKey, _ value: UInt64, into out: inout [UInt8]) {
+    public static func appendEntry<Out: PayloadOutput>(_ key: EndKey, _ value: UInt64, into out: inout Out) {
         appendKey(key, into: &out)
         appendDecimal(value, into: &out)
         out.append(lineEnd)
     }
 
-    public static func appendEntry(_ key: EndKey, _ text: String, into out: inout [UInt8]) {
+    public static func appendEntry<Out: PayloadOutput>(_ key: EndKey, _ text: String, into out: inout Out) {
         appendKey(key, into: &out)
-        for byte in text.utf8 { out.append(byte == lineEnd ? space : byte) }
+        var text = text
+        text.withUTF8 { utf8 in
+            if utf8.contains(lineEnd) {
+                for byte in utf8 { out.append(byte == lineEnd ? space : byte) }
+            } else {
+                out.append(UnsafeRawBufferPointer(utf8))
+            }
+        }
         out.append(lineEnd)
     }
 
     /// The 8 bytes that start a body record: when its bytes were read (monotonic ns).
     public static func bodyStamp(_ readAt: UInt64) -> UInt64 { readAt.littleEndian }
 
-    private static func appendKey(_ key: EndKey, into out: inout [UInt8]) {
-        var name = key.rawValue
-        name.withUTF8 { out.append(contentsOf: $0) }
-        out.append(UInt8(ascii: "="))
+    private static func appendKey<Out: PayloadOutput>(_ key: EndKey, into out: inout Out) {
+        // The key's name and "=" as one static string: no String made per entry (the loop writes a dozen per exchange).
+        let name: StaticString = switch key {
+        case .outcome: "outcome="
+        case .error: "error="
+        case .connectNanos: "connect_ns="
+        case .tlsNanos: "tls_ns="
+        case .tlsResumed: "tls_resumed="
+        case .headNanos: "head_ns="
+        case .firstByteNanos: "first_byte_ns="
+        case .totalNanos: "total_ns="
+        case .requestBytes: "request_bytes="
+        case .responseBytes: "response_bytes="
+        case .droppedBytes: "dropped_bytes="
+        case .agent: "agent="
+        case .upstream: "upstream="
+        case .attempt: "attempt="
+        }
+        out.append(name)
     }
 
-    static func appendDecimal(_ value: UInt64, into out: inout [UInt8]) {
-        var divisor: UInt64 = 1
-        while value / divisor >= 10 { divisor &*= 10 }
-        var rest = value
-        while divisor > 0 {
-            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest / divisor))
-            rest %= divisor
-            divisor /= 10
+    @inlinable
+    static func appendDecimal<Out: PayloadOutput>(_ value: UInt64, into out: inout Out) {
+        // Digits from the right into a stack buffer (division by a constant is a multiplication), then one append:
+        // a division by a variable per digit and an append per digit were most of the loop's logging work.
+        // Twenty bytes (bound to UInt8, as a tuple of them is): room for UInt64.max.
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            let bytes = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            var at = buffer.count
+            var rest = value
+            // Two digits per division while there are more than two.
+            while rest >= 100 {
+                let pair = Int(truncatingIfNeeded: rest % 100)
+                rest /= 100
+                at &-= 2
+                bytes[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: pair / 10)
+                bytes[at &+ 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: pair % 10)
+            }
+            repeat {
+                at &-= 1
+                bytes[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            out.append(UnsafeRawBufferPointer(start: bytes + at, count: buffer.count &- at))
         }
     }
 
     private static let lineEnd: UInt8 = 0x0A
     private static let space: UInt8 = 0x20
-    private static let httpSlash: [UInt8] = Array(" HTTP/".utf8)
 
     // MARK: Reading (the logger thread)
 
@@ -248,5 +287,91 @@ public enum LogPayload {
     static func split(_ line: UnsafeRawBufferPointer, at separator: UInt8) -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer)? {
         guard let at = line.firstIndex(of: separator) else { return nil }
         return (UnsafeRawBufferPointer(rebasing: line[..<at]), UnsafeRawBufferPointer(rebasing: line[(at + 1)...]))
+    }
+}
+
+/// Where payloads are written: a byte array (tests, the logger's own tests), or the loop's `PayloadBuffer`.
+public protocol PayloadOutput {
+    mutating func append(_ byte: UInt8)
+    mutating func append(_ bytes: UnsafeRawBufferPointer)
+}
+
+extension PayloadOutput {
+    @inline(__always)
+    mutating func append(_ text: StaticString) {
+        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+}
+
+extension Array: PayloadOutput where Element == UInt8 {
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: bytes.count))
+    }
+}
+
+/// The loop's payload buffer: one allocation, grown when a head needs it, written through a pointer (an append to an
+/// array checks uniqueness and capacity and calls into the runtime; this is a compare and a copy). A struct holding a
+/// class, so `inout` use costs nothing; one loop thread uses it.
+public struct PayloadBuffer: PayloadOutput {
+    @usableFromInline
+    final class Storage {
+        @usableFromInline var base: UnsafeMutableRawPointer
+        @usableFromInline var capacity: Int
+        init(capacity: Int) {
+            self.capacity = capacity
+            base = .allocate(byteCount: capacity, alignment: 8)
+        }
+        deinit { base.deallocate() }
+    }
+
+    @usableFromInline let storage: Storage
+    /// Bytes written (set only by this type's own methods).
+    @usableFromInline var written = 0
+    public var count: Int { written }
+
+    public init(capacity: Int = 4096) { storage = Storage(capacity: max(capacity, 64)) }
+
+
+    @inlinable
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage.base, count: count) }
+
+    @inlinable
+    public mutating func removeAll() { written = 0 }
+
+    @inlinable @inline(__always)
+    mutating func room(_ extra: Int) -> UnsafeMutableRawPointer {
+        if count &+ extra > storage.capacity { grow(count &+ extra) }
+        return storage.base + count
+    }
+
+    @usableFromInline
+    func grow(_ needed: Int) {
+        var size = storage.capacity
+        while size < needed { size &*= 2 }
+        let bigger = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
+        bigger.copyMemory(from: storage.base, byteCount: count)
+        storage.base.deallocate()
+        storage.base = bigger
+        storage.capacity = size
+    }
+
+    @inlinable @inline(__always)
+    public mutating func append(_ byte: UInt8) {
+        room(1).storeBytes(of: byte, as: UInt8.self)
+        written &+= 1
+    }
+
+    @inlinable @inline(__always)
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        let out = room(bytes.count)
+        if bytes.count <= 16 {
+            // Field names, short values, digits: a loop is cheaper than a call to memcpy.
+            for index in 0..<bytes.count { (out + index).storeBytes(of: source.load(fromByteOffset: index, as: UInt8.self), as: UInt8.self) }
+        } else {
+            out.copyMemory(from: source, byteCount: bytes.count)
+        }
+        written &+= bytes.count
     }
 }

@@ -13,6 +13,8 @@ public final class LogWakeup: @unchecked Sendable {
     /// `close()` must run after both threads have stopped using the doorbell (a closed descriptor's number may be
     /// reused by the next open); this only makes a second `close()` harmless.
     private let closed = Atomic<Bool>(false)
+    /// The consumer is about to sleep in `wait` (or is sleeping there): only then does a producer need the syscall.
+    private let waiting = Atomic<Bool>(false)
 
     public init() {
         // eventfd(2) is not in Swift's Glibc module (sys/eventfd.h is not part of it), so it is looked up by name.
@@ -32,6 +34,26 @@ public final class LogWakeup: @unchecked Sendable {
     public func ring() {
         var one: UInt64 = 1
         while write(descriptor, &one, 8) < 0 && errno == EINTR {}
+    }
+
+    /// Producer, once per loop iteration that published records: rings only when the consumer sleeps in
+    /// `wait(timeoutMilliseconds:unless:)`. A consumer busy draining, or gathering records between drains, looks at
+    /// the ring again without being told, so the loop makes no eventfd write for it (one write per iteration was the
+    /// larger part of what logging cost the loop). The fence orders the records' publication before the flag's load;
+    /// the consumer's fence orders its flag store before its look at the ring: one of the two sees the other.
+    public func ringIfWaiting() {
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        if waiting.load(ordering: .relaxed) { ring() }
+    }
+
+    /// Consumer: as `wait(timeoutMilliseconds:)`, announcing the sleep to `ringIfWaiting` first; returns at once (true)
+    /// when `hasWork` finds records already published.
+    public func wait(timeoutMilliseconds: Int32, unless hasWork: () -> Bool) -> Bool {
+        waiting.store(true, ordering: .relaxed)
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        defer { waiting.store(false, ordering: .relaxed) }
+        if hasWork() { return true }
+        return wait(timeoutMilliseconds: timeoutMilliseconds)
     }
 
     /// Consumer: waits up to `timeoutMilliseconds` (-1: no limit) for a ring, and drains the counter so the next wait

@@ -35,7 +35,7 @@ struct ConfigFile {
                                   "workers", "max-connections", "retry-body-max", "spool-max-bytes", "log-batch-ms",
                                   "log-batch-bytes"]
     static let stringKeys: Set = ["listen", "upstream", "agents", "log-overflow", "upstream-proxy", "upstream-ca", "admin",
-                                  "message-level", "message-format", "prices", "spool", "spool-fsync"]
+                                  "message-level", "message-format", "prices", "spool", "spool-fsync", "log-body-dir"]
     static let switchKeys: Set = ["upstream-insecure", "otlp-content"]
     static let routeKeys: Set = ["prefix", "upstream", "headers"]
 

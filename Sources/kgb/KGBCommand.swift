@@ -54,6 +54,7 @@ struct KGBCommand {
         .option("log-ring-bytes", "bytes", "Bytes of the lock-free log ring between the event loop and the logger thread (a power of two).", \.logRingBytes),
         .option("log-overflow", "policy", "When the log ring is full: pause (stop reading that upstream until the logger catches up; nothing lost) or drop (keep streaming, mark the record truncated).", \.logOverflow),
         .option("log-body-max", "bytes", "Largest body kept per request or response in a record; longer ones are cut and marked truncated.", \.logBodyMax),
+        .option("log-body-dir", "dir", "Where bodies kept past 1 MiB go, one file each, named by the record (which says {\"file\": PATH, \"bytes\": N}); the logger holds at most 256 KiB of any body in memory. Default: bodies/ beside the first jsonl: or sqlite: log, else ./kgb-logs/bodies.", \.logBodyDir),
         .option("spool", "dir", "Where records bound for remote sinks (postgres://, http[s]://, otlp+http://) wait until each has taken them: segment files that survive a crash. Default: ./kgb-spool when a remote sink is configured.", \.spool),
         .option("spool-fsync", "when", "When the spool is fsync'd: interval (at least once a second) or always (every batch the logger writes).", \.spoolFsync),
         .option("spool-max-bytes", "bytes", "Largest spool; past it the oldest records are dropped and counted.", \.spoolMaxBytes),
@@ -90,9 +91,10 @@ struct KGBCommand {
     var messageFormat: String = "text"
     var version = false
     var log: [String] = []
-    var logRingBytes: Int = 64 << 20
+    var logRingBytes: Int = 4 << 20
     var logOverflow: String = "pause"
     var logBodyMax: Int = 16 << 20
+    var logBodyDir: String?
     var spool: String?
     var spoolFsync: String = "interval"
     var spoolMaxBytes: Int = 1 << 30
@@ -114,7 +116,7 @@ struct KGBCommand {
     /// Flags that take a value, readable from KGB_<NAME> and from the config file.
     static let flagNames = ["listen", "upstream", "upstream-timeout", "connect-timeout", "header-timeout",
                             "idle-timeout", "drain-timeout", "max-header-bytes", "pool-max-idle", "pool-idle-timeout",
-                            "log", "log-ring-bytes", "log-overflow", "log-body-max", "session-header", "prices", "spool", "spool-fsync",
+                            "log", "log-ring-bytes", "log-overflow", "log-body-max", "log-body-dir", "session-header", "prices", "spool", "spool-fsync",
                             "spool-max-bytes", "log-batch-ms", "log-batch-bytes", "log-header",
                             "route", "route-header", "agents", "retry-body-max", "upstream-proxy", "upstream-ca", "config",
                             "admin", "workers", "max-connections", "message-level", "message-format"]
@@ -126,6 +128,7 @@ struct KGBCommand {
         var ringBytes: Int
         var overflow: LogOverflowPolicy
         var bodyMax: Int
+        var bodyDirectory: String
         var sessionHeaders: [String]
         var prices: PriceTable
         /// Where the prices came from, for the start-up message.
@@ -148,6 +151,8 @@ struct KGBCommand {
             throw UsageError("--log-overflow must be pause or drop (got '\(logOverflow)')")
         }
         guard logBodyMax >= 0 else { throw UsageError("--log-body-max must not be negative") }
+        let bodyDirectory = logBodyDir ?? Self.defaultBodyDirectory(specs)
+        guard !bodyDirectory.isEmpty else { throw UsageError("--log-body-dir must not be empty") }
         for name in sessionHeader where name.isEmpty || !name.utf8.allSatisfy(ASCII.isTokenByte) {
             throw UsageError("--session-header: '\(name)' is not a header name")
         }
@@ -158,10 +163,25 @@ struct KGBCommand {
             do { table = try PriceFile.shipped() } catch { throw UsageError(error.description) }
         }
         return LogSettings(specs: specs, ringBytes: logRingBytes, overflow: overflow, bodyMax: logBodyMax,
+                           bodyDirectory: bodyDirectory.count > 1 && bodyDirectory.hasSuffix("/") ? String(bodyDirectory.dropLast()) : bodyDirectory,
                            sessionHeaders: sessionHeader.isEmpty ? LoggerOptions.defaultSessionHeaders
                                                                  : sessionHeader.map { $0.lowercased() },
                            prices: table, pricesSource: prices ?? "shipped, as of \(DefaultPrices.date)",
                            remote: try remoteSettings(specs))
+    }
+
+    /// `bodies` beside the first local log file (the records and the bodies they name stay together), else beside
+    /// the default log.
+    static func defaultBodyDirectory(_ specs: [LogSpec]) -> String {
+        for spec in specs {
+            switch spec {
+            case .jsonLines(let path), .sqlite(let path):
+                let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+                return path.contains("/") ? (directory.isEmpty ? "/bodies" : directory + "/bodies") : "bodies"
+            default: continue
+            }
+        }
+        return "./kgb-logs/bodies"
     }
 
     /// The spool and batch settings, checked, when a destination is remote.

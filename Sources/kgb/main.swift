@@ -94,6 +94,7 @@ let redactionKey: [UInt8] = {
 let workers = (0..<workerCount).map { index in
     var options = LoggerOptions(redactionKey: redactionKey, instance: UInt16.random(in: 0...UInt16.max))
     options.bodyMax = logSettings.bodyMax
+    options.bodyDirectory = logSettings.bodyDirectory
     options.sessionHeaders = logSettings.sessionHeaders
     options.agentNames = config.agents?.names ?? []
     options.agentUsage = config.agents?.usage

@@ -366,3 +366,15 @@ func fastPathAgreesWithTheParser(_ event: String) {
                            usage: Usage(model: "claude-q", inputTokens: 5, outputTokens: 9, stopReason: "end_turn"))
     expectSplitInvariant(Array(stream.utf8), expected)
 }
+
+@Test func theAnswerTextIsKeptUpToAMebibyteCutAtACharacter() {
+    var analyzer = SSEAnalyzer()
+    let delta = #"data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\#(String(repeating: "é", count: 1000))"}}"# + "\n\n"
+    let event = Array(delta.utf8)
+    for _ in 0..<600 { analyzer.feed(event) }  // 1.2 MB of text
+    analyzer.finish()
+    #expect(analyzer.events == 600)
+    let text = Array(analyzer.text.utf8)
+    #expect(text.count <= SSEAnalyzer.maxTextBytes && text.count > SSEAnalyzer.maxTextBytes - 4)
+    #expect(String(validating: text, as: UTF8.self) != nil && analyzer.text.allSatisfy { $0 == "é" })
+}

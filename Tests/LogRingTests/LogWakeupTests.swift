@@ -1,6 +1,7 @@
 // The doorbell: a ring wakes one wait, many rings collapse into one wakeup, an unrung wait times out.
 import Foundation
 import LogRing
+import Synchronization
 import Testing
 
 @Test func unrungWaitTimesOut() {
@@ -39,4 +40,25 @@ import Testing
     let wakeup = LogWakeup()
     wakeup.close()
     wakeup.close()
+}
+
+@Test func ringIfWaitingRingsOnlyForASleepingConsumer() {
+    let wakeup = LogWakeup()
+    defer { wakeup.close() }
+    // Nobody waits: no ring (the consumer looks at the ring itself before it sleeps).
+    wakeup.ringIfWaiting()
+    #expect(!wakeup.wait(timeoutMilliseconds: 0))
+    // Work already there: the wait returns at once, without a ring.
+    #expect(wakeup.wait(timeoutMilliseconds: 10_000) { true })
+    // A consumer asleep in wait(unless:) is woken by ringIfWaiting.
+    let woke = Atomic<Int>(0)
+    let thread = Thread {
+        woke.store(wakeup.wait(timeoutMilliseconds: 10_000) { false } ? 1 : 2, ordering: .sequentiallyConsistent)
+    }
+    thread.start()
+    while woke.load(ordering: .sequentiallyConsistent) == 0 {
+        wakeup.ringIfWaiting()
+        usleep(1_000)
+    }
+    #expect(woke.load(ordering: .sequentiallyConsistent) == 1, "woken by a ring, not by the timeout")
 }

@@ -94,3 +94,26 @@ def test_a_full_disk_leaves_only_whole_records_and_counts_the_rest(mock, kgb_fac
     messages = gateway.proc.stderr.read()
     assert "record(s) lost so far" in messages
     assert "works again" in messages
+
+
+def test_a_body_on_a_full_disk_is_cut_to_what_reached_its_file(mock, kgb_factory, small_filesystem, tmp_path):
+    """Body files on a 1 MiB filesystem, the log elsewhere: a 3 MiB answer's spill file stops growing when the disk
+    is full. The record marks the body truncated and holds exactly the bytes that reached the file (read back into
+    the line, as they are under 1 MiB), and no spill file is left behind."""
+    log_path = str(tmp_path / "exchanges.jsonl")
+    bodies = os.path.join(small_filesystem, "bodies")
+    gateway = kgb_factory(f"http://127.0.0.1:{mock.port}", "--log", f"jsonl:{log_path}", "--log-body-max", str(64 << 20),
+                          "--log-body-dir", bodies)
+    size = 3 << 20
+    assert len(exchange(gateway.port, "GET", f"/bytes?n={size}").body) == size, "the client gets everything"
+    deadline = time.monotonic() + 10
+    while not (os.path.exists(log_path) and open(log_path, "rb").read().endswith(b"\n")):
+        assert time.monotonic() < deadline, "no record"
+        time.sleep(0.05)
+    record = json.loads(open(log_path, "rb").read().split(b"\n")[0])
+    assert record["response"]["truncated"] is True and record["response"]["body_bytes"] == size
+    import base64
+    kept = base64.b64decode(record["response"]["body"]["base64"])
+    assert 0 < len(kept) < size
+    assert kept == (bytes(i % 251 for i in range(251)) * (len(kept) // 251 + 1))[:len(kept)]
+    assert os.listdir(bodies) == [], "the spill file was read back and removed"

@@ -336,3 +336,24 @@ def test_a_session_header_that_is_not_a_name_is_refused(mock):
     result = subprocess.run([os.path.join(BIN, "kgb"), "--upstream", f"http://127.0.0.1:{mock.port}",
                              "--session-header", "bad header"], capture_output=True, text=True, timeout=10)
     assert result.returncode != 0 and "--session-header" in result.stderr
+
+
+def test_a_body_past_a_mebibyte_is_kept_in_a_file_the_record_names(mock, kgb_factory):
+    """The logger holds at most 256 KiB of a body in memory: a longer one spills to a file as it arrives. Up to 1 MiB
+    it is still written into the record; past that the record names the file (beside the log: bodies/<id>.response)
+    and the file holds exactly the kept bytes."""
+    gateway = kgb_factory(f"http://127.0.0.1:{mock.port}", "--log-body-max", str(64 << 20))
+    big, small = 3 << 20, 600 << 10
+    assert len(exchange(gateway.port, "GET", f"/bytes?n={big}").body) == big
+    assert len(exchange(gateway.port, "GET", f"/bytes?n={small}").body) == small
+    first, second = read_records(gateway.log_path, 2, timeout=10)
+    pattern = bytes(i % 251 for i in range(251)) * (big // 251 + 1)
+    reference = first["response"]["body"]
+    assert reference == {"file": os.path.join(os.path.dirname(gateway.log_path), "bodies", first["id"] + ".response"),
+                         "bytes": big}
+    with open(reference["file"], "rb") as f:
+        assert f.read() == pattern[:big]
+    assert first["response"]["body_bytes"] == big and first["response"]["truncated"] is False
+    import base64
+    assert base64.b64decode(second["response"]["body"]["base64"]) == pattern[:small]
+    assert os.listdir(os.path.dirname(reference["file"])) == [first["id"] + ".response"], "no spill file left"

@@ -89,7 +89,7 @@ enum DeltaFastPath {
                 if byte >= 0x80 { sawHighByte = true }
                 runEnd += 1
             }
-            if runEnd > index { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[index..<runEnd])) }
+            if runEnd > index { out.appendBytes(UnsafeRawBufferPointer(rebasing: data[index..<runEnd])) }
             index = runEnd
             guard index < count else { return nil }
             let byte = data[index]

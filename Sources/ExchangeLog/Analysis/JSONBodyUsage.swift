@@ -6,21 +6,22 @@ public enum JSONBodyUsage {
     /// "" means the upstream answered with empty text.
     public static func analyze(_ body: [UInt8]) -> (usage: Usage, text: String?) {
         var usage = Usage()
-        guard let object = APIShapes.object(body) else { return (usage, nil) }
+        guard let object = APIShapes.object(json: body) else { return (usage, nil) }
         if APIShapes.isOpenAIChat(object) {
             if let model = APIShapes.string(object["model"]) { usage.model = model }
-            APIShapes.openAIUsage(object["usage"] as? [String: Any], into: &usage)
+            APIShapes.openAIUsage(object["usage"], into: &usage)
             guard let choice = APIShapes.firstChoice(object) else { return (usage, nil) }
             if let reason = APIShapes.string(choice["finish_reason"]) { usage.stopReason = reason }
-            return (usage, (choice["message"] as? [String: Any])?["content"] as? String)
+            guard let message = choice["message"], message.isObject else { return (usage, nil) }
+            return (usage, message["content"]?.stringValue)
         }
         // Anthropic: a message, whose content is a list of blocks; only text blocks are the answer, and the
         // SDKs join them without a separator.
         APIShapes.anthropicMessage(object, into: &usage)
-        guard let content = object["content"] as? [Any] else { return (usage, nil) }
+        guard let content = object["content"]?.arrayValue else { return (usage, nil) }
         var text: String? = nil
-        for case let block as [String: Any] in content where block["type"] as? String == "text" {
-            text = (text ?? "") + ((block["text"] as? String) ?? "")
+        for block in content where block.isObject && block["type"]?.stringValue == "text" {
+            text = (text ?? "") + (block["text"]?.stringValue ?? "")
         }
         return (usage, text)
     }
@@ -30,27 +31,31 @@ public enum JSONBodyUsage {
     public static func usage(_ body: [UInt8]) -> Usage {
         body.withUnsafeBytes { data -> Usage in
             var usage = Usage()
-            guard let members = TopLevelScanner.members(data) else { return usage }
             // As APIShapes.isOpenAIChat: a string "object" decides alone; without one, a "choices" array does.
             var objectSaysOpenAI: Bool?
             var hasChoicesArray = false
             var usageValue: Range<Int>?
             var choicesValue: Range<Int>?
-            for member in members {
-                // A key given twice: the last one counts, as in the parsed object.
-                if TopLevelScanner.isKey(member.key, "model") {
-                    usage.model = TopLevelScanner.string(data, member.value).flatMap { $0.isEmpty ? nil : $0 }
-                } else if TopLevelScanner.isKey(member.key, "stop_reason") {
-                    usage.stopReason = TopLevelScanner.string(data, member.value).flatMap { $0.isEmpty ? nil : $0 }
-                } else if TopLevelScanner.isKey(member.key, "usage") {
-                    usageValue = member.value
-                } else if TopLevelScanner.isKey(member.key, "choices") {
-                    choicesValue = member.value
-                    hasChoicesArray = data[member.value.lowerBound] == UInt8(ascii: "[")
-                } else if TopLevelScanner.isKey(member.key, "object") {
-                    objectSaysOpenAI = TopLevelScanner.string(data, member.value).map { $0.hasPrefix("chat.completion") }
+            // Strings are decoded once the object is known to be whole (a key given twice: the last one counts).
+            var modelValue: Range<Int>?
+            var stopReasonValue: Range<Int>?
+            let whole = TopLevelScanner.forEachMember(data) { key, value in
+                if TopLevelScanner.isKey(key, "model") {
+                    modelValue = value
+                } else if TopLevelScanner.isKey(key, "stop_reason") {
+                    stopReasonValue = value
+                } else if TopLevelScanner.isKey(key, "usage") {
+                    usageValue = value
+                } else if TopLevelScanner.isKey(key, "choices") {
+                    choicesValue = value
+                    hasChoicesArray = data[value.lowerBound] == UInt8(ascii: "[")
+                } else if TopLevelScanner.isKey(key, "object") {
+                    objectSaysOpenAI = TopLevelScanner.string(data, value).map { $0.hasPrefix("chat.completion") }
                 }
             }
+            guard whole != nil else { return usage }
+            usage.model = modelValue.flatMap { TopLevelScanner.string(data, $0) }.flatMap { $0.isEmpty ? nil : $0 }
+            usage.stopReason = stopReasonValue.flatMap { TopLevelScanner.string(data, $0) }.flatMap { $0.isEmpty ? nil : $0 }
             if objectSaysOpenAI ?? hasChoicesArray {
                 usage.stopReason = nil
                 if let usageValue { openAIUsage(data, usageValue, into: &usage) }
@@ -67,39 +72,59 @@ public enum JSONBodyUsage {
     // work per small JSON exchange.
 
     private static func anthropicUsage(_ data: UnsafeRawBufferPointer, _ value: Range<Int>, into usage: inout Usage) {
-        readCounts(data, value, [("input_tokens", \.inputTokens), ("output_tokens", \.outputTokens),
-                                 ("cache_read_input_tokens", \.cacheReadInputTokens),
-                                 ("cache_creation_input_tokens", \.cacheCreationInputTokens)], into: &usage)
+        forEachObjectMember(data, value) { key, value in
+            if TopLevelScanner.isKey(key, "input_tokens") {
+                if let n = integer(data, value) { usage.inputTokens = n }
+            } else if TopLevelScanner.isKey(key, "output_tokens") {
+                if let n = integer(data, value) { usage.outputTokens = n }
+            } else if TopLevelScanner.isKey(key, "cache_read_input_tokens") {
+                if let n = integer(data, value) { usage.cacheReadInputTokens = n }
+            } else if TopLevelScanner.isKey(key, "cache_creation_input_tokens") {
+                if let n = integer(data, value) { usage.cacheCreationInputTokens = n }
+            }
+        }
     }
 
     private static func openAIUsage(_ data: UnsafeRawBufferPointer, _ value: Range<Int>, into usage: inout Usage) {
         // As APIShapes: an object (not null, not a number) says the OpenAI convention, even with no counts in it.
         guard !value.isEmpty, data[value.lowerBound] == UInt8(ascii: "{") else { return }
         usage.inputIncludesCacheRead = true
-        readCounts(data, value, [("prompt_tokens", \.inputTokens), ("completion_tokens", \.outputTokens)], into: &usage)
-        for member in objectMembers(data, value) where TopLevelScanner.isKey(member.key, "prompt_tokens_details") {
-            readCounts(data, member.value, [("cached_tokens", \.cacheReadInputTokens)], into: &usage)
-        }
-    }
-
-    /// Each named member of the object at `value` that holds an integral number sets its field.
-    private static func readCounts(_ data: UnsafeRawBufferPointer, _ value: Range<Int>,
-                                   _ fields: [(name: StaticString, field: WritableKeyPath<Usage, Int?>)], into usage: inout Usage) {
-        for member in objectMembers(data, value) {
-            for (name, field) in fields where TopLevelScanner.isKey(member.key, name) {
-                if let n = integer(data, member.value) { usage[keyPath: field] = n }
+        forEachObjectMember(data, value) { key, value in
+            if TopLevelScanner.isKey(key, "prompt_tokens") {
+                if let n = integer(data, value) { usage.inputTokens = n }
+            } else if TopLevelScanner.isKey(key, "completion_tokens") {
+                if let n = integer(data, value) { usage.outputTokens = n }
+            } else if TopLevelScanner.isKey(key, "prompt_tokens_details") {
+                forEachObjectMember(data, value) { key, value in
+                    if TopLevelScanner.isKey(key, "cached_tokens"), let n = integer(data, value) { usage.cacheReadInputTokens = n }
+                }
             }
         }
     }
 
-    /// The members of the object at `value`; none when it is not an object (`null`, a number, malformed).
-    private static func objectMembers(_ data: UnsafeRawBufferPointer, _ value: Range<Int>) -> [(key: UnsafeRawBufferPointer, value: Range<Int>)] {
-        guard !value.isEmpty, data[value.lowerBound] == UInt8(ascii: "{") else { return [] }
-        return TopLevelScanner.members(UnsafeRawBufferPointer(rebasing: data[..<value.upperBound]), from: value.lowerBound) ?? []
+    /// Each member of the object at `value`; none when it is not an object (`null`, a number, malformed). A
+    /// malformed object hands over nothing: the members are found first, then handed.
+    private static func forEachObjectMember(_ data: UnsafeRawBufferPointer, _ value: Range<Int>,
+                                            _ body: (UnsafeRawBufferPointer, Range<Int>) -> Void) {
+        guard !value.isEmpty, data[value.lowerBound] == UInt8(ascii: "{") else { return }
+        let object = UnsafeRawBufferPointer(rebasing: data[..<value.upperBound])
+        guard TopLevelScanner.forEachMember(object, from: value.lowerBound, { _, _ in }) != nil else { return }
+        TopLevelScanner.forEachMember(object, from: value.lowerBound, body)
     }
 
     /// An integral JSON number ("12", "12.0", "1.2e1"); nil for fractions, out-of-range values and non-numbers.
     private static func integer(_ data: UnsafeRawBufferPointer, _ value: Range<Int>) -> Int? {
+        // Plain digits (what the APIs send) without a String; anything else as before.
+        if !value.isEmpty, value.count <= 18 {
+            var n = 0
+            var plain = true
+            for at in value {
+                let byte = data[at]
+                guard byte >= 0x30 && byte <= 0x39 else { plain = false; break }
+                n = n &* 10 &+ Int(byte &- 0x30)
+            }
+            if plain { return n }
+        }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: data[value]), as: UTF8.self)
         if let n = Int(text) { return n }
         guard let first = text.utf8.first, first == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first),

@@ -11,13 +11,18 @@ public struct SSEAnalyzer: Sendable {
     /// The answer as the SDK would accumulate it: text deltas, plus tool-input JSON fragments.
     /// Built from the accumulated bytes on each read; the logger reads it once, at the end (see `hasText`).
     public var text: String { String(decoding: textBytes, as: UTF8.self) }
+    /// `text` as the UTF-8 bytes it is kept in (the record writes them without a String).
+    public func withTextBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { textBytes.withUnsafeBytes(body) }
     /// Some answer text arrived (cheap, unlike `text`: checked after every fragment for the first-token time).
     public var hasText: Bool { !textBytes.isEmpty }
     public private(set) var usage = Usage()
 
     /// An event larger than this is counted but not read: its data is dropped as it arrives, so one endless
     /// line from an upstream cannot grow the logger's memory without bound.
-    public static let maxEventBytes = 16 << 20
+    public static let maxEventBytes = 1 << 20
+    /// The answer text kept (`text`): its first MiB, cut at a character. The logger's memory must not grow with the
+    /// length of an answer; the body (or its file) holds all of it.
+    public static let maxTextBytes = 1 << 20
 
     /// `text` as UTF-8: every piece appended is valid UTF-8 on its own (a decoded JSON string).
     private var textBytes: [UInt8] = []
@@ -37,6 +42,29 @@ public struct SSEAnalyzer: Sendable {
     private var oversized = false
 
     public init() {}
+
+    /// As a new analyser, keeping the buffers' memory (the logger reuses one per open stream) unless a large
+    /// stream grew them.
+    public mutating func reset() {
+        events = 0
+        usage = Usage()
+        Self.empty(&textBytes)
+        Self.empty(&line)
+        Self.empty(&data)
+        Self.empty(&eventName)
+        hasData = false
+        afterCR = false
+        atStreamStart = true
+        lineDropped = false
+        oversized = false
+    }
+
+    /// Buffer memory a reused analyser keeps.
+    static let keptCapacity = 64 * 1024
+
+    private static func empty(_ buffer: inout [UInt8]) {
+        if buffer.capacity > keptCapacity { buffer = [] } else { buffer.removeAll(keepingCapacity: true) }
+    }
 
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
         let count = bytes.count
@@ -104,7 +132,7 @@ public struct SSEAnalyzer: Sendable {
             lineDropped = true
             return
         }
-        line.append(contentsOf: piece)
+        line.appendBytes(piece)
     }
 
     /// The held line (`line`) ended.
@@ -154,12 +182,12 @@ public struct SSEAnalyzer: Sendable {
         let value = UnsafeRawBufferPointer(rebasing: line[valueStart...])
         if DeltaFastPath.equals(name, "data") {
             // Data lines are joined with LF; the trailing one is dropped at dispatch.
-            data.append(contentsOf: value)
+            data.appendBytes(value)
             data.append(.lf)
             hasData = true
         } else if DeltaFastPath.equals(name, "event") {
             eventName.removeAll(keepingCapacity: true)
-            eventName.append(contentsOf: value)
+            eventName.appendBytes(value)
         }
         // `id` and `retry` steer reconnection, which says nothing about usage; other fields are ignored by spec.
     }
@@ -188,74 +216,99 @@ public struct SSEAnalyzer: Sendable {
                 || DeltaFastPath.appendAnthropicTextDelta(data, to: &textBytes)
                 || (model && DeltaFastPath.appendOpenAIContentDelta(data, to: &textBytes))
         }
+        if textBytes.count > Self.maxTextBytes { capText() }
         if done || data.withUnsafeBytes({ Self.carriesNothingRecorded($0) }) {
             events += 1
             return
         }
-        let object = APIShapes.object(data)
-        if requireComplete && object == nil { return }
-        events += 1
-        guard let object else { return }  // malformed JSON spoils this event only
-        read(object, eventName: String(decoding: eventName, as: UTF8.self))
+        // Read where it lies (moved out of `data` so the reading can change `self`), checked once, not parsed into a tree.
+        var event: [UInt8] = []
+        swap(&event, &data)
+        defer { swap(&event, &data) }
+        event.withUnsafeBytes { bytes in
+            let object = JSONView.validated(bytes).flatMap { $0.isObject ? $0 : nil }
+            if requireComplete && object == nil { return }
+            events += 1
+            guard let object else { return }  // malformed JSON spoils this event only
+            read(object)
+        }
     }
 
     /// Anthropic events the record takes nothing from but their count (ping, content_block_start/stop,
     /// message_stop), known by their top-level "type" without the JSON parser: parsing them was a large part
     /// of the logger's work per stream. Only a well-formed object qualifies; anything else takes the full path.
     private static func carriesNothingRecorded(_ data: UnsafeRawBufferPointer) -> Bool {
-        guard let members = TopLevelScanner.members(data),
-              TopLevelScanner.skipSpace(data, members.last.map { TopLevelScanner.skipSpace(data, $0.value.upperBound) + 1 } ?? data.count) == data.count,
-              let type = members.first(where: { TopLevelScanner.isKey($0.key, "type") }),
-              let name = TopLevelScanner.string(data, type.value) else { return false }
-        return name == "ping" || name == "content_block_start" || name == "content_block_stop" || name == "message_stop"
+        var type: Range<Int>?
+        guard let end = TopLevelScanner.forEachMember(data, { key, value in
+                  if type == nil, TopLevelScanner.isKey(key, "type") { type = value }  // the first one, as before
+              }),
+              TopLevelScanner.skipSpace(data, end) == data.count, let type,
+              type.count >= 2, data[type.lowerBound] == UInt8(ascii: "\"") else { return false }
+        // The names are plain ASCII: compared as the bytes between the quotes (an escaped spelling takes the full path).
+        let name = UnsafeRawBufferPointer(rebasing: data[(type.lowerBound + 1)..<(type.upperBound - 1)])
+        return DeltaFastPath.equals(name, "ping") || DeltaFastPath.equals(name, "content_block_start")
+            || DeltaFastPath.equals(name, "content_block_stop") || DeltaFastPath.equals(name, "message_stop")
     }
 
     /// Anthropic events carry their name again as "type"; trust the JSON, fall back to the `event:` field.
-    private mutating func read(_ object: [String: Any], eventName: String) {
-        let type = (object["type"] as? String) ?? eventName
+    private mutating func read<Node: JSONNode>(_ object: Node) {
+        // The top-level members any case below reads, found in one pass.
+        let top = object.members(["type", "message", "delta", "usage"])
+        let type = top[0]?.stringValue ?? String(decoding: eventName, as: UTF8.self)
         switch type {
         case "message_start":
-            if let message = object["message"] as? [String: Any] {
+            if let message = top[1], message.isObject {
                 APIShapes.anthropicMessage(message, into: &usage)
             }
         case "content_block_delta":
-            guard let delta = object["delta"] as? [String: Any] else { return }
-            switch delta["type"] as? String {
-            case "text_delta": append((delta["text"] as? String) ?? "")
-            case "input_json_delta": append((delta["partial_json"] as? String) ?? "")
+            guard let delta = top[2], delta.isObject else { return }
+            let fields = delta.members(["type", "text", "partial_json"])
+            switch fields[0]?.stringValue {
+            case "text_delta": append(fields[1]?.stringValue ?? "")
+            case "input_json_delta": append(fields[2]?.stringValue ?? "")
             default: break  // thinking and signature deltas are not the answer
             }
         case "message_delta":
-            if let delta = object["delta"] as? [String: Any], let reason = APIShapes.string(delta["stop_reason"]) {
+            if let delta = top[2], delta.isObject, let reason = APIShapes.string(delta["stop_reason"]) {
                 usage.stopReason = reason
             }
-            APIShapes.anthropicUsage(object["usage"] as? [String: Any], into: &usage)
+            APIShapes.anthropicUsage(top[3], into: &usage)
         default:
             if APIShapes.isOpenAIChat(object) { readOpenAIChunk(object) }
         }
     }
 
-    private mutating func readOpenAIChunk(_ chunk: [String: Any]) {
+    private mutating func readOpenAIChunk<Node: JSONNode>(_ chunk: Node) {
         if let model = APIShapes.string(chunk["model"]) { usage.model = model }
         if let choice = APIShapes.firstChoice(chunk) {
-            if let delta = choice["delta"] as? [String: Any] {
-                append((delta["content"] as? String) ?? "")
+            if let delta = choice["delta"], delta.isObject {
+                append(delta["content"]?.stringValue ?? "")
                 // Tool-call arguments stream as JSON fragments, like Anthropic's input_json_delta.
-                if let calls = delta["tool_calls"] as? [Any] {
-                    for case let call as [String: Any] in calls {
-                        append(((call["function"] as? [String: Any])?["arguments"] as? String) ?? "")
+                if let calls = delta["tool_calls"]?.arrayValue {
+                    for call in calls where call.isObject {
+                        let function = call["function"]
+                        append((function?.isObject == true ? function?["arguments"]?.stringValue : nil) ?? "")
                     }
                 }
             }
             if let reason = APIShapes.string(choice["finish_reason"]) { usage.stopReason = reason }
         }
-        APIShapes.openAIUsage(chunk["usage"] as? [String: Any], into: &usage)
+        APIShapes.openAIUsage(chunk["usage"], into: &usage)
     }
 }
 
 extension SSEAnalyzer {
+    /// Cuts the text back to `maxTextBytes`, at the start of a character.
+    private mutating func capText() {
+        var cut = Self.maxTextBytes
+        while cut > 0 && textBytes[cut] & 0xC0 == 0x80 { cut -= 1 }
+        textBytes.removeSubrange(cut...)
+    }
+
     private mutating func append(_ piece: String) {
+        guard textBytes.count < Self.maxTextBytes else { return }
         textBytes.append(contentsOf: piece.utf8)
+        if textBytes.count > Self.maxTextBytes { capText() }
     }
 }
 

@@ -9,10 +9,19 @@ enum TopLevelScanner {
     /// range of each value; nil when the bytes are not a well-formed object at this level.
     static func members(_ data: UnsafeRawBufferPointer, from start: Int = 0) -> [(key: UnsafeRawBufferPointer, value: Range<Int>)]? {
         var members: [(key: UnsafeRawBufferPointer, value: Range<Int>)] = []
+        guard forEachMember(data, from: start, { members.append(($0, $1)) }) != nil else { return nil }
+        return members
+    }
+
+    /// Hands each member of the object at `start` to `body` in order, without collecting them; returns the index
+    /// just after the object, or nil when it is not well-formed at this level (members already handed stay handed).
+    @discardableResult
+    static func forEachMember(_ data: UnsafeRawBufferPointer, from start: Int = 0,
+                              _ body: (_ key: UnsafeRawBufferPointer, _ value: Range<Int>) -> Void) -> Int? {
         var i = skipSpace(data, start)
         guard i < data.count, data[i] == UInt8(ascii: "{") else { return nil }
         i = skipSpace(data, i + 1)
-        if i < data.count && data[i] == UInt8(ascii: "}") { return members }
+        if i < data.count && data[i] == UInt8(ascii: "}") { return i + 1 }
         while i < data.count {
             guard data[i] == UInt8(ascii: "\""), let keyEnd = skipString(data, i) else { return nil }
             let key = UnsafeRawBufferPointer(rebasing: data[(i + 1)..<(keyEnd - 1)])
@@ -20,14 +29,14 @@ enum TopLevelScanner {
             guard i < data.count, data[i] == UInt8(ascii: ":") else { return nil }
             let valueStart = skipSpace(data, i + 1)
             guard let valueEnd = skipValue(data, valueStart) else { return nil }
-            members.append((key, valueStart..<valueEnd))
+            body(key, valueStart..<valueEnd)
             i = skipSpace(data, valueEnd)
             guard i < data.count else { return nil }
-            if data[i] == UInt8(ascii: "}") { return members }
+            if data[i] == UInt8(ascii: "}") { return i + 1 }
             guard data[i] == UInt8(ascii: ",") else { return nil }
             i = skipSpace(data, i + 1)
             // Foundation's parser takes a comma before the closing brace; so does this reader, to agree with it.
-            if i < data.count && data[i] == UInt8(ascii: "}") { return members }
+            if i < data.count && data[i] == UInt8(ascii: "}") { return i + 1 }
         }
         return nil
     }
@@ -38,33 +47,55 @@ enum TopLevelScanner {
         return i
     }
 
-    /// From an opening quote to just after its closing quote.
+    /// From an opening quote to just after its closing quote (an escape's second byte is never the end).
     static func skipString(_ data: UnsafeRawBufferPointer, _ from: Int) -> Int? {
-        // memchr to each quote (strings here are whole bodies, and a byte loop was most of a row mapping's time); a
-        // quote after an odd run of backslashes is escaped.
-        guard let base = data.baseAddress else { return nil }
+        guard let base = data.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         var i = from + 1
-        while i < data.count, let hit = memchr(base + i, Int32(UInt8(ascii: "\"")), data.count - i) {
-            let at = base.distance(to: UnsafeRawPointer(hit))
-            var backslashes = 0
-            while at - backslashes - 1 > from && data[at - backslashes - 1] == UInt8(ascii: "\\") { backslashes += 1 }
-            if backslashes % 2 == 0 { return at + 1 }
-            i = at + 1
+        let count = data.count
+        while i < count {
+            // Eight bytes at a time to the next quote or backslash (strings here run to whole answers).
+            while i + 8 <= count {
+                let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                let hits = SWAR.zeroBytes(word ^ SWAR.repeated(0x22)) | SWAR.zeroBytes(word ^ SWAR.repeated(0x5C))
+                if hits != 0 {
+                    i += hits.trailingZeroBitCount >> 3
+                    break
+                }
+                i += 8
+            }
+            guard i < count else { return nil }
+            let byte = base[i]
+            if byte == UInt8(ascii: "\"") { return i + 1 }
+            i += byte == UInt8(ascii: "\\") ? 2 : 1
         }
         return nil
     }
 
     /// From the first byte of a value to just after it.
     static func skipValue(_ data: UnsafeRawBufferPointer, _ from: Int) -> Int? {
-        guard from < data.count else { return nil }
+        guard from < data.count, let base = data.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         switch data[from] {
         case UInt8(ascii: "\""):
             return skipString(data, from)
         case UInt8(ascii: "{"), UInt8(ascii: "["):
             var depth = 0
             var i = from
-            while i < data.count {
-                switch data[i] {
+            let count = data.count
+            while i < count {
+                // To the next quote or bracket, eight bytes at a time ('[' | 0x20 is '{', ']' | 0x20 is '}').
+                while i + 8 <= count {
+                    let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                    let folded = word | SWAR.repeated(0x20)
+                    let hits = SWAR.zeroBytes(word ^ SWAR.repeated(0x22)) | SWAR.zeroBytes(folded ^ SWAR.repeated(0x7B))
+                        | SWAR.zeroBytes(folded ^ SWAR.repeated(0x7D))
+                    if hits != 0 {
+                        i += hits.trailingZeroBitCount >> 3
+                        break
+                    }
+                    i += 8
+                }
+                guard i < count else { return nil }
+                switch base[i] {
                 case UInt8(ascii: "\""):
                     guard let end = skipString(data, i) else { return nil }
                     i = end
@@ -97,5 +128,18 @@ enum TopLevelScanner {
 
     static func isKey(_ key: UnsafeRawBufferPointer, _ name: StaticString) -> Bool {
         DeltaFastPath.equals(key, name)
+    }
+}
+
+/// Byte tests on eight bytes at once.
+enum SWAR {
+    @inline(__always)
+    static func repeated(_ byte: UInt8) -> UInt64 { 0x0101_0101_0101_0101 &* UInt64(byte) }
+
+    /// The high bit of each zero byte of `x` set (bytes above the first zero byte may be flagged too, by borrows:
+    /// the lowest flag, which callers use, is exact).
+    @inline(__always)
+    static func zeroBytes(_ x: UInt64) -> UInt64 {
+        (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
     }
 }

@@ -1,0 +1,430 @@
+// The bytes of the records a logger thread writes, in one buffer it reuses from record to record and batch to batch:
+// JSON pieces go in through a raw pointer (no Array append per piece, no String per value, no allocation once the
+// buffer has grown). The JSON rules here (escaping, base64 bodies, numbers) are the record contract's: README "The
+// exchange log".
+import Glibc
+
+final class OutputBuffer {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    private(set) var capacity: Int
+    /// Bytes written so far.
+    var count = 0
+    /// What the buffer shrinks back to after a large record (see `reset`).
+    let keptCapacity: Int
+    /// The global tables, held here so the hot loops do not go through their lazy initialisers on every use.
+    private let escapes = escapeTable
+    private let hexDigits = hexTable
+    private let base64Digits = base64Table
+
+    init(capacity: Int = 64 * 1024) {
+        keptCapacity = capacity
+        self.capacity = capacity
+        base = .allocate(capacity: capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    var isEmpty: Bool { count == 0 }
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Room for `extra` more bytes; returns where they go.
+    @inline(__always)
+    func room(_ extra: Int) -> UnsafeMutablePointer<UInt8> {
+        if count &+ extra > capacity { grow(count &+ extra) }
+        return base + count
+    }
+
+    private func grow(_ needed: Int) {
+        var size = capacity
+        while size < needed { size &*= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
+        bigger.update(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity = size
+    }
+
+    /// Forgets the contents; gives memory back when one large record grew the buffer past what it keeps.
+    func reset() {
+        count = 0
+        if capacity > keptCapacity * 4 {
+            base.deallocate()
+            base = .allocate(capacity: keptCapacity)
+            capacity = keptCapacity
+        }
+    }
+
+    /// A copy of the contents, for callers that want an array (sinks take `[UInt8]`).
+    func array() -> [UInt8] { Array(bytes) }
+
+    // MARK: Plain bytes
+
+    @inline(__always)
+    func byte(_ value: UInt8) {
+        room(1).pointee = value
+        count &+= 1
+    }
+
+    @inline(__always)
+    func raw(_ text: StaticString) {
+        let length = text.utf8CodeUnitCount
+        room(length).update(from: text.utf8Start, count: length)
+        count &+= length
+    }
+
+    func raw(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        UnsafeMutableRawPointer(room(bytes.count)).copyMemory(from: source, byteCount: bytes.count)
+        count &+= bytes.count
+    }
+
+    func decimal(_ value: Int) {
+        if value < 0 {
+            byte(UInt8(ascii: "-"))
+            decimal(UInt64(value.magnitude))
+        } else {
+            decimal(UInt64(value))
+        }
+    }
+
+    func decimal(_ value: UInt64) {
+        var digits = 1
+        var rest = value
+        while rest >= 10 { rest /= 10; digits &+= 1 }
+        let out = room(digits)
+        rest = value
+        var at = digits
+        repeat {
+            at &-= 1
+            out[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        } while at > 0
+        count &+= digits
+    }
+
+    /// Lower-case hex, at least `width` digits (zero-padded), never cut.
+    func hex(_ value: UInt64, width: Int) {
+        var digits = 1
+        var rest = value >> 4
+        while rest != 0 { rest >>= 4; digits &+= 1 }
+        let total = max(width, digits)
+        let out = room(total)
+        rest = value
+        for at in stride(from: total &- 1, through: 0, by: -1) {
+            out[at] = hexDigits[Int(rest & 0xF)]
+            rest >>= 4
+        }
+        count &+= total
+    }
+
+    /// What Swift's `Double.description` writes (the shortest text that reads back as the same value: "0.21",
+    /// "1e-07", "100.0"; it fits a small String, so no allocation). JSON has no NaN or infinity: null.
+    func double(_ value: Double) {
+        guard value.isFinite else { return raw("null") }
+        var text = value.description
+        text.withUTF8 { raw(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Milliseconds from nanoseconds, as `double(Double(nanos) / 1e6)` writes them. Below 10^15 ns (11 days) the
+    /// exact decimal quotient is also the shortest text that reads back as that double (a shorter one would differ
+    /// by 10^-6 or more, far beyond half its ulp), so it is written from the integer; from 100 ns up Swift writes it
+    /// without an exponent. Outside that range: `double`. (OutputBufferTests compare the two on millions of values.)
+    func milliseconds(nanos: UInt64) {
+        guard nanos >= 100 && nanos < 1_000_000_000_000_000 else { return double(Double(nanos) / 1e6) }
+        decimal(nanos / 1_000_000)
+        byte(UInt8(ascii: "."))
+        var fraction = nanos % 1_000_000
+        guard fraction != 0 else { return byte(UInt8(ascii: "0")) }
+        var digits = 6
+        while fraction % 10 == 0 { fraction /= 10; digits &-= 1 }
+        let out = room(digits)
+        for at in stride(from: digits &- 1, through: 0, by: -1) {
+            out[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: fraction % 10)
+            fraction /= 10
+        }
+        count &+= digits
+    }
+
+    func bool(_ value: Bool) { value ? raw("true") : raw("false") }
+
+    // MARK: JSON strings
+
+    /// A JSON string of text: valid UTF-8 is escaped as it is; anything else is read as Swift's
+    /// `String(decoding:as:)` reads it (each invalid sequence becomes U+FFFD), so a header value with obs-text
+    /// gives the same record as when it went through a String.
+    func text(_ bytes: UnsafeRawBufferPointer) {
+        if !string(ifValidUTF8: bytes) {
+            var repaired = String(decoding: bytes, as: UTF8.self)
+            repaired.withUTF8 { _ = string(ifValidUTF8: UnsafeRawBufferPointer($0)) }
+        }
+    }
+
+    func text(_ value: String) {
+        var value = value
+        value.withUTF8 { _ = string(ifValidUTF8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A body as one JSON value: a string when it is valid UTF-8, else `{"base64":"..."}` (see BodyEncoding).
+    func body(_ bytes: UnsafeRawBufferPointer) {
+        if string(ifValidUTF8: bytes) { return }
+        raw(#"{"base64":""#)
+        base64(bytes)
+        raw("\"}")
+    }
+
+    /// `"` + the escaped bytes + `"` when they are valid UTF-8 (checked in the same pass); otherwise writes
+    /// nothing and answers false.
+    @discardableResult
+    func string(ifValidUTF8 bytes: UnsafeRawBufferPointer) -> Bool {
+        let mark = count
+        byte(UInt8(ascii: "\""))
+        if !escaped(bytes) {
+            count = mark
+            return false
+        }
+        byte(UInt8(ascii: "\""))
+        return true
+    }
+
+    /// The inside of a JSON string (RFC 8259 §7: quote, backslash and C0 controls escaped; U+2028 and U+2029 too,
+    /// as line ends in JavaScript before ES2019 and in some log viewers). Runs that need no escape, most of any
+    /// text, are found eight bytes at a time and copied whole. False at the first byte that is not valid UTF-8.
+    /// On false nothing is left written.
+    func escaped(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let start = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
+        let mark = count
+        // In slices, so the room asked for (6 bytes out per byte in, at worst) stays small for a large body.
+        let slice = 16 * 1024
+        var offset = 0
+        while offset < bytes.count {
+            // A sequence that starts before the slice's end is finished in it, so the next slice starts where this
+            // one stopped.
+            guard let next = escapeSlice(start, from: offset, to: min(bytes.count, offset &+ slice), total: bytes.count) else {
+                count = mark
+                return false
+            }
+            offset = next
+        }
+        return true
+    }
+
+    /// Escapes from `from` to at least `end`; returns where it stopped, nil at invalid UTF-8.
+    private func escapeSlice(_ input: UnsafePointer<UInt8>, from: Int, to end: Int, total: Int) -> Int? {
+        // 6 bytes out per byte in at worst, and 3 more for a sequence that runs past `end`.
+        let out = room((end &- from) &* 6 &+ 8)
+        var n = 0
+        var i = from
+        let table = escapes
+        let hex = hexDigits
+        let output = UnsafeMutableRawPointer(out)
+        while i < end {
+            // The clean run, eight bytes at a time while none is a quote, a backslash, a control or above 0x7F: each
+            // word is stored as it was loaded (the room asked for covers a whole word past any point), and the output
+            // moves on by the clean bytes only (the lowest flagged byte of a word is the first that needs attention).
+            // No copy call per run: JSON bodies have a quote every few bytes.
+            var clean = true
+            while i &+ 8 <= end {
+                let word = UnsafeRawPointer(input + i).loadUnaligned(as: UInt64.self)
+                output.storeBytes(of: word, toByteOffset: n, as: UInt64.self)
+                let flags = Self.attention(word)
+                if flags != 0 {
+                    let k = flags.trailingZeroBitCount >> 3
+                    i &+= k
+                    n &+= k
+                    clean = false
+                    break
+                }
+                i &+= 8
+                n &+= 8
+            }
+            if clean {
+                // Fewer than eight bytes left in the slice: byte by byte.
+                while i < end && table[Int(input[i])] == 0 {
+                    out[n] = input[i]
+                    n &+= 1
+                    i &+= 1
+                }
+                if i == end { break }
+            }
+            let byte = input[i]
+            let action = table[Int(byte)]
+            if action == UInt8(ascii: "u") {
+                // C0 controls without a short form: \u00XX.
+                out[n] = UInt8(ascii: "\\"); out[n &+ 1] = UInt8(ascii: "u")
+                out[n &+ 2] = UInt8(ascii: "0"); out[n &+ 3] = UInt8(ascii: "0")
+                out[n &+ 4] = hex[Int(byte >> 4)]
+                out[n &+ 5] = hex[Int(byte & 0x0F)]
+                n &+= 6
+                i &+= 1
+            } else if action != 0x80 {
+                out[n] = UInt8(ascii: "\\"); out[n &+ 1] = action
+                n &+= 2
+                i &+= 1
+            } else {
+                // A multi-byte sequence (it may run past this slice's end only when the body ends cut).
+                let length = Self.sequenceLength(input, i, total)
+                guard length > 0 else { return nil }
+                if byte == 0xE2 && input[i &+ 1] == 0x80 && (input[i &+ 2] == 0xA8 || input[i &+ 2] == 0xA9) {
+                    // U+2028 / U+2029 → \u2028 / \u2029
+                    out[n] = UInt8(ascii: "\\"); out[n &+ 1] = UInt8(ascii: "u"); out[n &+ 2] = UInt8(ascii: "2")
+                    out[n &+ 3] = UInt8(ascii: "0"); out[n &+ 4] = UInt8(ascii: "2")
+                    out[n &+ 5] = input[i &+ 2] == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9")
+                    n &+= 6
+                } else {
+                    for k in 0..<length { out[n &+ k] = input[i &+ k] }
+                    n &+= length
+                }
+                i &+= length
+            }
+        }
+        count &+= n
+        return i
+    }
+
+    /// The high bit set in the bytes of `word` that are below 0x20, a quote, a backslash or above 0x7F (the classic
+    /// "has a zero byte" tests: a borrow may flag bytes above a flagged one, so only the lowest flag is exact).
+    @inline(__always)
+    private static func attention(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let below20 = (word &- ones &* 0x20) & ~word
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let zeroQuote = (quote &- ones) & ~quote
+        let zeroBackslash = (backslash &- ones) & ~backslash
+        return ((below20 | zeroQuote | zeroBackslash) | word) & highs
+    }
+
+
+    /// The length of the well-formed UTF-8 sequence at `i` (Unicode §3.9, table 3-7), or 0 if there is none.
+    @inline(__always)
+    static func sequenceLength(_ p: UnsafePointer<UInt8>, _ i: Int, _ count: Int) -> Int {
+        let lead = p[i]
+        let length: Int
+        var low: UInt8 = 0x80, high: UInt8 = 0xBF  // the allowed range of the second byte
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; high = 0x9F
+        case 0xF0: length = 4; low = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; high = 0x8F
+        default: return 0
+        }
+        guard i &+ length <= count, p[i &+ 1] >= low, p[i &+ 1] <= high else { return 0 }
+        for k in 2..<length where p[i &+ k] & 0xC0 != 0x80 { return 0 }
+        return length
+    }
+
+    // MARK: Base64 and times
+
+    /// Standard base64 with padding (RFC 4648 §4).
+    func base64(_ bytes: UnsafeRawBufferPointer) {
+        let alphabet = base64Digits
+        let out = room((bytes.count &+ 2) / 3 &* 4)
+        var n = 0
+        var i = 0
+        while i &+ 3 <= bytes.count {
+            let value = UInt32(bytes[i]) << 16 | UInt32(bytes[i &+ 1]) << 8 | UInt32(bytes[i &+ 2])
+            out[n] = alphabet[Int(value >> 18)]
+            out[n &+ 1] = alphabet[Int(value >> 12 & 0x3F)]
+            out[n &+ 2] = alphabet[Int(value >> 6 & 0x3F)]
+            out[n &+ 3] = alphabet[Int(value & 0x3F)]
+            n &+= 4
+            i &+= 3
+        }
+        let left = bytes.count &- i
+        if left > 0 {
+            let value = UInt32(bytes[i]) << 16 | (left == 2 ? UInt32(bytes[i &+ 1]) << 8 : 0)
+            out[n] = alphabet[Int(value >> 18)]
+            out[n &+ 1] = alphabet[Int(value >> 12 & 0x3F)]
+            out[n &+ 2] = left == 2 ? alphabet[Int(value >> 6 & 0x3F)] : UInt8(ascii: "=")
+            out[n &+ 3] = UInt8(ascii: "=")
+            n &+= 4
+        }
+        count &+= n
+    }
+
+    /// `2026-11-25T12:34:56.123456Z` from microseconds since the epoch (UTC, the proleptic Gregorian calendar, as
+    /// gmtime reads it; the year unpadded, as before).
+    func rfc3339(micros value: UInt64) {
+        let seconds = Int64(value / 1_000_000)
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 { secondOfDay += 86_400; days -= 1 }
+        // Civil date from days since 1970-01-01 (era arithmetic over 400-year cycles of 146097 days).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        decimal(Int(year))
+        byte(UInt8(ascii: "-")); two(Int(month))
+        byte(UInt8(ascii: "-")); two(Int(day))
+        byte(UInt8(ascii: "T")); two(Int(secondOfDay / 3600))
+        byte(UInt8(ascii: ":")); two(Int(secondOfDay / 60 % 60))
+        byte(UInt8(ascii: ":")); two(Int(secondOfDay % 60))
+        byte(UInt8(ascii: "."))
+        let micros = value % 1_000_000
+        let out = room(6)
+        var rest = micros
+        for at in stride(from: 5, through: 0, by: -1) {
+            out[at] = UInt8(ascii: "0") &+ UInt8(rest % 10)
+            rest /= 10
+        }
+        count &+= 6
+        byte(UInt8(ascii: "Z"))
+    }
+
+    private func two(_ value: Int) {
+        let out = room(2)
+        out[0] = UInt8(ascii: "0") &+ UInt8(value / 10)
+        out[1] = UInt8(ascii: "0") &+ UInt8(value % 10)
+        count &+= 2
+    }
+}
+
+/// What `escapeSlice` does with each byte: 0 copy it; a letter or `"`/`\\`: write `\\` and that; `u`: `\\u00XX`;
+/// 0x80: the first byte of a multi-byte sequence (or not valid UTF-8 at all). Tables are plain pointers, made once
+/// and never freed: the hot loops read them without the bounds checks and retains of an array.
+nonisolated(unsafe) private let escapeTable: UnsafePointer<UInt8> = {
+    let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+    for byte in 0..<256 {
+        table[byte] = switch byte {
+        case 0x22, 0x5C: UInt8(byte)
+        case 0x08: UInt8(ascii: "b")
+        case 0x0C: UInt8(ascii: "f")
+        case 0x0A: UInt8(ascii: "n")
+        case 0x0D: UInt8(ascii: "r")
+        case 0x09: UInt8(ascii: "t")
+        case 0..<0x20: UInt8(ascii: "u")
+        case 0x80...: 0x80
+        default: 0
+        }
+    }
+    return UnsafePointer(table)
+}()
+
+nonisolated(unsafe) private let hexTable: UnsafePointer<UInt8> = table("0123456789abcdef")
+nonisolated(unsafe) private let base64Table: UnsafePointer<UInt8> = table("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+private func table(_ text: StaticString) -> UnsafePointer<UInt8> {
+    let table = UnsafeMutablePointer<UInt8>.allocate(capacity: text.utf8CodeUnitCount)
+    table.update(from: text.utf8Start, count: text.utf8CodeUnitCount)
+    return UnsafePointer(table)
+}
+
+extension Array where Element == UInt8 {
+    /// Appends raw bytes with one copy: `append(contentsOf:)` given an `UnsafeRawBufferPointer` (a collection of
+    /// bytes, not a typed buffer) went byte by byte, a tenth of the logger's instructions on streams.
+    @inline(__always)
+    mutating func appendBytes(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: bytes.count))
+    }
+}

@@ -1,0 +1,69 @@
+// The logger's output buffer writes what the general JSONWriter and Swift's own formatting write, byte for byte:
+// escaping (whole words at a time, in slices), base64, milliseconds from integers, RFC 3339 times.
+@testable import ExchangeLog
+import Foundation
+import Testing
+
+private func viaBuffer(_ bytes: [UInt8]) -> [UInt8]? {
+    let out = OutputBuffer(capacity: 64)
+    out.raw("[1,")
+    let ok = bytes.withUnsafeBytes { out.string(ifValidUTF8: $0) }
+    out.raw(",2]")
+    return ok ? Array(out.bytes) : nil
+}
+
+private func viaWriter(_ bytes: [UInt8]) -> [UInt8]? {
+    var writer = JSONWriter()
+    writer.beginArray()
+    writer.int(1)
+    let ok = bytes.withUnsafeBufferPointer { writer.string(ifValidUTF8: $0) }
+    writer.int(2)
+    writer.endArray()
+    return ok ? writer.bytes : nil
+}
+
+@Test func escapingAgreesWithJSONWriterOnRandomInput() {
+    var generator = SystemRandomNumberGenerator()
+    let pieces: [[UInt8]] = [Array("plain text ".utf8), Array("\"q\"".utf8), [0x5C], [0x0A], [0x01], [0x1F], [0x7F],
+                             Array("é".utf8), Array("😀".utf8), Array("\u{2028}".utf8), Array("\u{2029}".utf8), [0xE2, 0x80],
+                             [0xC3], [0xFF], Array(repeating: UInt8(ascii: "a"), count: 13)]
+    for round in 0..<3000 {
+        var input: [UInt8] = []
+        let length = round % 50 == 0 ? Int.random(in: 16_000...40_000, using: &generator) : Int.random(in: 0...80, using: &generator)
+        while input.count < length { input += pieces[Int.random(in: 0..<pieces.count, using: &generator)] }
+        if round % 3 == 0 { input.removeAll { $0 == 0xFF || $0 == 0xC3 } }  // valid more often than not
+        #expect(viaBuffer(input) == viaWriter(input), "round \(round), \(input.count) bytes")
+    }
+}
+
+@Test func millisecondsAreWhatDoubleDescriptionWrites() {
+    var generator = SystemRandomNumberGenerator()
+    var samples: [UInt64] = [1, 99, 100, 101, 999_999, 1_000_000, 41_700_000, 999_999_999_999_999, 1_000_000_000_000_000]
+    for _ in 0..<200_000 { samples.append(UInt64.random(in: 0...UInt64(10).power(Int.random(in: 1...16, using: &generator)), using: &generator)) }
+    for nanos in samples where nanos > 0 {
+        let out = OutputBuffer(capacity: 64)
+        out.milliseconds(nanos: nanos)
+        #expect(String(decoding: out.bytes, as: UTF8.self) == (Double(nanos) / 1e6).description, "\(nanos)")
+    }
+}
+
+@Test func base64AndTimesAreStandard() {
+    for count in 0..<40 {
+        let bytes = (0..<count).map { UInt8(($0 * 37) % 256) }
+        let out = OutputBuffer(capacity: 8)
+        bytes.withUnsafeBytes { out.base64($0) }
+        #expect(String(decoding: out.bytes, as: UTF8.self) == Data(bytes).base64EncodedString())
+    }
+    for micros: UInt64 in [0, 951_782_400_000_000, 1_764_000_000_123_456, 4_102_444_799_999_999, 253_402_300_799_000_000] {
+        var seconds = time_t(micros / 1_000_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let expected = String(format: "%d-%02d-%02dT%02d:%02d:%02d.%06dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                              parts.tm_hour, parts.tm_min, parts.tm_sec, Int(micros % 1_000_000))
+        #expect(RFC3339.micros(micros) == expected)
+    }
+}
+
+private extension UInt64 {
+    func power(_ exponent: Int) -> UInt64 { (0..<exponent).reduce(1) { value, _ in value * self } }
+}
