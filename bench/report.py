@@ -362,6 +362,11 @@ def behind():
 
 FINDINGS = """## Why kgb is behind where it is (profiles, 2026-11-25)
 
+The logger's part of this is history: the logger was rewritten on 2026-11-30 (184 k → 35 k instructions per small
+JSON exchange, 460 k → 150 k per SSE stream, no Foundation); "Logger thread" below has its profile now. What is left
+of the JSON gap with logging on is the loop's side (+5 to +6 k instructions per exchange: the start and end payloads
+formatted as text, three control-record copies into the ring) and the logger sharing the proxy's one core.
+
 Profiled by hand, not by `make bench`, on the same binaries. Valgrind 3.19 (Debian 12) gives up on the DWARF 5
 debug information of the Swift release build ("unhandled dwarf2 abbrev form code 0x25"), so the profiles ran on a
 copy with it stripped and the symbols kept (`objcopy --strip-debug kgb kgb-nodebug`): costs by function, not by
