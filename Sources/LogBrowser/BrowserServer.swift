@@ -18,6 +18,8 @@ public final class BrowserServer {
 
     /// How often the store is asked whether records arrived while a page listens (new rows show within a second).
     static let pollMilliseconds: UInt64 = 500
+    /// Unsent live-stream bytes past which a page is taken to have stopped reading.
+    static let stalledLiveBytes = 64 * 1024
 
     public init(loop: EventLoop, address: SocketAddress, store: SharedStore, token: String?,
                 allowedHosts: Set<String>) throws(UVError) {
@@ -62,7 +64,8 @@ public final class BrowserServer {
         case "/": reply(.asset(BrowserAssets.page, type: "text/html; charset=utf-8"))
         case "/app.js": reply(.asset(BrowserAssets.script, type: "text/javascript; charset=utf-8"))
         case "/app.css": reply(.asset(BrowserAssets.style, type: "text/css; charset=utf-8"))
-        case "/api/live": startLive(stream)
+        case "/api/live" where request.method == .get: startLive(stream)
+        case "/api/live": reply(.text(405, "the live stream is GET only\n"))
         case "/api/exchanges":
             query(reply) { queries throws(BrowseError) in try queries.exchanges(try ExchangeFilter(target)) }
         case "/api/facets":
@@ -143,7 +146,13 @@ public final class BrowserServer {
                 } else if heartbeats % 30 == 0 {
                     event = ": still here\n\n"  // proxies and browsers keep a quiet stream open
                 }
-                guard let event else { continue }
+                    guard let event else { continue }
+                // A page that stopped reading (a suspended laptop's browser) is let go rather than buffered for.
+                guard live.stream.pendingBytes < Self.stalledLiveBytes else {
+                    live.stream.close()
+                    liveStreams[key] = nil
+                    continue
+                }
                 live.stream.write(copying: Array(event.utf8))
                 live.stream.flush()
             }

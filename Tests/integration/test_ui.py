@@ -275,6 +275,12 @@ def test_the_api_refuses_a_bad_filter_with_a_message(ui):
     status, text = api(ui, "/api/exchanges?from=yesterday")
     assert status == 400 and "from" in text
     assert api(ui, "/api/exchange/nope")[0] == 404
+    request = urllib.request.Request(f"http://127.0.0.1:{ui.port}/api/live", method="HEAD")
+    try:
+        urllib.request.urlopen(request, timeout=5)
+        raise AssertionError("expected 405")
+    except urllib.error.HTTPError as error:
+        assert error.code == 405  # the live stream is GET only
 
 
 def test_a_page_from_another_host_name_is_refused(ui):
