@@ -15,8 +15,12 @@ public enum JSONTree: Equatable, Sendable {
 
     /// Parses one JSON text (RFC 8259; surrounding whitespace allowed); nil when it is not one.
     public init?(parsing bytes: some Collection<UInt8>) {
-        var reader = JSONReader(Array(bytes))
-        guard let value = reader.document() else { return nil }
+        func read(_ raw: UnsafeRawBufferPointer) -> JSONTree? {
+            var reader = JSONReader(raw)
+            return reader.document()
+        }
+        let parsed = bytes.withContiguousStorageIfAvailable { read(UnsafeRawBufferPointer($0)) } ?? Array(bytes).withUnsafeBytes(read)
+        guard let value = parsed else { return nil }
         self = value
     }
 
@@ -112,14 +116,16 @@ public enum JSONTree: Equatable, Sendable {
     }
 }
 
-/// A recursive-descent reader over the bytes; nesting is bounded so a hostile record cannot exhaust the stack.
+/// A recursive-descent reader over the bytes (JSONGrammar's pieces); nesting is bounded so a hostile record cannot
+/// exhaust the stack. Stricter than JSONView on commas, kinder on strings: a lone surrogate escape reads as U+FFFD and
+/// bytes that are not UTF-8 are replaced, as JSONSerialization did for these readers.
 private struct JSONReader {
-    let bytes: [UInt8]
+    let bytes: UnsafeRawBufferPointer
     var index = 0
     var depth = 0
     static let maxDepth = 512
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     mutating func document() -> JSONTree? {
         skipWhitespace()
@@ -203,14 +209,9 @@ private struct JSONReader {
             guard index < bytes.count else { return nil }
             let escaped = bytes[index]
             index += 1
-            switch escaped {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escaped)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "u"):
+            if let decoded = JSONGrammar.simpleEscape(escaped) {
+                out.append(decoded)
+            } else if escaped == UInt8(ascii: "u") {
                 guard var code = hex4() else { return nil }
                 // A surrogate pair is one scalar; a lone surrogate has none (U+FFFD stands for it).
                 if (0xD800..<0xDC00).contains(code), bytes[index...].starts(with: [UInt8(ascii: "\\"), UInt8(ascii: "u")]) {
@@ -223,7 +224,8 @@ private struct JSONReader {
                     }
                 }
                 out.append(contentsOf: String(Character(Unicode.Scalar(code) ?? "\u{FFFD}")).utf8)
-            default: return nil
+            } else {
+                return nil
             }
             runStart = index
         }
@@ -231,52 +233,20 @@ private struct JSONReader {
     }
 
     private mutating func hex4() -> UInt32? {
-        guard index + 4 <= bytes.count else { return nil }
-        var code: UInt32 = 0
-        for byte in bytes[index..<(index + 4)] {
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-            code = code << 4 | UInt32(digit)
-        }
+        guard let code = JSONGrammar.hex4(bytes, index) else { return nil }
         index += 4
         return code
     }
 
-    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
     private mutating func number() -> JSONTree? {
-        let start = index
-        _ = take(UInt8(ascii: "-"))
-        guard let first = peekDigit() else { return nil }
-        index += 1
-        if first != 0 { while peekDigit() != nil { index += 1 } }
-        if take(UInt8(ascii: ".")) {
-            guard peekDigit() != nil else { return nil }
-            while peekDigit() != nil { index += 1 }
-        }
-        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-            index += 1
-            if !take(UInt8(ascii: "+")) { _ = take(UInt8(ascii: "-")) }
-            guard peekDigit() != nil else { return nil }
-            while peekDigit() != nil { index += 1 }
-        }
-        return .number(String(decoding: bytes[start..<index], as: UTF8.self))
-    }
-
-    private func peekDigit() -> UInt8? {
-        guard index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") else { return nil }
-        return bytes[index] - UInt8(ascii: "0")
+        guard let end = JSONGrammar.numberEnd(bytes, index) else { return nil }
+        defer { index = end }
+        return .number(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[index..<end]), as: UTF8.self))
     }
 
     private mutating func literal(_ word: StaticString, _ value: JSONTree) -> JSONTree? {
-        let count = word.utf8CodeUnitCount
-        guard index + count <= bytes.count,
-              word.withUTF8Buffer({ bytes[index..<(index + count)].elementsEqual($0) }) else { return nil }
-        index += count
+        guard let end = JSONGrammar.literalEnd(bytes, index, word) else { return nil }
+        index = end
         return value
     }
 
@@ -287,6 +257,6 @@ private struct JSONReader {
     }
 
     private mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        index = JSONGrammar.skipSpace(bytes, index)
     }
 }

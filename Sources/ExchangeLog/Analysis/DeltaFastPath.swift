@@ -107,44 +107,14 @@ enum DeltaFastPath {
             guard index + 1 < count else { return nil }
             let escape = data[index + 1]
             index += 2
-            switch escape {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escape)
-            case UInt8(ascii: "n"): out.append(0x0a)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "r"): out.append(0x0d)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0c)
-            case UInt8(ascii: "u"):
-                guard var scalar = hex4(data, index) else { return nil }
-                index += 4
-                if (0xD800..<0xDC00).contains(scalar) {
-                    // A surrogate pair: the low half must follow as another \u escape.
-                    guard index + 6 <= count, data[index] == UInt8(ascii: "\\"), data[index + 1] == UInt8(ascii: "u"),
-                          let low = hex4(data, index + 2), (0xDC00..<0xE000).contains(low) else { return nil }
-                    index += 6
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                }
-                guard let unicode = Unicode.Scalar(scalar) else { return nil }
-                out.append(contentsOf: UTF8.encode(unicode)!)
-            default: return nil
+            if let decoded = JSONGrammar.simpleEscape(escape) {
+                out.append(decoded)
+                continue
             }
+            guard escape == UInt8(ascii: "u"), let (scalar, end) = JSONGrammar.unicodeEscape(data, index) else { return nil }
+            index = end
+            out.append(contentsOf: UTF8.encode(scalar)!)
         }
         return nil
-    }
-
-    private static func hex4(_ data: UnsafeRawBufferPointer, _ at: Int) -> UInt32? {
-        guard at + 4 <= data.count else { return nil }
-        var value: UInt32 = 0
-        for byte in data[at..<at + 4] {
-            let digit: UInt32
-            switch byte {
-            case 0x30...0x39: digit = UInt32(byte - 0x30)
-            case 0x61...0x66: digit = UInt32(byte - 0x61 + 10)
-            case 0x41...0x46: digit = UInt32(byte - 0x41 + 10)
-            default: return nil
-            }
-            value = value << 4 | digit
-        }
-        return value
     }
 }

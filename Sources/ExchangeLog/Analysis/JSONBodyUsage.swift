@@ -5,8 +5,14 @@ public enum JSONBodyUsage {
     /// `text` is nil when the body holds no answer text at all (an error body, a tool-only answer, not JSON);
     /// "" means the upstream answered with empty text.
     public static func analyze(_ body: [UInt8]) -> (usage: Usage, text: String?) {
+        body.withUnsafeBytes { data in
+            guard let object = JSONView.validated(data), object.isObject else { return (Usage(), nil) }
+            return analyze(object)
+        }
+    }
+
+    private static func analyze(_ object: JSONView) -> (usage: Usage, text: String?) {
         var usage = Usage()
-        guard let object = APIShapes.object(json: body) else { return (usage, nil) }
         if APIShapes.isOpenAIChat(object) {
             if let model = APIShapes.string(object["model"]) { usage.model = model }
             APIShapes.openAIUsage(object["usage"], into: &usage)

@@ -1,7 +1,7 @@
-// The same reading as JSONValue, over the bytes where they lie: checked once to be well-formed JSON (by the rules
-// JSONValue parses with), then members are found by TopLevelScanner and strings decoded only when asked for. For the
-// few API events a stream's record reads (message_start, message_delta, OpenAI chunks), building JSONValue's trees
-// was a fifth of the logger's instructions per stream.
+// A JSON value read over the bytes where they lie: checked once to be well-formed (JSONGrammar's pieces, plus a comma
+// before a closing bracket, which Foundation's parser, used here before, also took), then members are found by
+// TopLevelScanner and strings decoded only when asked for. For the few API events a record reads (message_start,
+// message_delta, OpenAI chunks, whole answers), building a tree was a fifth of the logger's instructions per stream.
 
 import Glibc
 
@@ -10,8 +10,8 @@ struct JSONView {
     /// The value's bytes (no whitespace around).
     let range: Range<Int>
 
-    /// The whole of `bytes` as one well-formed value (whitespace around it allowed); nil for anything JSONValue.parse
-    /// would refuse. Valid only as long as `bytes`.
+    /// The whole of `bytes` as one well-formed value (whitespace around it allowed); nil for anything malformed.
+    /// Valid only as long as `bytes`.
     static func validated(_ bytes: UnsafeRawBufferPointer) -> JSONView? {
         var checker = Checker(bytes: bytes)
         checker.skipSpace()
@@ -98,7 +98,7 @@ struct JSONView {
             && decoded.elementsEqual(wanted)
     }
 
-    /// JSONValue's grammar without building anything: RFC 8259 plus a comma before a closing bracket; strings as
+    /// RFC 8259 plus a comma before a closing bracket, without building anything; strings as
     /// DeltaFastPath.appendJSONString decodes them (no raw control bytes, known escapes, paired surrogates, valid
     /// UTF-8).
     private struct Checker {
@@ -108,7 +108,7 @@ struct JSONView {
         init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
         mutating func skipSpace() {
-            while at < bytes.count, bytes[at] == 0x20 || bytes[at] == 0x0A || bytes[at] == 0x0D || bytes[at] == 0x09 { at += 1 }
+            at = JSONGrammar.skipSpace(bytes, at)
         }
 
         mutating func value(depth: Int) -> Bool {
@@ -126,10 +126,8 @@ struct JSONView {
         }
 
         mutating func literal(_ word: StaticString) -> Bool {
-            let length = word.utf8CodeUnitCount
-            guard at + length <= bytes.count,
-                  DeltaFastPath.equals(UnsafeRawBufferPointer(rebasing: bytes[at..<at + length]), word) else { return false }
-            at += length
+            guard let end = JSONGrammar.literalEnd(bytes, at, word) else { return false }
+            at = end
             return true
         }
 
@@ -167,22 +165,9 @@ struct JSONView {
                     guard at + 1 < bytes.count else { return false }
                     let escape = base[at + 1]
                     at += 2
-                    switch escape {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "n"), UInt8(ascii: "t"),
-                         UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
-                        continue
-                    case UInt8(ascii: "u"):
-                        guard let scalar = hex4(at) else { return false }
-                        at += 4
-                        if (0xD800..<0xDC00).contains(scalar) {
-                            guard at + 6 <= bytes.count, base[at] == UInt8(ascii: "\\"), base[at + 1] == UInt8(ascii: "u"),
-                                  let low = hex4(at + 2), (0xDC00..<0xE000).contains(low) else { return false }
-                            at += 6
-                        } else if Unicode.Scalar(scalar) == nil {
-                            return false
-                        }
-                    default: return false
-                    }
+                    if JSONGrammar.simpleEscape(escape) != nil { continue }
+                    guard escape == UInt8(ascii: "u"), let (_, end) = JSONGrammar.unicodeEscape(bytes, at) else { return false }
+                    at = end
                 } else if byte >= 0x80 {
                     let length = OutputBuffer.sequenceLength(base, at, bytes.count)
                     guard length > 0 else { return false }
@@ -194,44 +179,9 @@ struct JSONView {
             return false
         }
 
-        func hex4(_ from: Int) -> UInt32? {
-            guard from + 4 <= bytes.count else { return nil }
-            var value: UInt32 = 0
-            for byte in bytes[from..<from + 4] {
-                let digit: UInt32
-                switch byte {
-                case 0x30...0x39: digit = UInt32(byte - 0x30)
-                case 0x61...0x66: digit = UInt32(byte - 0x61 + 10)
-                case 0x41...0x46: digit = UInt32(byte - 0x41 + 10)
-                default: return nil
-                }
-                value = value << 4 | digit
-            }
-            return value
-        }
-
         mutating func number() -> Bool {
-            func digits() -> Int {
-                let from = at
-                while at < bytes.count, bytes[at] >= 0x30, bytes[at] <= 0x39 { at += 1 }
-                return at - from
-            }
-            if at < bytes.count, bytes[at] == UInt8(ascii: "-") { at += 1 }
-            guard at < bytes.count else { return false }
-            if bytes[at] == UInt8(ascii: "0") {
-                at += 1
-            } else {
-                guard digits() > 0 else { return false }
-            }
-            if at < bytes.count, bytes[at] == UInt8(ascii: ".") {
-                at += 1
-                guard digits() > 0 else { return false }
-            }
-            if at < bytes.count, bytes[at] == UInt8(ascii: "e") || bytes[at] == UInt8(ascii: "E") {
-                at += 1
-                if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") { at += 1 }
-                guard digits() > 0 else { return false }
-            }
+            guard let end = JSONGrammar.numberEnd(bytes, at) else { return false }
+            at = end
             return true
         }
     }

@@ -251,7 +251,7 @@ public struct SSEAnalyzer: Sendable {
     }
 
     /// Anthropic events carry their name again as "type"; trust the JSON, fall back to the `event:` field.
-    private mutating func read<Node: JSONNode>(_ object: Node) {
+    private mutating func read(_ object: JSONView) {
         // The top-level members any case below reads, found in one pass.
         let top = object.members(["type", "message", "delta", "usage"])
         let type = top[0]?.stringValue ?? String(decoding: eventName, as: UTF8.self)
@@ -278,7 +278,7 @@ public struct SSEAnalyzer: Sendable {
         }
     }
 
-    private mutating func readOpenAIChunk<Node: JSONNode>(_ chunk: Node) {
+    private mutating func readOpenAIChunk(_ chunk: JSONView) {
         if let model = APIShapes.string(chunk["model"]) { usage.model = model }
         if let choice = APIShapes.firstChoice(chunk) {
             if let delta = choice["delta"], delta.isObject {
