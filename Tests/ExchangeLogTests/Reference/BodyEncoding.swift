@@ -1,5 +1,7 @@
-// How a request or response body goes into a JSON log record without losing a byte: as a string when it is
-// text, as base64 when it is not.
+// The tests' reference for a body in a record (with JSONWriter): as a string when it is text, as base64 when it is
+// not. The logger writes bodies with `OutputBuffer.body`, which the tests hold to this.
+
+@testable import ExchangeLog
 
 public enum BodyEncoding {
     /// Writes `body` as one JSON value:

@@ -1,5 +1,6 @@
-// Builds one JSON document (a log record) as UTF-8 bytes, with RFC 8259 escaping, no Foundation and no
-// intermediate strings: the sinks write these bytes as they are.
+// The tests' reference JSON writer: the straightforward escaper the logger used before OutputBuffer's
+// eight-bytes-at-a-time one, kept here (not in the product, which no longer calls it) so the tests can check that
+// OutputBuffer writes the same bytes on any input. RFC 8259 escaping, one JSON document as UTF-8 bytes.
 
 public struct JSONWriter: Sendable {
     public private(set) var bytes: [UInt8] = []
