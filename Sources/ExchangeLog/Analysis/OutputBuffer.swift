@@ -164,7 +164,8 @@ final class OutputBuffer {
         value.withUTF8 { _ = string(ifValidUTF8: UnsafeRawBufferPointer($0)) }
     }
 
-    /// A body as one JSON value: a string when it is valid UTF-8, else `{"base64":"..."}` (see BodyEncoding).
+    /// A body as one JSON value: a string when it is valid UTF-8, else `{"base64":"..."}` (the record contract in
+    /// README; the tests hold it to their reference, BodyEncoding).
     func body(_ bytes: UnsafeRawBufferPointer) {
         if string(ifValidUTF8: bytes) { return }
         raw(#"{"base64":""#)
