@@ -65,11 +65,12 @@ class Handler(BaseHTTPRequestHandler):
             stop = "tool_use"
         else:
             answer = "There are two files: a.txt and b.txt." if has_tool_result(body) else "Echo: " + last_user_text(body)
-            events += [
-                sse("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-                sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": answer}}),
-                sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            ]
+            # In deltas of at most 64 KiB, as a model streams a long answer.
+            pieces = [answer[at:at + 65536] for at in range(0, len(answer), 65536)]
+            events += [sse("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})]
+            events += [sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}})
+                       for piece in pieces]
+            events += [sse("content_block_stop", {"type": "content_block_stop", "index": 0})]
             stop = "end_turn"
         events += [sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop}, "usage": {"output_tokens": 42}}),
                    sse("message_stop", {"type": "message_stop"})]

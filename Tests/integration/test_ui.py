@@ -369,3 +369,30 @@ def test_a_postgresql_store_is_browsed(kgb_factory, postgres, browser):
     finally:
         ui.stop()
         upstream.stop()
+
+
+def test_bodies_kept_in_files_are_named_not_shown_as_json(kgb_factory, page):
+    # Past 1 MiB a body stays in a file beside the log and the record names it ({"file", "bytes"}): the page says
+    # where it is, shows the stream's text the logger read, and the curl command reads the request from the file.
+    upstream = AgentUpstream()
+    directory = tempfile.mkdtemp(prefix="kgb-ui-big-")
+    gateway = kgb_factory(upstream.url, "--log", f"sqlite:{directory}/kgb.sqlite")
+    prompt = "big " + "x" * (1_500_000)
+    with anthropic_client(gateway, REVIEW_KEY).messages.stream(
+            model="claude-haiku-4", max_tokens=16, messages=[{"role": "user", "content": prompt}]) as stream:
+        assert stream.get_final_message().content[0].text.startswith("Echo: big xxx")
+    deadline = time.monotonic() + 5
+    while count_rows(f"{directory}/kgb.sqlite") < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ui = start_ui(f"sqlite:{directory}/kgb.sqlite")
+    try:
+        open_list(page, ui).first.click()
+        page.wait_for_selector("#answer")
+        notes = page.locator("p.file-note")
+        assert notes.count() >= 2 and f"{directory}/bodies/" in notes.first.inner_text()
+        assert page.inner_text("#answer").startswith("ASSISTANT") and "Echo: big xxx" in page.inner_text("#answer")
+        assert '"file"' not in page.inner_text("#answer")
+        assert "--data-binary @'" in page.inner_text("#curl")
+    finally:
+        ui.stop()
+        upstream.stop()

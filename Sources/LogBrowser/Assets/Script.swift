@@ -217,11 +217,19 @@ function exchangesTable(data, fresh) {
 
 // ---------- reading records: requests and answers of both APIs ----------
 
+// A body as the record holds it: a string, {"base64": ...}, or {"file": PATH, "bytes": N} when it was kept past
+// 1 MiB in a file on the gateway's disk (not in the record, so not here).
 function bodyText(body) {
   if (body === null || body === undefined) return "";
   if (typeof body === "string") return body;
   if (body.base64 !== undefined) { try { return atob(body.base64); } catch (e) { return ""; } }
+  if (body.file !== undefined) return "";
   return JSON.stringify(body);
+}
+function inFile(body) { return body && typeof body === "object" && body.file !== undefined ? body : null; }
+function fileNote(body) {
+  const file = inFile(body);
+  return file ? h("p", { class: "muted file-note" }, "Kept in a file on the gateway's disk, not in the record: " + file.file + " (" + fmtInt(file.bytes) + " bytes).") : null;
 }
 function parseJSON(text) { try { return JSON.parse(text); } catch (e) { return null; } }
 
@@ -269,6 +277,11 @@ function readRequest(record) {
 // The answer, reassembled from an SSE stream or read from a JSON body: { blocks, stopReason }.
 function readAnswer(record) {
   const response = record.response || {};
+  if (inFile(response.body)) {
+    // The stream's text as the logger read it (its first MiB) stands in for the body it cannot show.
+    const text = record.sse && record.sse.text;
+    return { blocks: text ? [{ kind: "text", text }] : [], stopReason: (record.usage || {}).stop_reason || null };
+  }
   const text = bodyText(response.body);
   const contentType = ((response.headers || {})["content-type"] || "").toLowerCase();
   if (contentType.includes("text/event-stream") || record.sse || /^(event|data):/m.test(text.slice(0, 200))) return fromSSE(text);
@@ -377,19 +390,21 @@ async function exchangeView(id) {
     record.error ? h("p", { class: "error", id: "exchange-error" }, record.error) : null,
     h("h2", {}, "Timing"), timingBar(record.timing || {}),
     h("h2", {}, "Request"),
+    fileNote((record.request || {}).body),
     request.system.length ? messageView("system", request.system) : null,
     request.tools.length ? h("details", { class: "tools" }, h("summary", {}, request.tools.length + " tools offered: " + short(request.tools.map(t => t.name).join(", "), 160)),
       h("ul", {}, request.tools.map(t => h("li", {}, h("b", {}, t.name), " ", h("span", { class: "muted" }, short(t.description || "", 300)))))) : null,
     h("details", { class: "params" }, h("summary", {}, "Parameters"), h("pre", {}, JSON.stringify(request.params, null, 2))),
     h("div", { class: "conversation" }, request.messages.map(m => messageView(m.role, m.blocks))),
     h("h2", {}, "Answer", answer.stopReason ? h("span", { class: "muted" }, " (" + answer.stopReason + ")") : null),
+    fileNote((record.response || {}).body),
     h("div", { class: "conversation answer", id: "answer" }, messageView("assistant", answer.blocks)),
     h("h2", {}, "Headers"),
     h("div", { class: "columns" }, headersTable("Request", (record.request || {}).headers), headersTable("Response", (record.response || {}).headers)),
     h("h2", {}, "Copy as curl"), curlView(record),
     h("h2", {}, "Raw"),
-    h("details", {}, h("summary", {}, "Request body (" + fmtInt((record.request || {}).body_bytes) + " bytes)"), h("pre", { class: "raw" }, bodyText((record.request || {}).body))),
-    h("details", {}, h("summary", {}, "Response body (" + fmtInt((record.response || {}).body_bytes) + " bytes)"), h("pre", { class: "raw" }, bodyText((record.response || {}).body))),
+    h("details", {}, h("summary", {}, "Request body (" + fmtInt((record.request || {}).body_bytes) + " bytes)"), fileNote((record.request || {}).body), h("pre", { class: "raw" }, bodyText((record.request || {}).body))),
+    h("details", {}, h("summary", {}, "Response body (" + fmtInt((record.response || {}).body_bytes) + " bytes)"), fileNote((record.response || {}).body), h("pre", { class: "raw" }, bodyText((record.response || {}).body))),
     h("details", {}, h("summary", {}, "Record"), h("pre", { class: "raw" }, JSON.stringify(record, null, 2))));
 }
 
@@ -432,7 +447,9 @@ function curlView(record) {
     lines.push("-H " + quote(name + ": " + (Array.isArray(value) ? value.join(", ") : value)));
   }
   const body = bodyText((record.request || {}).body);
-  if (body) lines.push("--data-binary " + quote(body));
+  const file = inFile((record.request || {}).body);
+  if (file) lines.push("--data-binary @" + quote(file.file));
+  else if (body) lines.push("--data-binary " + quote(body));
   const text = lines.join(" \\\n  ");
   const pre = h("pre", { class: "raw", id: "curl" }, text);
   const button = h("button", { type: "button", onclick: () => navigator.clipboard && navigator.clipboard.writeText(text).then(() => { button.textContent = "Copied"; }) }, "Copy");
