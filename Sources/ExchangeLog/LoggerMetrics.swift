@@ -11,6 +11,15 @@ public final class LoggerMetrics: Sendable {
         public var cacheRead: UInt64 = 0
         public var cacheCreation: UInt64 = 0
         public init() {}
+
+        /// Adds `other`'s counts to these (wrapping, as counters do).
+        public mutating func add(_ other: Tokens) {
+            exchanges &+= other.exchanges
+            input &+= other.input
+            output &+= other.output
+            cacheRead &+= other.cacheRead
+            cacheCreation &+= other.cacheCreation
+        }
     }
 
     /// Seconds from the request head to the first fragment that carried answer text.
@@ -56,13 +65,7 @@ public final class LoggerMetrics: Sendable {
             for (name, add) in tally.models {
                 var model = name
                 if table[model] == nil && table.count >= Self.maxModels { model = "other" }
-                var counts = table[model] ?? Tokens()
-                counts.exchanges &+= add.exchanges
-                counts.input &+= add.input
-                counts.output &+= add.output
-                counts.cacheRead &+= add.cacheRead
-                counts.cacheCreation &+= add.cacheCreation
-                table[model] = counts
+                table[model, default: Tokens()].add(add)
             }
         }
         tally.models.removeAll(keepingCapacity: true)
@@ -83,10 +86,6 @@ struct TokenTally {
             models.append((model, LoggerMetrics.Tokens()))
             index = models.count - 1
         }
-        models[index].tokens.exchanges &+= counts.exchanges
-        models[index].tokens.input &+= counts.input
-        models[index].tokens.output &+= counts.output
-        models[index].tokens.cacheRead &+= counts.cacheRead
-        models[index].tokens.cacheCreation &+= counts.cacheCreation
+        models[index].tokens.add(counts)
     }
 }

@@ -116,13 +116,7 @@ struct MetricsExposition {
         var models: [String: LoggerMetrics.Tokens] = [:]
         for worker in logged {
             for (model, counts) in worker.logger!.metrics.tokensByModel() {
-                var total = models[model] ?? LoggerMetrics.Tokens()
-                total.exchanges &+= counts.exchanges
-                total.input &+= counts.input
-                total.output &+= counts.output
-                total.cacheRead &+= counts.cacheRead
-                total.cacheCreation &+= counts.cacheCreation
-                models[model] = total
+                models[model, default: LoggerMetrics.Tokens()].add(counts)
             }
         }
         header("kgb_tokens_total", "counter", "Tokens the APIs reported, by model and kind.")
