@@ -2,7 +2,13 @@
 // check, DeltaFastPath's string decoder), written once so the readers cannot drift apart on what a number, a
 // literal or an escape is. Each takes the bytes and an index and answers where the piece ends (nil: malformed).
 
-enum JSONGrammar {
+package enum JSONGrammar {
+    /// True when the whole of `text` is one JSON number (kgb ui checks the store's numbers before sending them).
+    package static func isNumber(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { numberEnd(UnsafeRawBufferPointer($0), 0) == $0.count }
+    }
+
     static func isSpace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
     }

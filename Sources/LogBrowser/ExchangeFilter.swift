@@ -75,18 +75,14 @@ struct ExchangeFilter {
         }
         if let from { add(from, .time) { "started_at >= \($0)" } }
         if let to { add(to, .time) { "started_at < \($0)" } }
-        if let before {
-            parameters.append(before.startedAt)
-            let time = dialect.parameter(parameters.count, as: .time)
-            parameters.append(before.id)
-            conditions.append("(started_at, id) < (\(time), \(dialect.parameter(parameters.count)))")
+        /// A bound on the list's order, (started_at, id), compared as one row value.
+        func key(_ key: (startedAt: String, id: String), _ comparison: String) {
+            parameters += [key.startedAt, key.id]
+            let time = dialect.parameter(parameters.count - 1, as: .time), id = dialect.parameter(parameters.count)
+            conditions.append("(started_at, id) \(comparison) (\(time), \(id))")
         }
-        if let notBefore {
-            parameters.append(notBefore.startedAt)
-            let time = dialect.parameter(parameters.count, as: .time)
-            parameters.append(notBefore.id)
-            conditions.append("(started_at, id) >= (\(time), \(dialect.parameter(parameters.count)))")
-        }
+        if let before { key(before, "<") }
+        if let notBefore { key(notBefore, ">=") }
         if includingText, let text { add(Self.asInRecord(text)) { dialect.recordContains($0) } }
         return (conditions.isEmpty ? "1 = 1" : conditions.joined(separator: " AND "), parameters)
     }

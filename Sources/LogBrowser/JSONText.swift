@@ -1,5 +1,6 @@
 // The JSON the pages' API answers with, written straight into bytes. Values from the store arrive as text; a
 // column is declared a number or a string, and a number that is not valid JSON (never expected) becomes null.
+import ExchangeLog
 
 struct JSONText {
     enum Kind { case string, number, json }
@@ -62,25 +63,6 @@ struct JSONText {
         bytes.append(UInt8(ascii: "]"))
     }
 
-    /// RFC 8259's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-    static func isNumber(_ text: String) -> Bool {
-        var bytes = text.utf8[...]
-        func digits() -> Int {
-            let count = bytes.prefix { $0 >= 0x30 && $0 <= 0x39 }.count
-            bytes = bytes.dropFirst(count)
-            return count
-        }
-        if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
-        if bytes.first == 0x30 { bytes = bytes.dropFirst() } else if digits() == 0 { return false }
-        if bytes.first == UInt8(ascii: ".") {
-            bytes = bytes.dropFirst()
-            if digits() == 0 { return false }
-        }
-        if bytes.first == UInt8(ascii: "e") || bytes.first == UInt8(ascii: "E") {
-            bytes = bytes.dropFirst()
-            if bytes.first == UInt8(ascii: "+") || bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
-            if digits() == 0 { return false }
-        }
-        return bytes.isEmpty
-    }
+    /// RFC 8259's number grammar, as the log's JSON readers read it.
+    static func isNumber(_ text: String) -> Bool { JSONGrammar.isNumber(text) }
 }
