@@ -241,6 +241,12 @@ def test_an_exchange_page_shows_the_reassembled_answer_and_tool_call(ui, page):
     curl = page.inner_text("#curl")
     assert "$API_KEY" in curl and "list_files" in curl and BUILD_KEY not in curl
     assert page.locator("svg.timing rect").count() >= 2
+    headers = page.inner_text("table.headers >> nth=0")
+    assert "x-claude-code-session-id" in headers and "sha256:" in headers  # as stored: the key fingerprinted
+    assert "text/event-stream" in page.inner_text("table.headers >> nth=1")
+    raw = page.locator("pre.raw")  # request body, response body, record (collapsed, still in the page)
+    assert "List the files in src/" in raw.nth(1).text_content()
+    assert "event: message_start" in raw.nth(2).text_content()
     screenshot(page, "exchange.png")
 
 
