@@ -3,7 +3,7 @@
 instruction (timings move by percents between runs). Each figure is (run of N exchanges - run of 1) / (N - 1), so
 start-up and shut-down cancel out.
 
-    python3 bench/instructions.py [--bin .build/release] [-n 2000] [--compare LABEL=DIR ...] [--results FILE]
+    python3 bench/instructions.py [--bin .build/release] [-n 2000] [--log none|jsonl] [--compare LABEL=DIR ...] [--results FILE]
 
 --compare measures other builds in the same run (another commit's .build/release, say); --results writes the
 table as the "## Loop instructions" section of FILE (bench/RESULTS.md).
@@ -71,14 +71,14 @@ def drive(port, target, body, count, headers=""):
     sock.close()
 
 
-def loop_instructions(kgb, mock_port, scenario, count, workdir, extra_args=(), headers="", env=None):
+def loop_instructions(kgb, mock_port, scenario, count, workdir, extra_args=(), headers="", env=None, log="none"):
     """Instructions of the loop thread for `count` exchanges; `extra_args` for kgb, `headers` ("Name: v\r\n"...)
-    on every request."""
+    on every request; `log`: kgb's --log ("jsonl" for a JSONL file in `workdir`)."""
     port = free_port()
     out = os.path.join(workdir, f"cg-{scenario}-{count}.out")
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--separate-threads=yes", f"--callgrind-out-file={out}",
                              kgb, "--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{mock_port}",
-                             "--log", "none", *extra_args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             "--log", log_spec(log, workdir, scenario, count), *extra_args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env={**os.environ, **(env or {})})
     try:
         wait_listening(port)
@@ -95,7 +95,11 @@ def loop_instructions(kgb, mock_port, scenario, count, workdir, extra_args=(), h
     raise RuntimeError(f"no totals in {files[0]}")
 
 
-def measure(bin_dir, count):
+def log_spec(log, workdir, scenario, count):
+    return f"jsonl:{os.path.join(workdir, f'log-{scenario}-{count}.jsonl')}" if log == "jsonl" else log
+
+
+def measure(bin_dir, count, log="none"):
     """{scenario: k instructions per exchange} for the kgb in `bin_dir` (its mock as the upstream)."""
     workdir = tempfile.mkdtemp(prefix="kgb-instructions-")
     kgb = os.path.join(workdir, "kgb")
@@ -107,8 +111,8 @@ def measure(bin_dir, count):
         wait_listening(mock_port)
         figures = {}
         for scenario in SCENARIOS:
-            one = loop_instructions(kgb, mock_port, scenario, 1, workdir)
-            many = loop_instructions(kgb, mock_port, scenario, count, workdir)
+            one = loop_instructions(kgb, mock_port, scenario, 1, workdir, log=log)
+            many = loop_instructions(kgb, mock_port, scenario, count, workdir, log=log)
             figures[scenario] = (many - one) / (count - 1) / 1000
         return figures
     finally:
@@ -122,14 +126,16 @@ def main():
     parser.add_argument("-n", type=int, default=2000)
     parser.add_argument("--compare", action="append", default=[], metavar="LABEL=DIR")
     parser.add_argument("--results")
+    parser.add_argument("--log", default="none", choices=["none", "jsonl"],
+                        help="kgb's log: none (the hot path alone), or jsonl (what logging adds to the loop)")
     args = parser.parse_args()
     builds = [pair.split("=", 1) for pair in args.compare] + [["this build", args.bin]]
     rows = []
     for label, bin_dir in builds:
-        figures = measure(bin_dir, args.n)
+        figures = measure(bin_dir, args.n, args.log)
         rows.append((label, figures))
         print(f"{label}: JSON {figures['json']:.1f} k, SSE (26 events) {figures['sse']:.1f} k instructions per exchange "
-              f"on the loop thread (--log none, {args.n} exchanges on one keep-alive connection)")
+              f"on the loop thread (--log {args.log}, {args.n} exchanges on one keep-alive connection)")
         sys.stdout.flush()
     if args.results:
         lines = ["## Loop instructions per exchange (callgrind)", "",

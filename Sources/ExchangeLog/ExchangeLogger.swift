@@ -166,8 +166,8 @@ public final class ExchangeLogger: @unchecked Sendable {
     private func flush(_ batch: OutputBuffer, lines: inout Int) {
         assembler.publishTokens()
         guard !batch.isEmpty else { return }
-        let bytes = batch.array()
-        for sink in sinks { report(sink, lines: lines) { try sink.write(bytes) } }
+        let bytes = batch.bytes
+        for sink in sinks { report(sink, lines: lines) { try sink.write(contentsOf: bytes) } }
         written.add(lines, ordering: .relaxed)
         batch.reset()
         lines = 0

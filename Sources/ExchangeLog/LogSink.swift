@@ -7,6 +7,9 @@ public protocol LogSink: AnyObject {
     /// Writes complete lines (each ends in "\n"). Throws a `SinkError` fit for an operator, saying how many of
     /// the lines were not written. A sink never leaves part of a line behind: a reader sees whole records only.
     func write(_ lines: [UInt8]) throws
+    /// The same, from memory the caller keeps (the logger's batch buffer): a sink that only copies the bytes out
+    /// takes them from there, without an array made for it.
+    func write(contentsOf lines: UnsafeRawBufferPointer) throws
     /// Reopens the destination (logrotate moved the file away).
     func reopen() throws
     func close()
@@ -16,6 +19,7 @@ public protocol LogSink: AnyObject {
 
 extension LogSink {
     public func syncIfDue() {}
+    public func write(contentsOf lines: UnsafeRawBufferPointer) throws { try write(Array(lines)) }
 }
 
 public struct SinkError: Error, CustomStringConvertible {
@@ -29,6 +33,11 @@ public struct SinkError: Error, CustomStringConvertible {
 }
 
 extension [UInt8] {
+    /// The number of complete lines in a batch.
+    var lineCount: Int { withUnsafeBytes { $0.lineCount } }
+}
+
+extension UnsafeRawBufferPointer {
     /// The number of complete lines in a batch.
     var lineCount: Int { reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } }
 }
@@ -66,9 +75,14 @@ public final class JSONLinesSink: LogSink {
     }
 
     public func write(_ lines: [UInt8]) throws {
+        try lines.withUnsafeBytes { try write(contentsOf: $0) }
+    }
+
+    public func write(contentsOf lines: UnsafeRawBufferPointer) throws {
         if fd < 0 { try open() }
         if fragmentLeft {
-            guard writeAll([0x0A]) == 1 else {
+            var newline: UInt8 = 0x0A
+            guard Glibc.write(fd, &newline, 1) == 1 else {
                 throw SinkError("writing \(path) failed: \(String(cString: strerror(errno)))", linesLost: lines.lineCount)
             }
             fragmentLeft = false
@@ -80,7 +94,7 @@ public final class JSONLinesSink: LogSink {
         let reason = String(cString: strerror(errno))
         // Keep the whole lines that made it; cut away the fragment after them.
         let kept = lines[0..<written].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
-        let lost = Array(lines[kept...]).lineCount
+        let lost = UnsafeRawBufferPointer(rebasing: lines[kept...]).lineCount
         if written > kept {
             if start < 0 || ftruncate(fd, start + off_t(kept)) != 0 { fragmentLeft = true }
         }
@@ -90,20 +104,18 @@ public final class JSONLinesSink: LogSink {
     }
 
     /// write(2) until done or an error; returns the bytes written (errno tells why it stopped short).
-    private func writeAll(_ bytes: [UInt8]) -> Int {
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return offset
-                }
-                if n == 0 { errno = ENOSPC; return offset }
-                offset += n
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return offset
             }
-            return offset
+            if n == 0 { errno = ENOSPC; return offset }
+            offset += n
         }
+        return offset
     }
 
     public func reopen() throws {

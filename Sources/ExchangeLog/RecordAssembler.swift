@@ -124,15 +124,16 @@ final class RecordAssembler {
 
     private func start(_ record: LogRecord) {
         let payload = record.payload
-        // Five lines at least (see LogPayload): wall µs, monotonic ns, client, upstream, request line; then fields.
+        // The clocks (see LogPayload), then three lines at least: client, upstream, request line; then fields.
+        guard payload.count >= LogPayload.clocksByteCount else { return }
         var lines = LineCursor(payload)
-        guard let wall = lines.next(), let monotonic = lines.next(), let client = lines.next(), let upstream = lines.next(),
-              let requestLine = lines.next() else { return }
+        lines.at = LogPayload.clocksByteCount
+        guard let client = lines.next(), let upstream = lines.next(), let requestLine = lines.next() else { return }
         let exchange = spare.popLast() ?? ExchangeRecord()
         exchange.reset(exchange: record.exchange, files: bodyFiles)
         exchange.start.appendBytes(payload)
-        exchange.startedWallMicros = LineCursor.number(payload, wall) ?? 0
-        exchange.startedMonotonic = LineCursor.number(payload, monotonic) ?? 0
+        exchange.startedWallMicros = UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        exchange.startedMonotonic = UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         exchange.client = client
         exchange.upstream = upstream
         // The target has no spaces (the parser refuses them): METHOD, TARGET, the rest.
@@ -588,23 +589,24 @@ struct LineCursor {
     }
 }
 
-/// The end record's `key=value` lines, read where they lie in the ring (the line is written before the callback
-/// returns). The last entry of a key counts, as when they were read into a dictionary.
+/// The end record: its figures (binary words at its start) and its `key=value` text lines, read where they lie in the
+/// ring (the line is written before the callback returns). The last entry of a key counts, as when they were read
+/// into a dictionary.
 struct EndEntries {
     let payload: UnsafeRawBufferPointer
     private var outcomeRange: Range<Int>?
     private var errorRange: Range<Int>?
     private var upstreamRange: Range<Int>?
     private var attemptLines = false
-    // The numeric entries (no array: this runs once per exchange).
-    private var connect: UInt64?, tls: UInt64?, tlsResumed: UInt64?, head: UInt64?, firstByte: UInt64?, total: UInt64?
-    private var requestBytes: UInt64?, responseBytes: UInt64?, dropped: UInt64?, agentIndex: UInt64?
+    private var figures = LogPayload.EndFigures()
 
     init(_ payload: UnsafeRawBufferPointer) {
         self.payload = payload
-        guard let base = payload.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
-        // One pass over the bytes: each line's first "=" and its end found together, names compared in place.
-        var i = 0
+        guard let figures = LogPayload.EndFigures(payload),
+              let base = payload.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        self.figures = figures
+        // One pass over the text lines: each line's first "=" and its end found together, names compared in place.
+        var i = LogPayload.EndFigures.byteCount
         while i < payload.count {
             let lineStart = i
             var equals = -1
@@ -616,27 +618,12 @@ struct EndEntries {
             i += 1
             guard equals >= 0 else { continue }
             let name = UnsafeRawBufferPointer(start: base + lineStart, count: equals - lineStart)
-            func number() -> UInt64? { LineCursor.number(payload, value) }
-            // By length first: one comparison per entry, not one per key (keys: LogPayload.EndKey).
             switch name.count {
-            case 5:
-                if Self.same(name, "error") { errorRange = value }
-                else if Self.same(name, "agent") { agentIndex = number() }
-            case 6: if Self.same(name, "tls_ns") { tls = number() }
+            case 5: if Self.same(name, "error") { errorRange = value }
             case 7:
                 if Self.same(name, "outcome") { outcomeRange = value }
                 else if Self.same(name, "attempt") { attemptLines = true }
-                else if Self.same(name, "head_ns") { head = number() }
-            case 8:
-                if Self.same(name, "upstream") { upstreamRange = value }
-                else if Self.same(name, "total_ns") { total = number() }
-            case 10: if Self.same(name, "connect_ns") { connect = number() }
-            case 11: if Self.same(name, "tls_resumed") { tlsResumed = number() }
-            case 13:
-                if Self.same(name, "first_byte_ns") { firstByte = number() }
-                else if Self.same(name, "request_bytes") { requestBytes = number() }
-                else if Self.same(name, "dropped_bytes") { dropped = number() }
-            case 14: if Self.same(name, "response_bytes") { responseBytes = number() }
+            case 8: if Self.same(name, "upstream") { upstreamRange = value }
             default: break
             }
         }
@@ -650,21 +637,7 @@ struct EndEntries {
         return true
     }
 
-    func number(_ key: LogPayload.EndKey) -> UInt64? {
-        switch key {
-        case .connectNanos: connect
-        case .tlsNanos: tls
-        case .tlsResumed: tlsResumed
-        case .headNanos: head
-        case .firstByteNanos: firstByte
-        case .totalNanos: total
-        case .requestBytes: requestBytes
-        case .responseBytes: responseBytes
-        case .droppedBytes: dropped
-        case .agent: agentIndex
-        default: nil
-        }
-    }
+    func number(_ key: LogPayload.EndKey) -> UInt64? { figures[key] }
 
     var agent: Int? { number(.agent).map { Int($0) } }
 

@@ -17,6 +17,10 @@ public final class SharedSink: LogSink, @unchecked Sendable {
         try lock.withLock { _ in try sink.write(lines) }
     }
 
+    public func write(contentsOf lines: UnsafeRawBufferPointer) throws {
+        try lock.withLock { _ in try sink.write(contentsOf: lines) }
+    }
+
     /// Every logger asks on SIGHUP; reopening an already reopened file is harmless.
     public func reopen() throws {
         try lock.withLock { _ in try sink.reopen() }

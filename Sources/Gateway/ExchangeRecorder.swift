@@ -88,8 +88,8 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
         scratch.removeAll()
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        LogPayload.appendNumberLine(UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1000), into: &scratch)
-        LogPayload.appendNumberLine(EventLoop.hrtime(), into: &scratch)
+        LogPayload.appendClocks(wallMicros: UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1000),
+                                monotonicNanos: EventLoop.hrtime(), into: &scratch)
         var client = client
         client.withUTF8 { LogPayload.appendLine(UnsafeRawBufferPointer($0), into: &scratch) }
         upstream.withUnsafeBytes { LogPayload.appendLine($0, into: &scratch) }
@@ -127,28 +127,31 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     public func exchangeEnded(_ id: UInt64, _ end: ExchangeEnd) {
         // Times are nanoseconds from the start.
         let timing = end.timing
+        // The figures first, as binary words (see LogPayload), then the texts.
+        var figures = LogPayload.EndFigures()
+        func relative(_ at: UInt64) -> UInt64 { at == 0 ? 0 : at &- timing.started }
+        figures.set(.connectNanos, relative(timing.upstreamConnected))
+        if timing.upstreamTLSHandshake > 0 {
+            figures.set(.tlsNanos, timing.upstreamTLSHandshake)
+            figures.set(.tlsResumed, timing.upstreamTLSResumed ? 1 : 0)
+        }
+        figures.set(.headNanos, relative(timing.responseHead))
+        figures.set(.firstByteNanos, relative(timing.firstBodyByte))
+        figures.set(.totalNanos, relative(timing.ended))
+        figures.set(.requestBytes, timing.requestBodyBytes)
+        figures.set(.responseBytes, timing.responseBodyBytes)
+        if let agent = end.agent { figures.set(.agent, UInt64(agent)) }
+        // Both tables are empty but for failover and dropped bytes: no hashing for the common exchange.
+        if !droppedByExchange.isEmpty, let dropped = droppedByExchange.removeValue(forKey: id) {
+            figures.set(.droppedBytes, dropped)
+        }
         scratch.removeAll()
+        figures.append(into: &scratch)
         LogPayload.appendEntry(.outcome, end.outcome.rawValue, into: &scratch)
         if let error = end.error { LogPayload.appendEntry(.error, error, into: &scratch) }
-        if let agent = end.agent { LogPayload.appendEntry(.agent, UInt64(agent), into: &scratch) }
         if let upstream = end.upstream { LogPayload.appendEntry(.upstream, String(decoding: upstream, as: UTF8.self), into: &scratch) }
-        // Both tables are empty but for failover and dropped bytes: no hashing for the common exchange.
         if !attemptsByExchange.isEmpty, let attempts = attemptsByExchange.removeValue(forKey: id) {
             for attempt in attempts { LogPayload.appendEntry(.attempt, attempt, into: &scratch) }
-        }
-        func relative(_ at: UInt64) -> UInt64 { at == 0 ? 0 : at &- timing.started }
-        LogPayload.appendEntry(.connectNanos, relative(timing.upstreamConnected), into: &scratch)
-        if timing.upstreamTLSHandshake > 0 {
-            LogPayload.appendEntry(.tlsNanos, timing.upstreamTLSHandshake, into: &scratch)
-            LogPayload.appendEntry(.tlsResumed, timing.upstreamTLSResumed ? 1 : 0, into: &scratch)
-        }
-        LogPayload.appendEntry(.headNanos, relative(timing.responseHead), into: &scratch)
-        LogPayload.appendEntry(.firstByteNanos, relative(timing.firstBodyByte), into: &scratch)
-        LogPayload.appendEntry(.totalNanos, relative(timing.ended), into: &scratch)
-        LogPayload.appendEntry(.requestBytes, timing.requestBodyBytes, into: &scratch)
-        LogPayload.appendEntry(.responseBytes, timing.responseBodyBytes, into: &scratch)
-        if !droppedByExchange.isEmpty, let dropped = droppedByExchange.removeValue(forKey: id) {
-            LogPayload.appendEntry(.droppedBytes, dropped, into: &scratch)
         }
         writeControl(.end, id)
     }

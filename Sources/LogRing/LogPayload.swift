@@ -1,12 +1,14 @@
 // What each record kind carries, defined once: the loop writes payloads with the `append` functions here
 // (ExchangeRecorder), the logger reads them with the types here (RecordAssembler), and a round-trip test holds the
-// two together. Text, one item a line, so a dump of the ring reads as what happened:
+// two together. Text, one item a line, so a dump of the ring reads as what happened; clocks and figures are binary
+// words (UInt64, little-endian), as formatting them in decimal and reading them back was most of what logging cost the
+// loop per small exchange:
 //
-//   start          wall-clock µs \n monotonic ns \n client \n upstream \n METHOD TARGET HTTP/x.y \n (Name: value \n)*
+//   start          [wall-clock µs][monotonic ns] client \n upstream \n METHOD TARGET HTTP/x.y \n (Name: value \n)*
 //   responseHead   STATUS REASON \n (Name: value \n)*
 //   requestBody,
-//   responseBody   [monotonic ns when read: UInt64, little-endian][the bytes]
-//   end            (key=value \n)*, keys from `LogPayload.EndKey`
+//   responseBody   [monotonic ns when read][the bytes]
+//   end            `EndFigures` (88 bytes), then (key=value \n)* for the texts: outcome, error, upstream, attempt
 //
 // Field values and targets cannot hold a newline (the HTTP parser refuses one); texts written by kgb itself (an
 // error message) have theirs replaced by spaces.
@@ -19,9 +21,22 @@ public enum LogPayload {
         out.append(lineEnd)
     }
 
-    public static func appendNumberLine<Out: PayloadOutput>(_ value: UInt64, into out: inout Out) {
-        appendDecimal(value, into: &out)
-        out.append(lineEnd)
+    /// The start record's first 16 bytes.
+    public static func appendClocks<Out: PayloadOutput>(wallMicros: UInt64, monotonicNanos: UInt64, into out: inout Out) {
+        appendWord(wallMicros, into: &out)
+        appendWord(monotonicNanos, into: &out)
+    }
+
+    public static let clocksByteCount = 16
+
+    @inline(__always)
+    static func appendWord<Out: PayloadOutput>(_ value: UInt64, into out: inout Out) {
+        withUnsafeBytes(of: value.littleEndian) { out.append($0) }
+    }
+
+    @inline(__always)
+    static func word(_ payload: UnsafeRawBufferPointer, at offset: Int) -> UInt64 {
+        UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
     /// `METHOD TARGET HTTP/major.minor`
@@ -30,6 +45,10 @@ public enum LogPayload {
         out.append(method)
         out.append(space)
         out.append(target)
+        if versionMajor == 1 && versionMinor == 1 {
+            out.append(" HTTP/1.1\n")  // nearly every request: no digits to format
+            return
+        }
         out.append(" HTTP/")
         appendDecimal(UInt64(versionMajor), into: &out)
         out.append(UInt8(ascii: "."))
@@ -67,10 +86,61 @@ public enum LogPayload {
         case attempt
     }
 
-    public static func appendEntry<Out: PayloadOutput>(_ key: EndKey, _ value: UInt64, into out: inout Out) {
-        appendKey(key, into: &out)
-        appendDecimal(value, into: &out)
-        out.append(lineEnd)
+    /// The end record's numeric entries, at its start: [present: a bit per slot][one word per slot], 88 bytes.
+    public struct EndFigures: Equatable, Sendable {
+        public static let byteCount = 8 * (1 + slotCount)
+        static let slotCount = 10
+        /// The payload's words as they go into the ring (little-endian), so writing them is one copy: word 0 has a
+        /// bit per present slot (absent entries differ from 0: no TLS, no agent, nothing dropped), slot k is word k + 1.
+        private var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+        public init() {}
+
+        /// Read from the start of an end payload; nil when it is too short to hold them.
+        public init?(_ payload: UnsafeRawBufferPointer) {
+            guard payload.count >= Self.byteCount, let source = payload.baseAddress else { return nil }
+            withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: source, byteCount: Self.byteCount) }
+        }
+
+        private var present: UInt64 { UInt64(littleEndian: words.0) }
+
+        @inline(__always)
+        static func slot(_ key: EndKey) -> Int? {
+            switch key {
+            case .connectNanos: 0
+            case .tlsNanos: 1
+            case .tlsResumed: 2
+            case .headNanos: 3
+            case .firstByteNanos: 4
+            case .totalNanos: 5
+            case .requestBytes: 6
+            case .responseBytes: 7
+            case .droppedBytes: 8
+            case .agent: 9
+            case .outcome, .error, .upstream, .attempt: nil
+            }
+        }
+
+        /// Sets a numeric entry (text keys are not figures: they are ignored here).
+        public mutating func set(_ key: EndKey, _ value: UInt64) {
+            guard let slot = Self.slot(key) else { return }
+            words.0 = (present | 1 << UInt64(slot)).littleEndian
+            withUnsafeMutableBytes(of: &words) { $0.storeBytes(of: value.littleEndian, toByteOffset: 8 * (slot + 1), as: UInt64.self) }
+        }
+
+        public subscript(_ key: EndKey) -> UInt64? {
+            guard let slot = Self.slot(key), present & (1 << UInt64(slot)) != 0 else { return nil }
+            return withUnsafeBytes(of: words) { UInt64(littleEndian: $0.load(fromByteOffset: 8 * (slot + 1), as: UInt64.self)) }
+        }
+
+        public func append<Out: PayloadOutput>(into out: inout Out) {
+            withUnsafeBytes(of: words) { out.append($0) }
+        }
+
+        public static func == (a: EndFigures, b: EndFigures) -> Bool {
+            EndKey.allCases.allSatisfy { a[$0] == b[$0] }
+        }
     }
 
     public static func appendEntry<Out: PayloadOutput>(_ key: EndKey, _ text: String, into out: inout Out) {
@@ -154,21 +224,22 @@ public enum LogPayload {
         public var version = ""
         public var fields: [Field] = []
 
-        /// nil when the payload is not a start record (fewer than its five lines).
+        /// nil when the payload is not a start record (shorter than its clocks, or fewer than its three lines).
         public init?(_ payload: UnsafeRawBufferPointer) {
-            let lines = LogPayload.lines(payload)
-            guard lines.count >= 5 else { return nil }
-            wallMicros = LogPayload.number(lines[0]) ?? 0
-            monotonicNanos = LogPayload.number(lines[1]) ?? 0
-            client = LogPayload.text(lines[2])
-            upstream = LogPayload.text(lines[3])
+            guard payload.count >= LogPayload.clocksByteCount else { return nil }
+            let lines = LogPayload.lines(UnsafeRawBufferPointer(rebasing: payload[LogPayload.clocksByteCount...]))
+            guard lines.count >= 3 else { return nil }
+            wallMicros = LogPayload.word(payload, at: 0)
+            monotonicNanos = LogPayload.word(payload, at: 8)
+            client = LogPayload.text(lines[0])
+            upstream = LogPayload.text(lines[1])
             // The target has no spaces (the parser refuses them): METHOD, TARGET, the rest.
-            if let (method, rest) = LogPayload.split(lines[4], at: space), let (target, version) = LogPayload.split(rest, at: space) {
+            if let (method, rest) = LogPayload.split(lines[2], at: space), let (target, version) = LogPayload.split(rest, at: space) {
                 self.method = LogPayload.text(method)
                 self.target = LogPayload.text(target)
                 self.version = LogPayload.text(version)
             }
-            fields = lines.dropFirst(5).compactMap(Field.init)
+            fields = lines.dropFirst(3).compactMap(Field.init)
         }
     }
 
@@ -233,11 +304,13 @@ public enum LogPayload {
             public var error: String?
             public var nanos: UInt64
         }
-        /// Every numeric entry present, by key.
-        public var numbers: [EndKey: UInt64] = [:]
+        /// The numeric entries.
+        public var figures = EndFigures()
 
         public init(_ payload: UnsafeRawBufferPointer) {
-            for line in LogPayload.lines(payload) {
+            guard let figures = EndFigures(payload) else { return }
+            self.figures = figures
+            for line in LogPayload.lines(UnsafeRawBufferPointer(rebasing: payload[EndFigures.byteCount...])) {
                 guard let (keyBytes, value) = LogPayload.split(line, at: UInt8(ascii: "=")),
                       let key = EndKey(rawValue: LogPayload.text(keyBytes)) else { continue }
                 switch key {
@@ -250,12 +323,12 @@ public enum LogPayload {
                     let status = Int(parts[0]) ?? 0
                     attempts.append(Attempt(upstream: String(parts[2]), status: status == 0 ? nil : status,
                                             error: parts[3].isEmpty ? nil : String(parts[3]), nanos: UInt64(parts[1]) ?? 0))
-                default: numbers[key] = LogPayload.number(value)
+                default: break  // figures are not lines
                 }
             }
         }
 
-        public subscript(_ key: EndKey) -> UInt64? { numbers[key] }
+        public subscript(_ key: EndKey) -> UInt64? { figures[key] }
     }
 
     // Byte-level reading: the logger reads thousands of records a second, and String indexing per character was

@@ -24,8 +24,7 @@ struct RingExchange {
     func records() -> [(LogRecordKind, [UInt8])] {
         var out: [(LogRecordKind, [UInt8])] = []
         var start: [UInt8] = []
-        LogPayload.appendNumberLine(wallMicros, into: &start)
-        LogPayload.appendNumberLine(1_000_000, into: &start)
+        LogPayload.appendClocks(wallMicros: wallMicros, monotonicNanos: 1_000_000, into: &start)
         Array(client.utf8).withUnsafeBytes { LogPayload.appendLine($0, into: &start) }
         Array(upstream.utf8).withUnsafeBytes { LogPayload.appendLine($0, into: &start) }
         if let (method, target) = requestLine {
@@ -56,13 +55,11 @@ struct RingExchange {
             out.append((.responseBody, withUnsafeBytes(of: LogPayload.bodyStamp(2_000_000 + 1000 * UInt64(index))) { Array($0) } + piece))
         }
         var endPayload: [UInt8] = []
-        for (key, value) in end {
-            if let number = UInt64(value), key != .outcome, key != .error, key != .upstream, key != .attempt {
-                LogPayload.appendEntry(key, number, into: &endPayload)
-            } else {
-                LogPayload.appendEntry(key, value, into: &endPayload)
-            }
-        }
+        var figures = LogPayload.EndFigures()
+        let texts: [LogPayload.EndKey] = [.outcome, .error, .upstream, .attempt]
+        for (key, value) in end where !texts.contains(key) { figures.set(key, UInt64(value)!) }
+        figures.append(into: &endPayload)
+        for (key, value) in end where texts.contains(key) { LogPayload.appendEntry(key, value, into: &endPayload) }
         out.append((.end, endPayload))
         return out
     }

@@ -103,8 +103,7 @@ private func assemble(_ assembler: RecordAssembler, contentType: String, body: S
         Array(text.utf8).withUnsafeBytes { write($0, &out) }
     }
     var start: [UInt8] = []
-    LogPayload.appendNumberLine(1_764_000_000_000_000, into: &start)
-    LogPayload.appendNumberLine(1_000, into: &start)
+    LogPayload.appendClocks(wallMicros: 1_764_000_000_000_000, monotonicNanos: 1_000, into: &start)
     bytes("127.0.0.1:5000", { LogPayload.appendLine($0, into: &$1) }, into: &start)
     bytes("http://up", { LogPayload.appendLine($0, into: &$1) }, into: &start)
     Array("POST".utf8).withUnsafeBytes { method in
@@ -120,8 +119,10 @@ private func assemble(_ assembler: RecordAssembler, contentType: String, body: S
     var fragment = withUnsafeBytes(of: LogPayload.bodyStamp(2_000)) { Array($0) }
     fragment += Array(body.utf8)
     var end: [UInt8] = []
+    var figures = LogPayload.EndFigures()
+    figures.set(.totalNanos, 5_000)
+    figures.append(into: &end)
     LogPayload.appendEntry(.outcome, "complete", into: &end)
-    LogPayload.appendEntry(.totalNanos, 5_000, into: &end)
     #expect(apply(.start, start) == nil)
     #expect(apply(.responseHead, head) == nil)
     #expect(apply(.responseBody, fragment) == nil)

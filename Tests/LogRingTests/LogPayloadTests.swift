@@ -13,8 +13,7 @@ private func raw(_ text: String) -> [UInt8] { Array(text.utf8) }
 @Test func startRoundTrips() throws {
     let fields = [("Host", "api.example"), ("X-Api-Key", "sk: with colon"), ("X-Empty", ""), ("X-Obs", "caf\u{e9}")]
     let payload = written { out in
-        LogPayload.appendNumberLine(1_764_000_000_123_456, into: &out)
-        LogPayload.appendNumberLine(UInt64.max, into: &out)
+        LogPayload.appendClocks(wallMicros: 1_764_000_000_123_456, monotonicNanos: UInt64.max, into: &out)
         raw("127.0.0.1:5000").withUnsafeBytes { LogPayload.appendLine($0, into: &out) }
         raw("").withUnsafeBytes { LogPayload.appendLine($0, into: &out) }  // rejected before routing: no upstream
         raw("POST").withUnsafeBytes { method in
@@ -36,8 +35,11 @@ private func raw(_ text: String) -> [UInt8] { Array(text.utf8) }
 }
 
 @Test func aTruncatedStartIsNotAStart() {
-    let payload = raw("1\n2\nclient\n")
+    var payload = written { LogPayload.appendClocks(wallMicros: 1, monotonicNanos: 2, into: &$0) }
+    payload += raw("client\n")
     #expect(payload.withUnsafeBytes { LogPayload.Start($0) } == nil)
+    #expect(raw("1\n2\nclient\nup\nGET / HTTP/1.1\n").withUnsafeBytes { LogPayload.Start($0) } == nil,
+            "shorter than the clocks' 16 bytes")
 }
 
 @Test(arguments: [(200, "OK"), (404, ""), (599, "Reason With Spaces"), (100, "Continue")])
@@ -53,24 +55,26 @@ func responseHeadRoundTrips(_ status: Int, _ reason: String) {
 }
 
 @Test func endRoundTripsEveryKey() {
-    var numbers: [LogPayload.EndKey: UInt64] = [:]
+    var figures = LogPayload.EndFigures()
+    let texts: [LogPayload.EndKey] = [.outcome, .error, .upstream, .attempt]
+    for (index, key) in LogPayload.EndKey.allCases.enumerated() where !texts.contains(key) {
+        figures.set(key, key == .droppedBytes ? UInt64.max - 99 : UInt64(index) * 1_000_003)
+    }
     let payload = written { out in
+        figures.append(into: &out)
         LogPayload.appendEntry(.outcome, "upstream_error", into: &out)
         LogPayload.appendEntry(.error, "line one\nline two = three", into: &out)
         LogPayload.appendEntry(.upstream, "http://second:8080", into: &out)
         LogPayload.appendEntry(.attempt, "529\t1500000\thttp://first:8080\t", into: &out)
         LogPayload.appendEntry(.attempt, "0\t20\thttp://zeroth:8080\tcannot connect: refused\tagain", into: &out)
-        let texts: [LogPayload.EndKey] = [.outcome, .error, .upstream, .attempt]
-        for (index, key) in LogPayload.EndKey.allCases.enumerated() where !texts.contains(key) {
-            let value = key == .droppedBytes ? UInt64.max - 99 : UInt64(index) * 1_000_003
-            numbers[key] = value
-            LogPayload.appendEntry(key, value, into: &out)
-        }
     }
     let end = payload.withUnsafeBytes { LogPayload.End($0) }
     #expect(end.outcome == "upstream_error")
     #expect(end.error == "line one line two = three", "a newline in a message becomes a space; '=' stays")
-    #expect(end.numbers == numbers)
+    #expect(end.figures == figures)
+    for key in LogPayload.EndKey.allCases where !texts.contains(key) {
+        #expect(end[key] == figures[key] && end[key] != nil, "\(key)")
+    }
     #expect(end.upstream == "http://second:8080")
     #expect(end.attempts == [
         LogPayload.End.Attempt(upstream: "http://first:8080", status: 529, error: nil, nanos: 1_500_000),
@@ -88,8 +92,20 @@ func responseHeadRoundTrips(_ status: Int, _ reason: String) {
     }
 }
 
+@Test func absentFiguresStayAbsent() {
+    var figures = LogPayload.EndFigures()
+    figures.set(.totalNanos, 0)
+    figures.set(.outcome, 5)  // a text key: not a figure
+    let payload = written { figures.append(into: &$0) }
+    #expect(payload.count == LogPayload.EndFigures.byteCount)
+    let end = payload.withUnsafeBytes { LogPayload.End($0) }
+    #expect(end[.totalNanos] == 0, "a present zero is a zero")
+    #expect(end[.tlsNanos] == nil && end[.agent] == nil && end[.droppedBytes] == nil, "absent figures are nil, not 0")
+    #expect(end.outcome == "complete")
+}
+
 @Test(arguments: [UInt64(0), 1, 9, 10, 99, 100, 1_000_000, UInt64(Int64.max), UInt64.max])
-func numbersAreDecimal(_ value: UInt64) {
-    let payload = written { LogPayload.appendNumberLine(value, into: &$0) }
-    #expect(payload == raw("\(value)\n"))
+func statusAndVersionNumbersAreDecimal(_ value: UInt64) {
+    let payload = written { LogPayload.appendDecimal(value, into: &$0) }
+    #expect(payload == raw("\(value)"))
 }
