@@ -44,19 +44,31 @@ extension UnsafeRawBufferPointer {
 
 /// Appends JSON lines to a file, creating its directory. SIGHUP reopens it.
 ///
-/// A failed write (a full disk, say) may have put part of the batch in the file. The file is cut back to the end
-/// of the last whole line, so the next record starts on a line of its own and a reader never meets a fragment;
-/// if even the cut fails, the next batch starts with a newline, so the fragment stays a line of its own that no
-/// reader takes for a record (it is not valid JSON).
+/// On a regular file that allows it, batches go through `DirectAppender` (whole blocks with O_DIRECT, the partial last
+/// block through the page cache); elsewhere (a pipe, /dev/full, tmpfs) through write(2) under O_APPEND. Either way
+/// each batch is written under an exclusive flock(2) on the file and ends in a whole line, so kgb processes sharing
+/// a file (two instances given the same --log) never write into each other's lines.
+///
+/// A failed write (a full disk, say) may have put part of the batch in the file. The file is cut back (direct: to
+/// where it ended before the batch; buffered: to the end of the last whole line written), so the next record starts
+/// on a line of its own and a reader never meets a fragment; if even the cut fails, the next batch starts with a
+/// newline, so the fragment stays a line of its own that no reader takes for a record (it is not valid JSON).
 public final class JSONLinesSink: LogSink {
     public let path: String
+    /// O_RDWR (O_WRONLY when the file cannot be read); O_APPEND only for buffered appends (pwrite under O_APPEND ignores its offset on Linux).
     private var fd: Int32 = -1
+    private var direct: DirectAppender?
+    private let allowDirect: Bool
     /// The last failed write left a fragment that could not be cut away.
     private var fragmentLeft = false
     public var name: String { "jsonl:\(path)" }
+    /// Whether batches reach the file with O_DIRECT (tests, the bench).
+    public var writesDirectly: Bool { direct != nil }
 
-    public init(path: String) throws {
+    /// `direct`: false writes every batch through the page cache (write(2) under O_APPEND).
+    public init(path: String, direct: Bool = true) throws {
         self.path = path
+        allowDirect = direct
         try open()
     }
 
@@ -67,11 +79,22 @@ public final class JSONLinesSink: LogSink {
                 throw SinkError("cannot create directory \(directory): \(error)")
             }
         }
-        let opened = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        // Read-write: a direct append reads the file's partial last block back to rewrite it whole. A file kgb may
+        // only write gets buffered appends.
+        var opened = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let readable = opened >= 0
+        if !readable { opened = Glibc.open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644) }
         guard opened >= 0 else {
             throw SinkError("cannot open \(path) for appending: \(String(cString: strerror(errno)))")
         }
         fd = opened
+        direct = allowDirect && readable ? DirectAppender(plain: fd) : nil
+        if direct == nil { appendBuffered() }
+    }
+
+    private func appendBuffered() {
+        direct = nil
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_APPEND)
     }
 
     public func write(_ lines: [UInt8]) throws {
@@ -79,7 +102,22 @@ public final class JSONLinesSink: LogSink {
     }
 
     public func write(contentsOf lines: UnsafeRawBufferPointer) throws {
+        guard !lines.isEmpty else { return }
         if fd < 0 { try open() }
+        // Blocking, and held for one batch: the other holders are kgb logger threads doing the same.
+        while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+        defer { _ = flock(fd, LOCK_UN) }
+        if let direct {
+            do {
+                try direct.append(lines)
+                return
+            } catch .unsupported {
+                appendBuffered()
+            } catch .failed(let error) {
+                throw SinkError("writing \(path) failed: \(String(cString: strerror(error))); \(lines.lineCount) record(s) not written",
+                                linesLost: lines.lineCount)
+            }
+        }
         if fragmentLeft {
             var newline: UInt8 = 0x0A
             guard Glibc.write(fd, &newline, 1) == 1 else {
@@ -124,6 +162,7 @@ public final class JSONLinesSink: LogSink {
     }
 
     public func close() {
+        direct = nil
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
     }
