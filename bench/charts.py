@@ -53,7 +53,7 @@ def cpu_bars(out, charts):
         targets = [t for t in ORDER if any(r["target"] == t and r["scenario"] == scenario for r in data)]
         medians, lows, highs = [], [], []
         for target in targets:
-            values = [int(r["cpu_us"]) / divide for r in data if r["target"] == target and r["scenario"] == scenario]
+            values = [float(r["cpu_us"]) / divide for r in data if r["target"] == target and r["scenario"] == scenario]
             middle = statistics.median(values)
             medians.append(middle)
             lows.append(middle - min(values))

@@ -61,6 +61,11 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+def figure(value, digits=0):
+    """A table cell: the value with `digits` decimals, or '-' when there is none."""
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
 def failures(scenario):
     """{system: [reason, ...]} for the runs of a scenario that a system could not finish (bench/run.sh `failed`)."""
     found = {}
@@ -145,12 +150,13 @@ def throughput_rows(scenario):
         runs = [r for r in data if r["target"] == target]
         if not runs:
             continue
-        cpu = [int(r["cpu_us"]) for r in runs if r["cpu_us"] not in ("-", "")]
-        loop = [int(r["loop_us"]) for r in runs if r["loop_us"] not in ("-", "")]
+        cpu = [float(r["cpu_us"]) for r in runs if r["cpu_us"] not in ("-", "")]
+        loop = [float(r["loop_us"]) for r in runs if r["loop_us"] not in ("-", "")]
         result[target] = {"rps": median([float(r["req_per_s"]) for r in runs]),
                           "p50": median([float(r["p50_us"]) for r in runs]),
                           "p99": median([float(r["p99_us"]) for r in runs]),
-                          "cpu": median(cpu), "cpu_all": "/".join(map(str, cpu)) or "-", "loop": median(loop)}
+                          "cpu": median(cpu), "cpu_all": "/".join(f"{c:.1f}" if scenario == "json" else f"{c:.0f}" for c in cpu) or "-",
+                          "loop": median(loop)}
     return result
 
 
@@ -168,8 +174,8 @@ def scenario_json():
         proxy = target != "direct"
         print(f"| {NAMES[target]} | {v['rps']:,.0f} | {ratio(v['rps'], nginx['rps'], False) if proxy else '-'} | "
               f"{v['p50'] / 1000:.2f} | {v['p99'] / 1000:.2f} | {ratio(v['p99'], nginx['p99']) if proxy else '-'} | "
-              f"{v['cpu'] if v['cpu'] is not None else '-'} | {ratio(v['cpu'], nginx['cpu']) if proxy else '-'} | "
-              f"{v['cpu_all']} | {int(v['loop']) if v['loop'] is not None else '-'} |")
+              f"{figure(v['cpu'], 1)} | {ratio(v['cpu'], nginx['cpu']) if proxy else '-'} | "
+              f"{v['cpu_all']} | {figure(v['loop'], 1)} |")
     failure_notes("json", 10, r)
     print("'direct' is wrk against the static upstream itself. 'kgb's loop thread' is the event-loop thread "
           "alone (its TID is the PID); the rest of kgb's CPU is its logger thread.\n")
@@ -189,9 +195,9 @@ def scenario_sse():
         proxy = target != "direct"
         per_event = f"{v['cpu'] / SSE_EVENTS:.1f}" if v["cpu"] is not None else "-"
         print(f"| {NAMES[target]} | {v['rps']:,.0f} | {ratio(v['rps'], nginx['rps'], False) if proxy else '-'} | "
-              f"{v['p50'] / 1000:.2f} | {v['p99'] / 1000:.2f} | {v['cpu'] if v['cpu'] is not None else '-'} | "
+              f"{v['p50'] / 1000:.2f} | {v['p99'] / 1000:.2f} | {figure(v['cpu'])} | "
               f"{per_event} | {ratio(v['cpu'], nginx['cpu']) if proxy else '-'} | {v['cpu_all']} | "
-              f"{int(v['loop']) if v['loop'] is not None else '-'} |")
+              f"{figure(v['loop'])} |")
     failure_notes("sse", 10, r)
     print("On a quiet machine the rounds agree within a few percent. A round far below the others means something "
           "else took CPU 1 during it: a proxy short of CPU finds several events waiting at each read and forwards "
@@ -362,10 +368,13 @@ def behind():
 
 FINDINGS = """## Why kgb is behind where it is (profiles, 2026-11-25)
 
-The logger's part of this is history: the logger was rewritten on 2026-11-30 (184 k → 35 k instructions per small
-JSON exchange, 460 k → 150 k per SSE stream, no Foundation); "Logger thread" below has its profile now. What is left
-of the JSON gap with logging on is the loop's side (+5 to +6 k instructions per exchange: the start and end payloads
-formatted as text, three control-record copies into the ring) and the logger sharing the proxy's one core.
+The logger's part of this is history: the logger was rewritten on 2026-11-30 (184 k → 31 k instructions per small
+JSON exchange, 460 k → 150 k per SSE stream, no Foundation), its JSONL file is written with O_DIRECT (buffered
+appends under sustained load left dirty pages whose writeback doubled its system time), and the ring's clocks and
+end figures are binary words; "Logger thread" below has the profile and the measurements. What is left of the JSON
+gap with logging on: the logger's own ~2.5 µs per record (escaping, the usage scan, heads and header objects, the
+write) on the proxy's one core, and the loop's +4 k instructions (the heads copied as text lines, five records into
+the ring, the per-iteration check).
 
 Profiled by hand, not by `make bench`, on the same binaries. Valgrind 3.19 (Debian 12) gives up on the DWARF 5
 debug information of the Swift release build ("unhandled dwarf2 abbrev form code 0x25"), so the profiles ran on a
@@ -456,9 +465,9 @@ def litellm_notes():
         return
     json_cpu, sse_cpu = json_rows["litellm"]["cpu"], sse_rows["litellm"]["cpu"]
     print("## What LiteLLM's figures are made of\n")
-    print(f"In this run LiteLLM took {json_cpu:,} µs of CPU per small JSON exchange "
+    print(f"In this run LiteLLM took {json_cpu:,.0f} µs of CPU per small JSON exchange "
           f"({json_cpu / json_rows['nginx']['cpu']:.0f}× nginx, {json_cpu / json_rows['aiohttp']['cpu']:.0f}× the "
-          f"aiohttp gateway) and {sse_cpu:,} µs per SSE stream ({sse_cpu / SSE_EVENTS:.0f} µs per event). A "
+          f"aiohttp gateway) and {sse_cpu:,.0f} µs per SSE stream ({sse_cpu / SSE_EVENTS:.0f} µs per event). A "
           f"py-spy profile by hand (2026-11-30, the small JSON exchange through the bench's configuration) puts that "
           f"time in FastAPI's request handling and dependency solving, LiteLLM's key check and pre-call hooks (they "
           f"run with `auth: false` too: the parallel-request limiter, route checks, settings look-ups), the pass-"

@@ -1,10 +1,15 @@
-// Appends to a regular file without going through the page cache: whole 4 KiB blocks with O_DIRECT, the partial
-// last block with a plain pwrite, so the file ends where the bytes end after every append.
+// Appends to a regular file mostly without going through the page cache: the whole 4 KiB blocks of each batch with
+// O_DIRECT, the partial blocks at either end (finishing the file's last block, and the batch's tail) with a plain
+// pwrite, so the file ends where the bytes end after every append.
 //
 // Why: under sustained logging a buffered write(2) leaves dirty pages that the kernel's flusher writes back while the
 // logger keeps appending, and the logger's own system time per record then doubled and more (bench/RESULTS.md,
 // "Logger thread"); the page-cache copy and page allocation were the rest of it. Written directly, the bytes reach
-// the disk by DMA and leave nothing dirty behind but the one partial block per batch.
+// the disk by DMA and leave at most two dirty pages per batch.
+//
+// No block is ever written both ways: a direct write only covers blocks wholly past the file's end, which no reader
+// can have in its page cache, so it never races the kernel's invalidation of a cached page (a reader could otherwise
+// meet a stale page, zeros where the new bytes are, for a moment).
 import Glibc
 
 final class DirectAppender {
@@ -18,19 +23,14 @@ final class DirectAppender {
         case failed(Int32)
     }
 
-    /// The caller's descriptor (not owned): O_RDWR without O_APPEND (Linux's pwrite ignores the offset under
-    /// O_APPEND). Used for the partial block, fstat, pread and ftruncate.
+    /// The caller's descriptor (not owned), without O_APPEND (Linux's pwrite ignores the offset under O_APPEND):
+    /// the partial blocks, fstat and ftruncate.
     private let plain: Int32
     /// The same open file, reopened through /proc with O_DIRECT (owned).
     private let direct: Int32
-    /// Aligned staging: `stage[0..<staged]` are the file's bytes from `stageOffset` to its end, so the partial last
-    /// block can be rewritten whole, directly, with what comes after it.
+    /// Aligned copy of a batch's whole blocks (O_DIRECT needs the memory aligned too).
     private var stage: UnsafeMutableRawPointer
     private var capacity: Int
-    private var stageOffset = -1  // unknown: the first append rebases at the file's end
-    private var staged = 0
-    /// Where the file ends, as far as this appender knows (someone else may have grown or cut it since).
-    private var end: Int { stageOffset + staged }
 
     /// O_DIRECT is behind _GNU_SOURCE, which Swift's Glibc module does not define; its value differs by architecture.
     #if arch(x86_64) || arch(i386)
@@ -57,50 +57,36 @@ final class DirectAppender {
         stage.deallocate()
     }
 
-    /// Appends `bytes` at the file's end (after bytes anyone else appended; at 0 after a truncation). On a thrown
-    /// error the file is cut back to where it ended before; nothing of `bytes` stays. The caller holds the file's
-    /// flock, so no other kgb process writes between the fstat and the writes.
+    /// Appends `bytes` at the file's end, wherever that is now (after bytes anyone else appended; at 0 after a
+    /// truncation). On a thrown error the file is cut back to where it ended before: nothing of `bytes` stays. The
+    /// caller holds the file's flock, so no other kgb process writes between the fstat and the writes.
     func append(_ bytes: UnsafeRawBufferPointer) throws(Failure) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         var info = stat()
         guard fstat(plain, &info) == 0 else { throw .failed(errno) }
         let size = Int(info.st_size)
-        if size != end { try rebase(at: size) }
-        reserve(staged + bytes.count)
-        if let source = bytes.baseAddress, bytes.count > 0 {
-            (stage + staged).copyMemory(from: source, byteCount: bytes.count)
-        }
-        let total = staged + bytes.count
-        let whole = total & ~(DirectAppender.blockSize - 1)
-        if whole > 0, let error = writeAll(direct, stage, whole, at: stageOffset) {
-            cutBack(to: size)
-            throw error == EINVAL ? .unsupported : .failed(error)
-        }
-        if total > whole, let error = writeAll(plain, stage + whole, total - whole, at: stageOffset + whole) {
+        let block = DirectAppender.blockSize
+        // 1. The rest of the file's partial last block, through the page cache.
+        let head = min(bytes.count, (block - size % block) % block)
+        if head > 0, let error = writeAll(plain, source, head, at: size) {
             cutBack(to: size)
             throw .failed(error)
         }
-        // Keep the new partial block (less than a block: one small move) as the start of the next direct write.
-        if whole > 0 && total > whole { stage.copyMemory(from: stage + whole, byteCount: total - whole) }
-        stageOffset += whole
-        staged = total - whole
-    }
-
-    /// The file ends at `size` (someone appended, logrotate cut it, or this is the first append): stage its
-    /// partial last block from the file.
-    private func rebase(at size: Int) throws(Failure) {
-        stageOffset = size & ~(DirectAppender.blockSize - 1)
-        staged = 0
-        let partial = size - stageOffset
-        while staged < partial {
-            let n = pread(plain, stage + staged, partial - staged, off_t(stageOffset + staged))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let error = n < 0 ? errno : EIO
-                stageOffset = -1
-                staged = 0
-                throw .failed(error)
+        // 2. Whole blocks, directly, from an aligned copy.
+        let whole = (bytes.count - head) & ~(block - 1)
+        if whole > 0 {
+            reserve(whole)
+            stage.copyMemory(from: source + head, byteCount: whole)
+            if let error = writeAll(direct, stage, whole, at: size + head) {
+                cutBack(to: size)
+                throw error == EINVAL ? .unsupported : .failed(error)
             }
-            staged += n
+        }
+        // 3. The tail, less than a block, through the page cache.
+        let tail = bytes.count - head - whole
+        if tail > 0, let error = writeAll(plain, source + head + whole, tail, at: size + head + whole) {
+            cutBack(to: size)
+            throw .failed(error)
         }
     }
 
@@ -108,23 +94,18 @@ final class DirectAppender {
         guard needed > capacity else { return }
         var size = capacity
         while size < needed { size *= 2 }
-        let bigger = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: DirectAppender.blockSize)
-        bigger.copyMemory(from: stage, byteCount: staged)
         stage.deallocate()
-        stage = bigger
+        stage = .allocate(byteCount: size, alignment: DirectAppender.blockSize)
         capacity = size
     }
 
-    /// A failed append may have put some of its bytes in the file: cut them off. The staged bytes are unchanged.
+    /// A failed append may have put some of its bytes in the file: cut them off.
     private func cutBack(to size: Int) {
-        if ftruncate(plain, off_t(size)) != 0 {
-            stageOffset = -1  // unknown again: the next append rebases at whatever the end is then
-            staged = 0
-        }
+        _ = ftruncate(plain, off_t(size))
     }
 
     /// pwrite(2) until done; nil, or the errno that stopped it.
-    private func writeAll(_ fd: Int32, _ from: UnsafeMutableRawPointer, _ count: Int, at offset: Int) -> Int32? {
+    private func writeAll(_ fd: Int32, _ from: UnsafeRawPointer, _ count: Int, at offset: Int) -> Int32? {
         var done = 0
         while done < count {
             let n = pwrite(fd, from + done, count - done, off_t(offset + done))

@@ -44,8 +44,8 @@ extension UnsafeRawBufferPointer {
 
 /// Appends JSON lines to a file, creating its directory. SIGHUP reopens it.
 ///
-/// On a regular file that allows it, batches go through `DirectAppender` (whole blocks with O_DIRECT, the partial last
-/// block through the page cache); elsewhere (a pipe, /dev/full, tmpfs) through write(2) under O_APPEND. Either way
+/// On a regular file that allows it, batches go through `DirectAppender` (whole blocks with O_DIRECT, the partial
+/// blocks at either end through the page cache); elsewhere (a pipe, /dev/full, tmpfs) through write(2) under O_APPEND. Either way
 /// each batch is written under an exclusive flock(2) on the file and ends in a whole line, so kgb processes sharing
 /// a file (two instances given the same --log) never write into each other's lines.
 ///
@@ -55,7 +55,7 @@ extension UnsafeRawBufferPointer {
 /// newline, so the fragment stays a line of its own that no reader takes for a record (it is not valid JSON).
 public final class JSONLinesSink: LogSink {
     public let path: String
-    /// O_RDWR (O_WRONLY when the file cannot be read); O_APPEND only for buffered appends (pwrite under O_APPEND ignores its offset on Linux).
+    /// O_WRONLY; O_APPEND only for buffered appends (pwrite under O_APPEND ignores its offset on Linux).
     private var fd: Int32 = -1
     private var direct: DirectAppender?
     private let allowDirect: Bool
@@ -79,16 +79,12 @@ public final class JSONLinesSink: LogSink {
                 throw SinkError("cannot create directory \(directory): \(error)")
             }
         }
-        // Read-write: a direct append reads the file's partial last block back to rewrite it whole. A file kgb may
-        // only write gets buffered appends.
-        var opened = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        let readable = opened >= 0
-        if !readable { opened = Glibc.open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644) }
+        let opened = Glibc.open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard opened >= 0 else {
             throw SinkError("cannot open \(path) for appending: \(String(cString: strerror(errno)))")
         }
         fd = opened
-        direct = allowDirect && readable ? DirectAppender(plain: fd) : nil
+        direct = allowDirect ? DirectAppender(plain: fd) : nil
         if direct == nil { appendBuffered() }
     }
 

@@ -1,6 +1,6 @@
 // The JSONL sink on a real file: batches of any size land byte for byte (direct writes of whole blocks, the partial
-// block buffered), two sinks on one file never cut into each other's lines, and a file cut (copytruncate), grown by
-// someone else, or moved away (logrotate) is followed.
+// blocks buffered), two sinks on one file never cut into each other's lines, a reader following the file reads only
+// what was written, and a file cut (copytruncate), grown by someone else, or moved away (logrotate) is followed.
 @testable import ExchangeLog
 import Foundation
 import Testing
@@ -117,4 +117,30 @@ func batchesOfEverySizeLandByteForByte(direct: Bool) throws {
         #expect(error.linesLost == 3)
         #expect(error.description.contains("No space left"))
     }
+}
+
+@Test func aReaderFollowingTheFileOnlyEverReadsWhatWasWritten() throws {
+    let path = temporaryFile()
+    let sink = try JSONLinesSink(path: path)
+    defer { sink.close() }
+    let batches = (0..<400).map { batch("r\($0)", 1 + $0 % 9, length: 700 + ($0 * 389) % 6000) }
+    let expected = batches.flatMap { $0 }
+    // A tailer (a log shipper, `kgb tail`) reading as the file grows: every byte it reads is the byte written there.
+    let reader = Thread {
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        var offset = 0
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while offset < expected.count {
+            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
+            guard n > 0 else { continue }
+            #expect(Array(chunk[0..<n]) == Array(expected[offset..<(offset + n)]), "at byte \(offset)")
+            if Array(chunk[0..<n]) != Array(expected[offset..<(offset + n)]) { return }
+            offset += n
+        }
+    }
+    reader.start()
+    for lines in batches { try sink.write(lines) }
+    while !reader.isFinished { usleep(1000) }
+    #expect(contents(path) == expected)
 }
