@@ -10,7 +10,7 @@ public final class LoopCheck {
         self.callback = callback
         handle = LoopHandle(owner: self)
         uv_check_init(loop.raw, handle.pointer)
-        uv_check_start(handle.pointer) { LoopHandle<uv_check_t>.owner(of: $0, as: LoopCheck.self).callback?() }
+        uv_check_start(handle.pointer) { LoopHandle<uv_check_t>.withOwner(of: $0, as: LoopCheck.self) { $0.callback?() } }
         handle.unref()  // per-iteration work alone must not keep the loop running
     }
 

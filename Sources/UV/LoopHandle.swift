@@ -29,6 +29,15 @@ struct LoopHandle<Handle> {
         Unmanaged<Owner>.fromOpaque(handle!.assumingMemoryBound(to: uv_handle_t.self).pointee.data).takeUnretainedValue()
     }
 
+    /// Runs `body` on the owner of the handle libuv passed to a callback, without the retain and release a strong
+    /// reference would cost (the owner lives until the close callback, which never runs inside another callback of
+    /// its handle). For the callbacks that run for every read, write and loop iteration.
+    @inline(__always)
+    static func withOwner<Owner: AnyObject, R>(of handle: UnsafeMutableRawPointer?, as _: Owner.Type = Owner.self,
+                                               _ body: (Owner) -> R) -> R {
+        Unmanaged<Owner>.fromOpaque(handle!.assumingMemoryBound(to: uv_handle_t.self).pointee.data)._withUnsafeGuaranteedRef(body)
+    }
+
     /// Closes the handle; once libuv is done with it, the owner hears `handleClosed()` (if it cares), the handle's
     /// memory is freed and the owner is let go.
     func close() {

@@ -81,6 +81,11 @@ public final class TCPStream: LoopHandleOwner {
 
     @inline(__always)
     static func from(_ handle: UnsafeMutableRawPointer?) -> TCPStream { LoopHandle<uv_tcp_t>.owner(of: handle) }
+    /// `body` on the stream behind a handle, with no retain pair (see `LoopHandle.withOwner`).
+    @inline(__always)
+    static func with<R>(_ handle: UnsafeMutableRawPointer?, _ body: (TCPStream) -> R) -> R {
+        LoopHandle<uv_tcp_t>.withOwner(of: handle, body)
+    }
 
     var streamHandle: UnsafeMutablePointer<uv_stream_t> { tcp.stream }
 
@@ -331,26 +336,27 @@ public final class TCPStream: LoopHandleOwner {
 // MARK: - libuv callbacks (non-capturing; `self` comes back through handle.data)
 
 private func onAlloc(_ handle: UnsafeMutablePointer<uv_handle_t>?, _ suggested: Int, _ buf: UnsafeMutablePointer<uv_buf_t>?) {
-    let stream = TCPStream.from(UnsafeMutableRawPointer(handle))
-    let shared = stream.loop.readBuffer
-    buf!.pointee = uv_buf_init(shared.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(shared.count))
+    TCPStream.with(UnsafeMutableRawPointer(handle)) { stream in
+        let shared = stream.loop.readBuffer
+        buf!.pointee = uv_buf_init(shared.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(shared.count))
+    }
 }
 
 private func onRead(_ handle: UnsafeMutablePointer<uv_stream_t>?, _ nread: Int, _ buf: UnsafePointer<uv_buf_t>?) {
-    let stream = TCPStream.from(UnsafeMutableRawPointer(handle))
-    guard stream.state == .open, let delegate = stream.delegate else { return }
-    if nread > 0 {
-        delegate.streamRead(stream, UnsafeRawBufferPointer(start: buf!.pointee.base, count: nread))
-    } else if nread < 0 {
-        stream.stopReading()
-        delegate.streamEnded(stream, nread == Int(UV_EOF.rawValue) ? nil : UVError(Int32(nread), "uv_read"))
+    TCPStream.with(UnsafeMutableRawPointer(handle)) { stream in
+        guard stream.state == .open, let delegate = stream.delegate else { return }
+        if nread > 0 {
+            delegate.streamRead(stream, UnsafeRawBufferPointer(start: buf!.pointee.base, count: nread))
+        } else if nread < 0 {
+            stream.stopReading()
+            delegate.streamEnded(stream, nread == Int(UV_EOF.rawValue) ? nil : UVError(Int32(nread), "uv_read"))
+        }
+        // nread == 0 is EAGAIN, not EOF: nothing to do.
     }
-    // nread == 0 is EAGAIN, not EOF: nothing to do.
 }
 
 private func onWrite(_ request: UnsafeMutablePointer<uv_write_t>?, _ status: Int32) {
-    let stream = TCPStream.from(UnsafeMutableRawPointer(request!.pointee.handle))
-    stream.writeCompleted(status)
+    TCPStream.with(UnsafeMutableRawPointer(request!.pointee.handle)) { $0.writeCompleted(status) }
 }
 
 private func onConnect(_ request: UnsafeMutablePointer<uv_connect_t>?, _ status: Int32) {

@@ -18,14 +18,14 @@ public final class Timer {
     public func start(milliseconds: UInt64) {
         loop.assertOnLoopThread()
         guard callback != nil else { return }
-        uv_timer_start(handle.pointer, { LoopHandle<uv_timer_t>.owner(of: $0, as: Timer.self).callback?() }, milliseconds, 0)
+        uv_timer_start(handle.pointer, { LoopHandle<uv_timer_t>.withOwner(of: $0, as: Timer.self) { $0.callback?() } }, milliseconds, 0)
     }
 
     /// Fires every `milliseconds` until stopped.
     public func start(repeatingEvery milliseconds: UInt64) {
         loop.assertOnLoopThread()
         guard callback != nil else { return }
-        uv_timer_start(handle.pointer, { LoopHandle<uv_timer_t>.owner(of: $0, as: Timer.self).callback?() },
+        uv_timer_start(handle.pointer, { LoopHandle<uv_timer_t>.withOwner(of: $0, as: Timer.self) { $0.callback?() } },
                        milliseconds, milliseconds)
     }
 
