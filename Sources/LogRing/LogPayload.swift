@@ -92,7 +92,7 @@ public enum LogPayload {
         static let slotCount = 10
         /// The payload's words as they go into the ring (little-endian), so writing them is one copy: word 0 has a
         /// bit per present slot (absent entries differ from 0: no TLS, no agent, nothing dropped), slot k is word k + 1.
-        private var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+        @usableFromInline var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
             (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
         public init() {}
@@ -103,9 +103,9 @@ public enum LogPayload {
             withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: source, byteCount: Self.byteCount) }
         }
 
-        private var present: UInt64 { UInt64(littleEndian: words.0) }
+        @usableFromInline var present: UInt64 { UInt64(littleEndian: words.0) }
 
-        @inline(__always)
+        @inlinable @inline(__always)
         static func slot(_ key: EndKey) -> Int? {
             switch key {
             case .connectNanos: 0
@@ -129,6 +129,7 @@ public enum LogPayload {
             withUnsafeMutableBytes(of: &words) { $0.storeBytes(of: value.littleEndian, toByteOffset: 8 * (slot + 1), as: UInt64.self) }
         }
 
+        @inlinable
         public subscript(_ key: EndKey) -> UInt64? {
             guard let slot = Self.slot(key), present & (1 << UInt64(slot)) != 0 else { return nil }
             return withUnsafeBytes(of: words) { UInt64(littleEndian: $0.load(fromByteOffset: 8 * (slot + 1), as: UInt64.self)) }

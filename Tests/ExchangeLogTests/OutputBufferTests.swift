@@ -67,3 +67,24 @@ private func viaWriter(_ bytes: [UInt8]) -> [UInt8]? {
 private extension UInt64 {
     func power(_ exponent: Int) -> UInt64 { (0..<exponent).reduce(1) { value, _ in value * self } }
 }
+
+@Test func decimalsAreSwiftsDescription() {
+    var values: [UInt64] = [0, 1, 9, 10, 11, 99, 100, 101, 999, UInt64.max, UInt64.max - 1, 10_000_000_000_000_000_000]
+    var power: UInt64 = 1
+    for _ in 0..<19 {
+        power *= 10
+        values += [power - 1, power, power + 1]
+    }
+    var generator = SystemRandomNumberGenerator()
+    for _ in 0..<10_000 { values.append(UInt64.random(in: 0...UInt64.max, using: &generator) >> UInt64.random(in: 0...63)) }
+    for value in values {
+        let out = OutputBuffer(capacity: 8)
+        out.decimal(value)
+        #expect(String(decoding: out.bytes, as: UTF8.self) == String(value))
+    }
+    for value in [Int.min, -1, -10, Int.max] {
+        let out = OutputBuffer(capacity: 8)
+        out.decimal(value)
+        #expect(String(decoding: out.bytes, as: UTF8.self) == String(value))
+    }
+}

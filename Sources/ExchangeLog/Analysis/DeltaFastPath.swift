@@ -49,6 +49,7 @@ enum DeltaFastPath {
 
     // MARK: Bytes
 
+    @inline(__always)
     static func equals(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
         bytes.count == literal.utf8CodeUnitCount
             && (bytes.isEmpty || memcmp(bytes.baseAddress!, literal.utf8Start, bytes.count) == 0)

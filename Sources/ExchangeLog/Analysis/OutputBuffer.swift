@@ -88,12 +88,25 @@ final class OutputBuffer {
     }
 
     func decimal(_ value: UInt64) {
+        // Most values here are small (status, token counts, byte counts): their digits counted by comparison, not
+        // division, then written two per division from the right.
         var digits = 1
-        var rest = value
-        while rest >= 10 { rest /= 10; digits &+= 1 }
+        var bound: UInt64 = 10
+        while digits < 20 && value >= bound {
+            digits &+= 1
+            if digits == 20 { break }
+            bound &*= 10
+        }
         let out = room(digits)
-        rest = value
+        var rest = value
         var at = digits
+        while rest >= 100 {
+            let pair = Int(truncatingIfNeeded: rest % 100)
+            rest /= 100
+            at &-= 2
+            out[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: pair / 10)
+            out[at &+ 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: pair % 10)
+        }
         repeat {
             at &-= 1
             out[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)

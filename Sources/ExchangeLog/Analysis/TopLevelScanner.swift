@@ -41,6 +41,7 @@ enum TopLevelScanner {
         return nil
     }
 
+    @inline(__always)
     static func skipSpace(_ data: UnsafeRawBufferPointer, _ from: Int) -> Int {
         var i = from
         while i < data.count, data[i] == 0x20 || data[i] == 0x0a || data[i] == 0x0d || data[i] == 0x09 { i += 1 }
@@ -126,6 +127,7 @@ enum TopLevelScanner {
         return String(decoding: out, as: UTF8.self)
     }
 
+    @inline(__always)
     static func isKey(_ key: UnsafeRawBufferPointer, _ name: StaticString) -> Bool {
         DeltaFastPath.equals(key, name)
     }
