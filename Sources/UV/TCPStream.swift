@@ -43,13 +43,24 @@ public final class TCPStream: LoopHandleOwner {
     static let gatherCapacity = WriteBuffers.gatherCapacity
     static let scratchCapacity = WriteBuffers.scratchCapacity
 
-    @inline(__always) private var gather: UnsafeMutablePointer<uv_buf_t> { lentBuffers.gather }
-    @inline(__always) private var scratch: UnsafeMutableRawPointer { lentBuffers.scratch }
-    @inline(__always) private var lentBuffers: WriteBuffers {
-        if let writeBuffers { return writeBuffers }
+    /// The lent buffers' memory while they are lent: a pointer load per use, where reaching them through the
+    /// `WriteBuffers` object cost a retain and a release per write (several per exchange).
+    private var gatherBase: UnsafeMutablePointer<uv_buf_t>?
+    private var scratchBase: UnsafeMutableRawPointer?
+    @inline(__always) private var gather: UnsafeMutablePointer<uv_buf_t> { gatherBase ?? borrowWriteBuffers().gather }
+    @inline(__always) private var scratch: UnsafeMutableRawPointer { scratchBase ?? borrowWriteBuffers().scratch }
+    private func borrowWriteBuffers() -> (gather: UnsafeMutablePointer<uv_buf_t>, scratch: UnsafeMutableRawPointer) {
         let borrowed = loop.borrowWriteBuffers()
         writeBuffers = borrowed
-        return borrowed
+        gatherBase = borrowed.gather
+        scratchBase = borrowed.scratch
+        return (borrowed.gather, borrowed.scratch)
+    }
+    private func returnWriteBuffers() {
+        if let writeBuffers { loop.returnWriteBuffers(writeBuffers) }
+        writeBuffers = nil
+        gatherBase = nil
+        scratchBase = nil
     }
     /// Pieces up to this size are copied into the scratch and coalesced with their neighbours: for small SSE
     /// events a memcpy is cheaper than one more iovec in the kernel, and a whole read's worth of events
@@ -185,8 +196,7 @@ public final class TCPStream: LoopHandleOwner {
             gatherCount = 0
             scratchUsed = 0
             // Everything gathered was written or copied into the queue: the buffers go back to the loop.
-            if let writeBuffers { loop.returnWriteBuffers(writeBuffers) }
-            writeBuffers = nil
+            returnWriteBuffers()
         }
         guard state == .open, writeFailure == nil else { return }
         var written: Int32 = 0
@@ -328,8 +338,7 @@ public final class TCPStream: LoopHandleOwner {
         queue.release()
         writeRequest.deallocate()
         connectRequest.deallocate()
-        if let writeBuffers { loop.returnWriteBuffers(writeBuffers) }
-        writeBuffers = nil
+        returnWriteBuffers()
     }
 }
 
