@@ -7,7 +7,7 @@ import UV
 public final class Gateway {
     public let loop: EventLoop
     public let config: GatewayConfig
-    public var observer: any ExchangeObserver
+    public let observer: any ExchangeObserver
     let routes: RouteTable
     public let metrics: GatewayMetrics
     /// Agent keys this loop has verified (with `--agents`).
