@@ -78,7 +78,7 @@ public enum JSONBodyUsage {
     // work per small JSON exchange.
 
     private static func anthropicUsage(_ data: UnsafeRawBufferPointer, _ value: Range<Int>, into usage: inout Usage) {
-        forEachObjectMember(data, value) { key, value in
+        forEachObjectMember(data, value, into: &usage) { key, value, usage in
             if TopLevelScanner.isKey(key, "input_tokens") {
                 if let n = integer(data, value) { usage.inputTokens = n }
             } else if TopLevelScanner.isKey(key, "output_tokens") {
@@ -95,27 +95,28 @@ public enum JSONBodyUsage {
         // As APIShapes: an object (not null, not a number) says the OpenAI convention, even with no counts in it.
         guard !value.isEmpty, data[value.lowerBound] == UInt8(ascii: "{") else { return }
         usage.inputIncludesCacheRead = true
-        forEachObjectMember(data, value) { key, value in
+        forEachObjectMember(data, value, into: &usage) { key, value, usage in
             if TopLevelScanner.isKey(key, "prompt_tokens") {
                 if let n = integer(data, value) { usage.inputTokens = n }
             } else if TopLevelScanner.isKey(key, "completion_tokens") {
                 if let n = integer(data, value) { usage.outputTokens = n }
             } else if TopLevelScanner.isKey(key, "prompt_tokens_details") {
-                forEachObjectMember(data, value) { key, value in
+                forEachObjectMember(data, value, into: &usage) { key, value, usage in
                     if TopLevelScanner.isKey(key, "cached_tokens"), let n = integer(data, value) { usage.cacheReadInputTokens = n }
                 }
             }
         }
     }
 
-    /// Each member of the object at `value`; none when it is not an object (`null`, a number, malformed). A
-    /// malformed object hands over nothing: the members are found first, then handed.
-    private static func forEachObjectMember(_ data: UnsafeRawBufferPointer, _ value: Range<Int>,
-                                            _ body: (UnsafeRawBufferPointer, Range<Int>) -> Void) {
+    /// Each member of the object at `value`, applied to a copy of `usage` that replaces it only when the whole object
+    /// is well-formed: a malformed object (or `null`, a number) changes nothing, in one pass over its bytes.
+    private static func forEachObjectMember(_ data: UnsafeRawBufferPointer, _ value: Range<Int>, into usage: inout Usage,
+                                            _ body: (UnsafeRawBufferPointer, Range<Int>, inout Usage) -> Void) {
         guard !value.isEmpty, data[value.lowerBound] == UInt8(ascii: "{") else { return }
         let object = UnsafeRawBufferPointer(rebasing: data[..<value.upperBound])
-        guard TopLevelScanner.forEachMember(object, from: value.lowerBound, { _, _ in }) != nil else { return }
-        TopLevelScanner.forEachMember(object, from: value.lowerBound, body)
+        var candidate = usage
+        guard TopLevelScanner.forEachMember(object, from: value.lowerBound, { body($0, $1, &candidate) }) != nil else { return }
+        usage = candidate
     }
 
     /// An integral JSON number ("12", "12.0", "1.2e1"); nil for fractions, out-of-range values and non-numbers.
