@@ -183,31 +183,39 @@ public enum LogPayload {
 
     @inlinable
     static func appendDecimal<Out: PayloadOutput>(_ value: UInt64, into out: inout Out) {
-        // Digits from the right into a stack buffer (division by a constant is a multiplication), then one append:
-        // a division by a variable per digit and an append per digit were most of the loop's logging work.
-        // Twenty bytes (bound to UInt8, as a tuple of them is): room for UInt64.max.
+        // Into a stack buffer, then one append: an append per digit was most of the loop's logging work. Twenty
+        // bytes (bound to UInt8, as a tuple of them is): room for UInt64.max.
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
             (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &digits) { buffer in
-            let bytes = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            var at = buffer.count
-            var rest = value
-            // Two digits per division while there are more than two.
-            while rest >= 100 {
-                let pair = Int(truncatingIfNeeded: rest % 100)
-                rest /= 100
-                at &-= 2
-                bytes[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: pair / 10)
-                bytes[at &+ 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: pair % 10)
-            }
-            repeat {
-                at &-= 1
-                bytes[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while rest > 0
-            out.append(UnsafeRawBufferPointer(start: bytes + at, count: buffer.count &- at))
+            let end = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + buffer.count
+            let start = writeDigits(value, endingAt: end)
+            out.append(UnsafeRawBufferPointer(start: start, count: start.distance(to: end)))
         }
+    }
+
+    /// Writes the decimal digits of `value` right to left, ending just before `end` (room for 20 is enough), and
+    /// returns where they start: two digits per division, and a division by a constant is a multiplication (a
+    /// division by a variable per digit was most of what formatting numbers cost). The loop's payloads and the
+    /// logger's records both write numbers with it.
+    @inlinable
+    public static func writeDigits(_ value: UInt64, endingAt end: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        var at = end
+        var rest = value
+        while rest >= 100 {
+            let pair = Int(truncatingIfNeeded: rest % 100)
+            rest /= 100
+            at -= 2
+            at[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: pair / 10)
+            at[1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: pair % 10)
+        }
+        repeat {
+            at -= 1
+            at[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        } while rest > 0
+        return at
     }
 
     private static let lineEnd: UInt8 = 0x0A

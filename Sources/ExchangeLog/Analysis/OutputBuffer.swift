@@ -3,6 +3,7 @@
 // buffer has grown). The JSON rules here (escaping, base64 bodies, numbers) are the record contract's: README "The
 // exchange log".
 import Glibc
+import LogRing
 
 final class OutputBuffer {
     private(set) var base: UnsafeMutablePointer<UInt8>
@@ -88,30 +89,16 @@ final class OutputBuffer {
     }
 
     func decimal(_ value: UInt64) {
-        // Most values here are small (status, token counts, byte counts): their digits counted by comparison, not
-        // division, then written two per division from the right.
+        // Most values here are small (status, token counts, byte counts): their digits are counted by comparison,
+        // not division, then written in place.
         var digits = 1
         var bound: UInt64 = 10
-        while digits < 20 && value >= bound {
+        while value >= bound && digits < 20 {
             digits &+= 1
             if digits == 20 { break }
             bound &*= 10
         }
-        let out = room(digits)
-        var rest = value
-        var at = digits
-        while rest >= 100 {
-            let pair = Int(truncatingIfNeeded: rest % 100)
-            rest /= 100
-            at &-= 2
-            out[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: pair / 10)
-            out[at &+ 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: pair % 10)
-        }
-        repeat {
-            at &-= 1
-            out[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-            rest /= 10
-        } while at > 0
+        _ = LogPayload.writeDigits(value, endingAt: room(digits) + digits)
         count &+= digits
     }
 
