@@ -87,6 +87,10 @@ import Testing
     #"{"object":"chat.completion","model":"gpt-4o","choices":[],"usage":7}"#,
     #"{"object":"chat.completion","model":"gpt-4o","choices":[],"usage":{"prompt_tokens":9,"prompt_tokens_details":{"cached_tokens":8}},"usage":null}"#,
     #"{"choices":[],"usage":{"prompt_tokens_details":{"cached_tokens":8}}}"#,
+    // Found by the fuzzer: a choice index beyond Int's range, or not a number, counts as 0 for both readers.
+    #"{"object":"chat.completion","model":"gpt-x","choices":[{"index":77777777777777777777777777777777770,"finish_reason":"stop"}]}"#,
+    #"{"object":"chat.completion","model":"gpt-x","choices":[{"index":"1","finish_reason":"stop"}]}"#,
+    #"{"object":"chat.completion","model":"gpt-x","choices":[{"index":1e0,"finish_reason":"late"},{"index":0.0,"finish_reason":"stop"}]}"#,
 ])
 func scannerAgreesWithTheFullParse(_ body: String) {
     let bytes = Array(body.utf8)

@@ -149,7 +149,9 @@ public enum JSONBodyUsage {
             var reason: String?
             for member in members {
                 if TopLevelScanner.isKey(member.key, "index") {
-                    index = Int(String(decoding: UnsafeRawBufferPointer(rebasing: data[member.value]), as: UTF8.self)) ?? -1
+                    // As APIShapes.firstChoice reads it: an index that is not an integral number (or is out of Int's
+                    // range) counts as 0.
+                    index = JSONView(data: data, range: member.value).int ?? 0
                 } else if TopLevelScanner.isKey(member.key, "finish_reason") {
                     reason = TopLevelScanner.string(data, member.value)
                 }
