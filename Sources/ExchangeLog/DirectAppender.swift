@@ -32,11 +32,12 @@ final class DirectAppender {
     private var stage: UnsafeMutableRawPointer
     private var capacity: Int
 
-    /// O_DIRECT is behind _GNU_SOURCE, which Swift's Glibc module does not define; its value differs by architecture.
-    #if arch(x86_64) || arch(i386)
-    static let oDirect: Int32 = 0o40000
+    /// O_DIRECT is behind _GNU_SOURCE, which Swift's Glibc module does not define; its value differs by architecture
+    /// (Linux's asm-generic/fcntl.h, and arm's and arm64's own).
+    #if arch(arm64) || arch(arm)
+    static let oDirect: Int32 = 0o200000
     #else
-    static let oDirect: Int32 = 0o200000  // arm64, and most others Linux runs Swift on
+    static let oDirect: Int32 = 0o40000
     #endif
 
     /// nil when the file cannot be opened for direct I/O (not a regular file, or a file system without O_DIRECT:
