@@ -49,7 +49,6 @@ final class ExchangeRecord {
     /// The loop dropped bytes of the answer (ring full under --log-overflow drop).
     var responseDropped = false
     var responseTruncated: Bool { responseBody.truncated || responseDropped }
-    var requestTruncated: Bool { requestBody.truncated }
     var sse = SSEAnalyzer()
     var isStream = false
     /// Inflated bytes of one fragment (reused).

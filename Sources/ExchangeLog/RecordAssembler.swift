@@ -157,7 +157,7 @@ final class RecordAssembler {
         var lines = LineCursor(payload)
         if let statusLine = lines.next() {
             let code = LineCursor.find(payload, UInt8(ascii: " "), in: statusLine).map { statusLine.lowerBound..<$0 } ?? statusLine
-            exchange.status = LineCursor.number(payload, code).map { Int($0) }
+            exchange.status = LogPayload.number(UnsafeRawBufferPointer(rebasing: payload[code])).map { Int($0) }
         }
         while let line = lines.next() {
             guard let field = LineCursor.field(payload, line) else { continue }
@@ -224,13 +224,8 @@ final class RecordAssembler {
 
             out.raw(#","request":{"headers":"#)
             headers(start, exchange.requestFields, into: out)
-            out.raw(#","body":"#)
-            body(&exchange.requestBody, side: "request", id: id, into: out)
-            // Byte counts are the gateway's (what crossed the wire), not what the log managed to keep.
-            out.raw(#","body_bytes":"#)
-            out.decimal(exchange.figures.requestBytes.map { Int($0) } ?? exchange.requestBytes)
-            out.raw(#","truncated":"#)
-            out.bool(exchange.requestTruncated)
+            bodyMembers(&exchange.requestBody, side: "request", id: id,
+                        wireBytes: exchange.figures.requestBytes.map { Int($0) } ?? exchange.requestBytes, dropped: false, into: out)
             out.raw(#"},"response":"#)
             if let status = exchange.status {
                 exchange.head.withUnsafeBytes { head in
@@ -238,12 +233,9 @@ final class RecordAssembler {
                     out.decimal(status)
                     out.raw(#","headers":"#)
                     headers(head, exchange.responseFields, into: out)
-                    out.raw(#","body":"#)
-                    body(&exchange.responseBody, side: "response", id: id, into: out)
-                    out.raw(#","body_bytes":"#)
-                    out.decimal(exchange.figures.responseBytes.map { Int($0) } ?? exchange.responseBytes)
-                    out.raw(#","truncated":"#)
-                    out.bool(exchange.responseTruncated)
+                    bodyMembers(&exchange.responseBody, side: "response", id: id,
+                                wireBytes: exchange.figures.responseBytes.map { Int($0) } ?? exchange.responseBytes,
+                                dropped: exchange.responseDropped, into: out)
                     out.raw(#","content_encoding":"#)
                     if let encoding = exchange.contentEncoding {
                         out.text(UnsafeRawBufferPointer(rebasing: head[encoding]))
@@ -329,6 +321,18 @@ final class RecordAssembler {
 
     /// A body's JSON value: inline (a string, or base64) when it is in memory or short enough to read back, else the
     /// reference to its file, renamed from the spill file to `<record id>.<side>` in the body directory.
+    /// One side's `,"body":…,"body_bytes":N,"truncated":B`. Byte counts are the gateway's (what crossed the wire), not
+    /// what the log managed to keep; `truncated` is read after the body is written (writing it finishes a spill).
+    private func bodyMembers(_ kept: inout KeptBody, side: String, id: Range<Int>, wireBytes: Int, dropped: Bool,
+                             into out: OutputBuffer) {
+        out.raw(#","body":"#)
+        body(&kept, side: side, id: id, into: out)
+        out.raw(#","body_bytes":"#)
+        out.decimal(wireBytes)
+        out.raw(#","truncated":"#)
+        out.bool(kept.truncated || dropped)
+    }
+
     private func body(_ body: inout KeptBody, side: String, id: Range<Int>, into out: OutputBuffer) {
         guard let bodyFiles, let spill = body.spillPath else {
             body.memory.withUnsafeBytes { out.body($0) }
@@ -565,18 +569,6 @@ struct LineCursor {
         }
         guard let hit = memchr(base + range.lowerBound, Int32(byte), range.count) else { return nil }
         return base.distance(to: UnsafeRawPointer(hit))
-    }
-
-    /// A decimal number (nil when empty or not all digits), as LogPayload reads one.
-    static func number(_ payload: UnsafeRawBufferPointer, _ range: Range<Int>) -> UInt64? {
-        guard !range.isEmpty else { return nil }
-        var value: UInt64 = 0
-        for at in range {
-            let byte = payload[at]
-            guard byte >= 0x30 && byte <= 0x39 else { return nil }
-            value = value &* 10 &+ UInt64(byte - 0x30)
-        }
-        return value
     }
 
     /// `Name: value` (one space after the colon dropped); nil for a line without a colon.

@@ -356,7 +356,8 @@ public enum LogPayload {
 
     static func text(_ bytes: UnsafeRawBufferPointer) -> String { String(decoding: bytes, as: UTF8.self) }
 
-    static func number(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+    /// A decimal number (nil when empty or not all digits): a status code, a version.
+    public static func number(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
         guard !bytes.isEmpty else { return nil }
         var value: UInt64 = 0
         for byte in bytes {
