@@ -144,6 +144,8 @@ public enum LogPayload {
         }
     }
 
+    /// A text entry of the end record (outcome, error, upstream, attempt); numeric entries are `EndFigures`, which a
+    /// reader takes only from there.
     public static func appendEntry<Out: PayloadOutput>(_ key: EndKey, _ text: String, into out: inout Out) {
         appendKey(key, into: &out)
         var text = text
@@ -161,22 +163,15 @@ public enum LogPayload {
     public static func bodyStamp(_ readAt: UInt64) -> UInt64 { readAt.littleEndian }
 
     private static func appendKey<Out: PayloadOutput>(_ key: EndKey, into out: inout Out) {
-        // The key's name and "=" as one static string: no String made per entry (the loop writes a dozen per exchange).
+        // The key's name and "=" as one static string: no String made per entry.
         let name: StaticString = switch key {
         case .outcome: "outcome="
         case .error: "error="
-        case .connectNanos: "connect_ns="
-        case .tlsNanos: "tls_ns="
-        case .tlsResumed: "tls_resumed="
-        case .headNanos: "head_ns="
-        case .firstByteNanos: "first_byte_ns="
-        case .totalNanos: "total_ns="
-        case .requestBytes: "request_bytes="
-        case .responseBytes: "response_bytes="
-        case .droppedBytes: "dropped_bytes="
-        case .agent: "agent="
         case .upstream: "upstream="
         case .attempt: "attempt="
+        case .connectNanos, .tlsNanos, .tlsResumed, .headNanos, .firstByteNanos, .totalNanos, .requestBytes, .responseBytes,
+             .droppedBytes, .agent:
+            preconditionFailure("the end record's \(key) is a figure (LogPayload.EndFigures), not a text entry")
         }
         out.append(name)
     }
