@@ -90,8 +90,6 @@ public final class TCPStream: LoopHandleOwner {
         uv_tcp_init(loop.raw, tcp.pointer)
     }
 
-    @inline(__always)
-    static func from(_ handle: UnsafeMutableRawPointer?) -> TCPStream { LoopHandle<uv_tcp_t>.owner(of: handle) }
     /// `body` on the stream behind a handle, with no retain pair (see `LoopHandle.withOwner`).
     @inline(__always)
     static func with<R>(_ handle: UnsafeMutableRawPointer?, _ body: (TCPStream) -> R) -> R {
@@ -369,7 +367,8 @@ private func onWrite(_ request: UnsafeMutablePointer<uv_write_t>?, _ status: Int
 }
 
 private func onConnect(_ request: UnsafeMutablePointer<uv_connect_t>?, _ status: Int32) {
-    let stream = TCPStream.from(UnsafeMutableRawPointer(request!.pointee.handle))
-    guard stream.state == .open else { return }
-    stream.delegate?.streamConnected(stream, status < 0 ? UVError(status, "connect") : nil)
+    TCPStream.with(UnsafeMutableRawPointer(request!.pointee.handle)) { stream in
+        guard stream.state == .open else { return }
+        stream.delegate?.streamConnected(stream, status < 0 ? UVError(status, "connect") : nil)
+    }
 }
