@@ -32,7 +32,8 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         let peer = stream.peerAddress
         clientAddress = peer?.description ?? "unknown"
         clientIP = Array((peer?.ip ?? "unknown").utf8)
-        parser = HTTPParser(kind: .request, delegate: self, maxHeadBytes: gateway.config.maxHeadBytes)
+        parser = HTTPParser(kind: .request, delegate: self, maxHeadBytes: gateway.config.maxHeadBytes,
+                            storage: gateway.headStorage)
         relay = ExchangeRelay(client: self, gateway: gateway, stream: stream)
         timer = DeadlineTimer(loop: gateway.loop) { [unowned self] in self.deadlinePassed() }
         stream.delegate = self

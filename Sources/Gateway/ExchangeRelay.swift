@@ -14,10 +14,6 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     private var upstream: UpstreamConnection?
     private var requestOptions = ConnectionOptions()
     private var responseOptions = ConnectionOptions()
-    /// The rewritten heads, each borrowed by its stream until that stream's next flush: apart, since a pipelined
-    /// request's head may be written before the previous response's head has left.
-    private var requestHeadOut: [UInt8] = []
-    private var responseHeadOut: [UInt8] = []
     /// Whether the client takes its answer while the upstream is held back for it (see `upstreamHeldBack`).
     private var clientProgress = ReadProgress()
     /// The exchange's route, and for failover the request as sent so far and when the current attempt began.
@@ -91,10 +87,10 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         let connection = upstream.pool.acquire(for: self)
         self.upstream = connection
         attemptStarted = EventLoop.hrtime()
-        requestHeadOut.removeAll(keepingCapacity: true)
+        gateway.headOut.removeAll(keepingCapacity: true)
         upstream.writeRequestHead(head, target: target, connectionOptions: requestOptions, clientIP: client.clientIP,
-                                  framing: machine.requestFraming, into: &requestHeadOut)
-        requestHeadOut.withUnsafeBytes { connection.send(borrowing: $0) }
+                                  framing: machine.requestFraming, into: &gateway.headOut)
+        gateway.headOut.withUnsafeBytes { connection.send(copying: $0) }
     }
 
     func requestBody(_ bytes: UnsafeRawBufferPointer) {
@@ -167,22 +163,22 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         let action = machine!.responseHead(status: head.status, contentLength: head.contentLength,
                                            isChunked: head.isChunked, draining: gateway.isDraining)
         responseOptions.collect(from: head)
-        responseHeadOut.removeAll(keepingCapacity: true)
+        gateway.headOut.removeAll(keepingCapacity: true)
         switch action {
         case .reject:
             return .reject
         case .interim(let relay):
             guard relay else { return .proceed }
             HeadWriter.clientResponse(head, connectionOptions: responseOptions, framing: .none, close: false,
-                                      clientIsHTTP10: false, into: &responseHeadOut)
-            responseHeadOut.withUnsafeBytes { stream.write(copying: $0) }  // the final head may reuse the buffer before a flush
+                                      clientIsHTTP10: false, into: &gateway.headOut)
+            gateway.headOut.withUnsafeBytes { stream.write(copying: $0) }
             return .proceed
         case .final(let framing, let close, let skipBody):
             replay.release()
             machine!.timing.responseHead = EventLoop.hrtime()
             HeadWriter.clientResponse(head, connectionOptions: responseOptions, framing: framing, close: close,
-                                      clientIsHTTP10: machine!.clientIsHTTP10, into: &responseHeadOut)
-            responseHeadOut.withUnsafeBytes { stream.write(borrowing: $0) }
+                                      clientIsHTTP10: machine!.clientIsHTTP10, into: &gateway.headOut)
+            gateway.headOut.withUnsafeBytes { stream.write(copying: $0) }
             gateway.observer.responseHead(machine!.id, head)
             return skipBody ? .skipBody : .proceed
         }

@@ -26,7 +26,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
 
     init(pool: UpstreamPool) {
         self.pool = pool
-        parser = HTTPParser(kind: .response, delegate: self, maxHeadBytes: pool.config.maxHeadBytes)
+        parser = HTTPParser(kind: .response, delegate: self, maxHeadBytes: pool.config.maxHeadBytes, storage: pool.headStorage)
         timer = DeadlineTimer(loop: pool.loop) { [unowned self] in self.deadlinePassed() }
         pool.metrics.adjust(.upstreamConnections, by: 1)
     }

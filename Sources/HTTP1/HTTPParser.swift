@@ -76,8 +76,13 @@ public final class HTTPParser {
     private var inputEnd: UnsafeRawPointer?
     private var bodyEnd: UnsafeRawPointer?
 
-    public init(kind: ParserKind, delegate: HTTPParserDelegate, maxHeadBytes: Int = 64 * 1024) {
+    /// Where the head's buffers go between messages (nil: the parser keeps them). With storage, `head.bytes` and
+    /// `head.fields` are valid only inside `parserHeadComplete`; the head's other values stay until the next message.
+    private let storage: HeadStorage?
+
+    public init(kind: ParserKind, delegate: HTTPParserDelegate, maxHeadBytes: Int = 64 * 1024, storage: HeadStorage? = nil) {
         self.delegate = delegate
+        self.storage = storage
         self.maxHeadBytes = maxHeadBytes
         self.kind = kind
         withUnsafeMutablePointer(to: &state) { parser in
@@ -223,6 +228,7 @@ public final class HTTPParser {
 
     fileprivate func messageBegin() -> Int32 {
         head.reset()
+        storage?.lend(to: &head)
         spanStart = 0
         headBytesSeen = 0
         inTrailers = false
@@ -287,7 +293,9 @@ public final class HTTPParser {
             protocolViolation = "invalid status code \(head.status) (not in 100-599)"
             return -1
         }
-        switch delegate.parserHeadComplete(self) {
+        let verdict = delegate.parserHeadComplete(self)
+        if verdict != .reject, let storage { storage.takeBack(from: &head) }
+        switch verdict {
         case .proceed:
             // llhttp reads a chunked body unless this is a CONNECT request (llhttp__after_headers_complete).
             guard head.isChunked, !(parser.pointee.upgrade != 0 && parser.pointee.method == UInt8(HTTP_CONNECT.rawValue)) else { return 0 }

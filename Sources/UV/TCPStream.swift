@@ -32,8 +32,10 @@ public final class TCPStream: LoopHandleOwner {
 
     private var tcp: LoopHandle<uv_tcp_t>!
     var handle: UnsafeMutablePointer<uv_tcp_t> { tcp.pointer }
-    private let writeRequest: UnsafeMutablePointer<uv_write_t>
-    private let connectRequest: UnsafeMutablePointer<uv_connect_t>
+    /// libuv's request for a queued write: made by the first write the kernel did not take at once (most
+    /// connections never have one: `flush` writes with uv_try_write), kept until the handle closes. 192 bytes that
+    /// an idle held stream need not carry.
+    private var writeRequest: UnsafeMutablePointer<uv_write_t>?
 
     /// Borrowed buffers gathered since the last flush (zero-copy), plus scratch for small framing bytes; both
     /// lent by the loop from the first write until the flush.
@@ -84,8 +86,6 @@ public final class TCPStream: LoopHandleOwner {
 
     public init(loop: EventLoop) {
         self.loop = loop
-        writeRequest = .allocate(capacity: 1)
-        connectRequest = .allocate(capacity: 1)
         tcp = LoopHandle(owner: self)
         uv_tcp_init(loop.raw, tcp.pointer)
     }
@@ -115,9 +115,13 @@ public final class TCPStream: LoopHandleOwner {
 
     // MARK: Connecting
 
+    /// The connect request lives from here to its callback (which libuv always calls, with UV_ECANCELED if the
+    /// handle closes first), so an accepted or connected stream carries none.
     public func connect(to address: SocketAddress) {
-        let status = address.withSockaddr { uv_tcp_connect(connectRequest, handle, $0, onConnect) }
+        let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
+        let status = address.withSockaddr { uv_tcp_connect(request, handle, $0, onConnect) }
         if status < 0 {
+            request.deallocate()
             // Reported on a later turn, as libuv reports a refused connection: never inside connect().
             loop.deliverLater { [self] in
                 if state == .open { delegate?.streamConnected(self, UVError(status, "uv_tcp_connect")) }
@@ -243,7 +247,9 @@ public final class TCPStream: LoopHandleOwner {
             return
         }
         var buf = uv_buf_init(UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: CChar.self)), UInt32(bytes.count))
-        let status = uv_write(writeRequest, streamHandle, &buf, 1, onWrite)
+        let request = writeRequest ?? .allocate(capacity: 1)
+        writeRequest = request
+        let status = uv_write(request, streamHandle, &buf, 1, onWrite)
         if status < 0 {
             queue.writeNotStarted()
             failWrite(UVError(status, "uv_write"))
@@ -334,8 +340,8 @@ public final class TCPStream: LoopHandleOwner {
         stallTimer?.close()
         stallTimer = nil
         queue.release()
-        writeRequest.deallocate()
-        connectRequest.deallocate()
+        writeRequest?.deallocate()
+        writeRequest = nil
         returnWriteBuffers()
     }
 }
@@ -367,7 +373,9 @@ private func onWrite(_ request: UnsafeMutablePointer<uv_write_t>?, _ status: Int
 }
 
 private func onConnect(_ request: UnsafeMutablePointer<uv_connect_t>?, _ status: Int32) {
-    TCPStream.with(UnsafeMutableRawPointer(request!.pointee.handle)) { stream in
+    let handle = request!.pointee.handle
+    request!.deallocate()
+    TCPStream.with(UnsafeMutableRawPointer(handle)) { stream in
         guard stream.state == .open else { return }
         stream.delegate?.streamConnected(stream, status < 0 ? UVError(status, "connect") : nil)
     }
