@@ -1,6 +1,9 @@
 // The log ring: a lock-free single-producer/single-consumer byte ring that carries copies of each exchange from the
 // event loop thread (producer) to the logger thread (consumer) without locks, allocation or syscalls.
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a record carries. `padding` is internal framing (never handed to a consumer, never written by a caller).
 public enum LogRecordKind: UInt8, Sendable {
@@ -86,14 +89,19 @@ public final class LogRing: @unchecked Sendable {
         let rounded = 1 << (Int.bitWidth - (wanted - 1).leadingZeroBitCount)
         self.capacity = rounded
         mask = rounded - 1
-        // Allocated once, for the ring's whole life; cache-line aligned, so the 8-aligned header words never split.
-        buffer = .allocate(byteCount: rounded, alignment: 64)
+        // Mapped once, for the ring's whole life: page aligned (so `releaseFreePages` can hand whole pages back), and
+        // its pages become resident only as records first reach them.
+        guard let mapped = mmap(nil, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              mapped != MAP_FAILED else {
+            fatalError("LogRing: cannot map \(rounded) bytes: errno \(errno)")
+        }
+        buffer = mapped
         // Bound to UInt64 once; payload bytes are still copied in raw, which a trivial type allows.
         words = buffer.bindMemory(to: UInt64.self, capacity: rounded / 8)
     }
 
     deinit {
-        buffer.deallocate()
+        munmap(buffer, capacity)
     }
 
     // MARK: Producer side
@@ -146,6 +154,36 @@ public final class LogRing: @unchecked Sendable {
         guard payloadBytes >= 0, payloadBytes <= LogRing.maxPayload else { return false }
         let head = self.head.load(ordering: .relaxed)
         return placement(head: head, recordBytes: LogRing.recordBytes(payload: payloadBytes)) != nil
+    }
+
+    /// Producer thread only. Hands the kernel back the pages of free space more than `keep` bytes ahead of the next
+    /// write (they read as zeros when a record next reaches them, which writes them whole anyway); returns the bytes
+    /// given back. Without it, one large answer, or a few seconds of many slow streams, leaves the whole ring
+    /// resident for good. Safe without the consumer's help: free space is the producer's alone, and a tail read now
+    /// can only have moved further by the time the pages go.
+    @discardableResult
+    public func releaseFreePages(keepingAhead keep: Int) -> Int {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let head = self.head.load(ordering: .relaxed)
+        // Acquire: the consumer has finished reading every byte before `tail`.
+        let tail = self.tail.load(ordering: .acquiring)
+        let from = (head &+ max(0, keep) &+ page &- 1) & ~(page &- 1)
+        let to = (tail &+ capacity) & ~(page &- 1)
+        guard to &- from >= page else { return 0 }
+        // [from, to) in positions is at most one lap: at most two ranges of the buffer.
+        let start = from & mask
+        let firstLength = min(to &- from, capacity &- start)
+        _ = madvise(buffer + start, firstLength, MADV_DONTNEED)
+        if firstLength < to &- from { _ = madvise(buffer, (to &- from) &- firstLength, MADV_DONTNEED) }
+        return to &- from
+    }
+
+    /// Bytes of the ring in memory now (mincore(2)): for tests and for an operator's questions, not the hot path.
+    public var residentBytes: Int {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var vector = [UInt8](repeating: 0, count: capacity / page)
+        guard mincore(buffer, capacity, &vector) == 0 else { return -1 }
+        return vector.reduce(0) { $0 + Int($1 & 1) } * page
     }
 
     /// Where a record of `recordBytes` starts if it fits now: at `head`, or at offset 0 of the next lap when it does

@@ -273,3 +273,40 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Test func freePagesGoBackAndUnreadRecordsSurvive() throws {
+    let ring = LogRing(capacity: 1 << 20)
+    #expect(ring.residentBytes < 64 * 1024, "a new ring is not resident")
+    // Three quarters of the ring pass through: those pages become resident.
+    var passed: [Sent] = []
+    while ring.usedBytes < (ring.capacity * 3) / 4 {
+        let record = Sent(.responseBody, UInt64(passed.count), bytes(4000 + passed.count % 97, seed: UInt64(passed.count)))
+        #expect(write(ring, record))
+        passed.append(record)
+    }
+    #expect(drain(ring) == passed)
+    #expect(ring.residentBytes >= (ring.capacity * 3) / 4 - 4096)
+    // A few records stay unread while the free space goes back.
+    var unread: [Sent] = []
+    for i in 0..<5 {
+        let record = Sent(.responseBody, 1000 + UInt64(i), bytes(3000, seed: UInt64(i)))
+        #expect(write(ring, record))
+        unread.append(record)
+    }
+    let released = ring.releaseFreePages(keepingAhead: 0)
+    #expect(released >= ring.capacity - 5 * 3016 - 2 * 4096)
+    #expect(ring.residentBytes <= 8 * 4096, "only the pages holding the unread records stay")
+    #expect(drain(ring) == unread)
+    // The ring goes on working across laps with releases in between, every record intact.
+    for lap in 0..<6 {
+        var batch: [Sent] = []
+        while ring.usedBytes < ring.capacity / 2 {
+            let size = 1 + (batch.count * 37 + lap) % LogRing.maxPayload
+            let record = Sent(.end, UInt64(lap * 10_000 + batch.count), bytes(size, seed: UInt64(lap * 1_000 + batch.count)))
+            #expect(write(ring, record))
+            batch.append(record)
+            if batch.count % 7 == 0 { ring.releaseFreePages(keepingAhead: 4096) }
+        }
+        #expect(drain(ring) == batch)
+    }
+}
