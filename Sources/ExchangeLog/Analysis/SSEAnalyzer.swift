@@ -4,8 +4,9 @@ import Glibc
 
 /// Event splitting follows the WHATWG "server-sent events" parsing rules (html.spec.whatwg.org, §9.2.6);
 /// each event's data is then read as Anthropic Messages or OpenAI Chat Completions JSON.
-/// Owned by the logger thread, one per streamed response.
-public struct SSEAnalyzer: Sendable {
+/// Owned by the logger thread, one per streamed response. Sendable by hand: its only pointers (`dataInPiece`,
+/// `eventNameInPiece`) are nil whenever `feed` is not running.
+public struct SSEAnalyzer: @unchecked Sendable {
     /// Dispatched events (comment lines are not events; neither is a block of only `event:`/`id:` lines).
     public private(set) var events = 0
     /// The answer as the SDK would accumulate it: text deltas, plus tool-input JSON fragments.
@@ -33,6 +34,14 @@ public struct SSEAnalyzer: Sendable {
     private var data: [UInt8] = []
     private var hasData = false
     private var eventName: [UInt8] = []
+    /// The event's data and name where they lie in the piece being fed, not copied: most events are one `event:`
+    /// line and one `data:` line inside one piece. Valid during `feed` only; copied into `data` and `eventName` when
+    /// the piece ends before the event does. (Copying every event cost a copy per event, and a buffer per open stream
+    /// held as long as the stream.)
+    private var dataInPiece: UnsafeRawBufferPointer?
+    private var eventNameInPiece: UnsafeRawBufferPointer?
+    /// The event's data bytes so far, as `data` would hold them (each line and its LF).
+    private var dataCount: Int { data.count + (dataInPiece.map { $0.count + 1 } ?? 0) }
     /// The last piece ended in CR: an LF opening the next piece belongs to the same line end.
     private var afterCR = false
     /// A leading U+FEFF is stripped from the stream, not the first line of every piece.
@@ -69,6 +78,7 @@ public struct SSEAnalyzer: Sendable {
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
         let count = bytes.count
         guard count > 0, let base = bytes.baseAddress else { return }
+        defer { keepEventPastPiece() }
         var start = 0
         if afterCR {
             afterCR = false
@@ -95,7 +105,7 @@ public struct SSEAnalyzer: Sendable {
                 }
             }
             if line.isEmpty && !lineDropped {
-                endLine(piece)
+                endLine(piece, inPiece: true)
             } else {
                 appendToLine(piece)
                 endHeldLine()
@@ -114,7 +124,7 @@ public struct SSEAnalyzer: Sendable {
     public mutating func finish() {
         if !line.isEmpty || lineDropped {
             var held = takeLine()
-            held.withUnsafeBytes { processLine($0) }
+            held.withUnsafeBytes { processLine($0, inPiece: false) }
             held.removeAll()
             line = held
         }
@@ -127,7 +137,7 @@ public struct SSEAnalyzer: Sendable {
 
     private mutating func appendToLine(_ piece: UnsafeRawBufferPointer) {
         guard !piece.isEmpty else { return }
-        if oversized || line.count + data.count + piece.count > Self.maxEventBytes {
+        if oversized || line.count + dataCount + piece.count > Self.maxEventBytes {
             oversized = true
             lineDropped = true
             return
@@ -138,7 +148,7 @@ public struct SSEAnalyzer: Sendable {
     /// The held line (`line`) ended.
     private mutating func endHeldLine() {
         var held = takeLine()
-        held.withUnsafeBytes { endLine($0) }
+        held.withUnsafeBytes { endLine($0, inPiece: false) }
         held.removeAll(keepingCapacity: true)
         line = held
     }
@@ -151,22 +161,23 @@ public struct SSEAnalyzer: Sendable {
     }
 
     /// A whole line: the held start plus the rest of it, or (nothing held) the bytes where they lie in the piece.
-    private mutating func endLine(_ whole: UnsafeRawBufferPointer) {
+    private mutating func endLine(_ whole: UnsafeRawBufferPointer, inPiece: Bool) {
         if whole.isEmpty && !lineDropped {
             atStreamStart = false
             dispatch(requireComplete: false)
             return
         }
         // The same bound appendToLine applies to a line copied in.
-        if !lineDropped, line.isEmpty, oversized || data.count + whole.count > Self.maxEventBytes {
+        if !lineDropped, line.isEmpty, oversized || dataCount + whole.count > Self.maxEventBytes {
             // (`line` is empty here both for an in-place line and for a held one, which was moved out.)
             oversized = true
             lineDropped = true
         }
-        processLine(whole)
+        processLine(whole, inPiece: inPiece)
     }
 
-    private mutating func processLine(_ line: UnsafeRawBufferPointer) {
+    /// `inPiece`: the line lies in the piece being fed (so it may be read in place until the piece ends).
+    private mutating func processLine(_ line: UnsafeRawBufferPointer, inPiece: Bool) {
         defer { atStreamStart = false }
         if lineDropped {
             lineDropped = false
@@ -181,15 +192,36 @@ public struct SSEAnalyzer: Sendable {
         let name = UnsafeRawBufferPointer(rebasing: line[fieldStart..<colon])
         let value = UnsafeRawBufferPointer(rebasing: line[valueStart...])
         if DeltaFastPath.equals(name, "data") {
-            // Data lines are joined with LF; the trailing one is dropped at dispatch.
-            data.appendBytes(value)
-            data.append(.lf)
+            if inPiece && !hasData {
+                dataInPiece = value
+            } else {
+                // Data lines are joined with LF; the trailing one is dropped at dispatch.
+                copyDataInPiece()
+                data.appendBytes(value)
+                data.append(.lf)
+            }
             hasData = true
         } else if DeltaFastPath.equals(name, "event") {
             eventName.removeAll(keepingCapacity: true)
-            eventName.appendBytes(value)
+            if inPiece { eventNameInPiece = value } else { eventNameInPiece = nil; eventName.appendBytes(value) }
         }
         // `id` and `retry` steer reconnection, which says nothing about usage; other fields are ignored by spec.
+    }
+
+    /// The piece ends inside an event: what of it was read in place is copied, since the piece's bytes go.
+    private mutating func keepEventPastPiece() {
+        copyDataInPiece()
+        if let name = eventNameInPiece {
+            eventName.appendBytes(name)
+            eventNameInPiece = nil
+        }
+    }
+
+    private mutating func copyDataInPiece() {
+        guard let value = dataInPiece else { return }
+        data.appendBytes(value)
+        data.append(.lf)
+        dataInPiece = nil
     }
 
     // MARK: Events
@@ -198,6 +230,8 @@ public struct SSEAnalyzer: Sendable {
         defer {
             data.removeAll(keepingCapacity: true)
             eventName.removeAll(keepingCapacity: true)
+            dataInPiece = nil
+            eventNameInPiece = nil
             hasData = false
             oversized = false
         }
@@ -207,31 +241,35 @@ public struct SSEAnalyzer: Sendable {
         }
         // No data, no event (spec): a block of only comments or `event:` lines dispatches nothing.
         guard hasData else { return }
+        if let inPiece = dataInPiece {
+            return dispatch(inPiece, requireComplete: requireComplete)
+        }
         data.removeLast()
-        // Most events are text deltas: read those without a JSON parser (see DeltaFastPath).
-        let model = usage.model != nil
-        let done = data.withUnsafeBytes { data in
-            // OpenAI's end marker: an event, but not JSON.
-            DeltaFastPath.equals(data, "[DONE]")
-                || DeltaFastPath.appendAnthropicTextDelta(data, to: &textBytes)
-                || (model && DeltaFastPath.appendOpenAIContentDelta(data, to: &textBytes))
-        }
-        if textBytes.count > Self.maxTextBytes { capText() }
-        if done || data.withUnsafeBytes({ Self.carriesNothingRecorded($0) }) {
-            events += 1
-            return
-        }
-        // Read where it lies (moved out of `data` so the reading can change `self`), checked once, not parsed into a tree.
+        // Read where it lies (moved out of `data` so the reading can change `self`).
         var event: [UInt8] = []
         swap(&event, &data)
         defer { swap(&event, &data) }
-        event.withUnsafeBytes { bytes in
-            let object = JSONView.validated(bytes).flatMap { $0.isObject ? $0 : nil }
-            if requireComplete && object == nil { return }
+        event.withUnsafeBytes { dispatch($0, requireComplete: requireComplete) }
+    }
+
+    /// One event's data (its lines joined by LF), checked once, not parsed into a tree.
+    private mutating func dispatch(_ data: UnsafeRawBufferPointer, requireComplete: Bool) {
+        // Most events are text deltas: read those without a JSON parser (see DeltaFastPath).
+        let model = usage.model != nil
+        // OpenAI's end marker: an event, but not JSON.
+        let done = DeltaFastPath.equals(data, "[DONE]")
+            || DeltaFastPath.appendAnthropicTextDelta(data, to: &textBytes)
+            || (model && DeltaFastPath.appendOpenAIContentDelta(data, to: &textBytes))
+        if textBytes.count > Self.maxTextBytes { capText() }
+        if done || Self.carriesNothingRecorded(data) {
             events += 1
-            guard let object else { return }  // malformed JSON spoils this event only
-            read(object)
+            return
         }
+        let object = JSONView.validated(data).flatMap { $0.isObject ? $0 : nil }
+        if requireComplete && object == nil { return }
+        events += 1
+        guard let object else { return }  // malformed JSON spoils this event only
+        read(object)
     }
 
     /// Anthropic events the record takes nothing from but their count (ping, content_block_start/stop,
@@ -254,7 +292,7 @@ public struct SSEAnalyzer: Sendable {
     private mutating func read(_ object: JSONView) {
         // The top-level members any case below reads, found in one pass.
         let top = object.members(["type", "message", "delta", "usage"])
-        let type = top[0]?.stringValue ?? String(decoding: eventName, as: UTF8.self)
+        let type = top[0]?.stringValue ?? eventNameString
         switch type {
         case "message_start":
             if let message = top[1], message.isObject {
@@ -276,6 +314,12 @@ public struct SSEAnalyzer: Sendable {
         default:
             if APIShapes.isOpenAIChat(object) { readOpenAIChunk(object) }
         }
+    }
+
+    /// The `event:` field's value, wherever it is held.
+    private var eventNameString: String {
+        if let eventNameInPiece { return String(decoding: eventNameInPiece, as: UTF8.self) }
+        return String(decoding: eventName, as: UTF8.self)
     }
 
     private mutating func readOpenAIChunk(_ chunk: JSONView) {
