@@ -120,6 +120,14 @@ struct KeptBody {
 
     var isSpilled: Bool { spillPath != nil }
 
+    /// Capacity for a body that must hold `needed` bytes. Small bodies grow by a quarter, not by doubling: a held
+    /// stream keeps its body so far for as long as it lasts, and doubling left a third of that memory unused on
+    /// average. Past 16 KiB (a body that is arriving fast, not idling) doubling keeps the copies few.
+    static func grown(_ capacity: Int, toHold needed: Int) -> Int {
+        if needed > 16 * 1024 { return max(needed, capacity * 2) }
+        return max(needed, (capacity + capacity / 4 + 63) & ~63)
+    }
+
     /// Keeps what fits under `cap` of `bytes`; the rest is cut and the body marked truncated.
     mutating func append(_ bytes: UnsafeRawBufferPointer, cap: Int, files: BodyFiles?, exchange: UInt64, side: String) {
         var room = cut ? 0 : max(0, cap - count)
@@ -130,6 +138,9 @@ struct KeptBody {
         }
         let taken = UnsafeRawBufferPointer(rebasing: bytes.prefix(room))
         guard !taken.isEmpty else { return }
+        if memory.count + taken.count > memory.capacity {
+            memory.reserveCapacity(Self.grown(memory.capacity, toHold: memory.count + taken.count))
+        }
         memory.appendBytes(taken)
         count += taken.count
         if let files, !inMemoryOnly, memory.count >= files.window { flush(files, exchange: exchange, side: side) }
