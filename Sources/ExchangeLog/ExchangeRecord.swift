@@ -1,6 +1,6 @@
 // One exchange as the logger assembles it from ring records (field names of the JSON it becomes are a contract:
-// README "The exchange log"). The request and response heads are kept as the ring's payload bytes, with the
-// positions of what the record needs, so nothing is made into a String until it is written.
+// README "The exchange log"). The request and response heads are kept as the ring's payload bytes (their fields are
+// found again when the record is written), so nothing is made into a String until it is written.
 import LogRing
 
 /// A header field's name and value, as byte offsets into the head payload that holds it.
@@ -29,7 +29,6 @@ final class ExchangeRecord {
     var upstream = 0..<0
     var method = 0..<0
     var target = 0..<0
-    var requestFields: [FieldRange] = []
     var requestBody = KeptBody()
     /// Bytes that crossed the wire (the end record's count wins when present).
     var requestBytes = 0
@@ -37,7 +36,6 @@ final class ExchangeRecord {
     /// The response head's payload: status line and fields.
     var head: [UInt8] = []
     var status: Int?
-    var responseFields: [FieldRange] = []
     /// The Content-Encoding field's value, when present (offsets into `head`).
     var contentEncoding: Range<Int>?
     var isEventStream = false
@@ -68,12 +66,10 @@ final class ExchangeRecord {
         upstream = 0..<0
         method = 0..<0
         target = 0..<0
-        requestFields.removeAll(keepingCapacity: true)
         requestBody.reset(files, keep: Self.keptCapacity)
         requestBytes = 0
         Self.empty(&head)
         status = nil
-        responseFields.removeAll(keepingCapacity: true)
         contentEncoding = nil
         isEventStream = false
         isJSON = false

@@ -142,9 +142,6 @@ final class RecordAssembler {
             exchange.method = requestLine.lowerBound..<space
             exchange.target = (space + 1)..<second
         }
-        while let line = lines.next() {
-            if let field = LineCursor.field(payload, line) { exchange.requestFields.append(field) }
-        }
         open[record.exchange] = exchange
         recent = exchange
     }
@@ -152,7 +149,6 @@ final class RecordAssembler {
     private func responseHead(_ payload: UnsafeRawBufferPointer, _ exchange: ExchangeRecord) {
         exchange.head.removeAll(keepingCapacity: true)
         exchange.head.appendBytes(payload)
-        exchange.responseFields.removeAll(keepingCapacity: true)
         exchange.status = nil
         var lines = LineCursor(payload)
         if let statusLine = lines.next() {
@@ -161,7 +157,6 @@ final class RecordAssembler {
         }
         while let line = lines.next() {
             guard let field = LineCursor.field(payload, line) else { continue }
-            exchange.responseFields.append(field)
             if ASCII.equalsIgnoringCase(payload, field.name, "content-encoding") {
                 exchange.contentEncoding = field.value
                 let value = String(decoding: UnsafeRawBufferPointer(rebasing: payload[field.value]), as: UTF8.self)
@@ -187,6 +182,22 @@ final class RecordAssembler {
 
     // MARK: The line
 
+    /// The fields of the record being written, found again in its head payloads: an open exchange keeps only the
+    /// payloads (a held stream kept ~300 bytes of field positions for as long as it lasted).
+    private var requestFields: [FieldRange] = []
+    private var responseFields: [FieldRange] = []
+
+    /// The `name: value` lines of `payload` from offset `at`, after its first `lines` lines.
+    private static func fields(_ payload: UnsafeRawBufferPointer, at: Int, after lines: Int, into fields: inout [FieldRange]) {
+        fields.removeAll(keepingCapacity: true)
+        var cursor = LineCursor(payload)
+        cursor.at = at
+        for _ in 0..<lines where cursor.next() == nil { return }
+        while let line = cursor.next() {
+            if let field = LineCursor.field(payload, line) { fields.append(field) }
+        }
+    }
+
     private func encode(_ exchange: ExchangeRecord, _ end: EndEntries, into out: OutputBuffer) {
         exchange.apply(end)
         if exchange.isStream { exchange.sse.finish() }
@@ -207,6 +218,7 @@ final class RecordAssembler {
         if usage?.isEmpty == true { usage = nil }
         let cost = usage.flatMap { prices.cost(of: $0, price: price(for:)) }
         exchange.start.withUnsafeBytes { start in
+            Self.fields(start, at: LogPayload.clocksByteCount, after: 3, into: &requestFields)  // client, upstream, request line
             out.raw(#"{"id":""#)
             let idStart = out.count
             nextID(exchange.startedWallMicros, into: out)
@@ -223,16 +235,17 @@ final class RecordAssembler {
             end.upstream(in: start, default: exchange.upstream) { out.text($0) }
 
             out.raw(#","request":{"headers":"#)
-            headers(start, exchange.requestFields, into: out)
+            headers(start, requestFields, into: out)
             bodyMembers(&exchange.requestBody, side: "request", id: id,
                         wireBytes: exchange.figures.requestBytes.map { Int($0) } ?? exchange.requestBytes, dropped: false, into: out)
             out.raw(#"},"response":"#)
             if let status = exchange.status {
                 exchange.head.withUnsafeBytes { head in
+                    Self.fields(head, at: 0, after: 1, into: &responseFields)  // the status line
                     out.raw(#"{"status":"#)
                     out.decimal(status)
                     out.raw(#","headers":"#)
-                    headers(head, exchange.responseFields, into: out)
+                    headers(head, responseFields, into: out)
                     bodyMembers(&exchange.responseBody, side: "response", id: id,
                                 wireBytes: exchange.figures.responseBytes.map { Int($0) } ?? exchange.responseBytes,
                                 dropped: exchange.responseDropped, into: out)
@@ -417,7 +430,7 @@ final class RecordAssembler {
     }
 
     private func agent(_ start: UnsafeRawBufferPointer, _ exchange: ExchangeRecord, _ end: EndEntries, into out: OutputBuffer) {
-        let agent = AgentFields(start, exchange.requestFields, sessionHeaders: sessionHeaderBytes)
+        let agent = AgentFields(start, requestFields, sessionHeaders: sessionHeaderBytes)
         out.raw(#"{"name":"#)
         if let index = end.agent, index >= 0, index < agentNames.count { out.text(agentNames[index]) } else { out.raw("null") }
         out.raw(#","key":"#)
