@@ -431,8 +431,12 @@ valgrind --tool=massif /tmp/kgb-nodebug ... --log none  +  bench/out/hold_stream
    1 KiB iovec array in `TCPStream.init`, whether or not it ever wrote again: massif at 1,000 held streams showed
    34 KiB allocated per stream, 88% of kgb's heap, and kgb `--log none` took 15.9 KiB of RSS per held stream
    (HAProxy 3.8). Now the loop lends both from a small pool for the span of one gather-and-flush, as HAProxy
-   takes buffers only while data is in flight: 3.9 KiB per held stream. With JSONL logging on, the per-stream
-   figure also carries the records those streams put through the ring.
+   takes buffers only while data is in flight: 3.9 KiB per held stream. Later (2026-11-30, issue 14) the idle
+   libuv requests (uv_write_t made by the first queued write, uv_connect_t only while connecting), the rewritten
+   heads (one loop-wide buffer, copied out) and the parsers' head buffers (lent per loop while a head is parsed)
+   went too. With JSONL logging on, the per-stream figure also carries the logger's state for each open exchange
+   (its head payloads, the body so far; see "Logger memory" below) and, until the ring gave free pages back each
+   second, the ring's pages those streams' records had made resident.
 4. **Slow reader with logging on** (section 5; kgb with JSONL keeps the whole body here, `--log-body-max
    4294967296`): kgb `--log none` stays at its idle RSS (backpressure holds the upstream). With JSONL the logger
    holds at most 256 KiB of any body and spills the rest to a file the record names (`--log-body-dir`), so what
