@@ -86,6 +86,9 @@ public final class EventLoop {
         for work in due { work() }
     }
 
+    /// Every DeadlineTimer's deadline on this loop, behind one libuv timer.
+    lazy var deadlines = DeadlineHeap(loop: self)
+
     /// The loop's cached clock in milliseconds (updated once per iteration; no syscall).
     @inline(__always) public var now: UInt64 { uv_now(raw) }
 
