@@ -144,6 +144,7 @@ public final class ExchangeLogger: @unchecked Sendable {
                 if batch.count > Self.batchBytes { flush(batch, lines: &batchLines) }
             } while count > 0
             flush(batch, lines: &batchLines)
+            assembler.parkLongOpen(now: RecordAssembler.monotonicNanos())
             for sink in sinks { sink.syncIfDue() }
             if stop { break }
             // A loop busy with streams publishes records every few microseconds, a few KB at a time; waking for each

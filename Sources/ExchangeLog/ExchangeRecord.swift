@@ -51,13 +51,65 @@ final class ExchangeRecord {
     var isStream = false
     /// Inflated bytes of one fragment (reused).
     var decoded: [UInt8] = []
+    /// The start and head payloads while parked (see `park`): `start` and `head` are empty meanwhile.
+    private var startParked: SpoolExtent?
+    private var headParked: SpoolExtent?
 
-    var figures = EndFigures()
+    /// An exchange that stays open gives its bytes to the spool: heads once, bodies as they grow (see BodySpool). What
+    /// it keeps in memory is this object, its SSE reader's state and a few extents.
+    func park(_ files: BodyFiles) {
+        Self.park(&start, &startParked, files)
+        Self.park(&head, &headParked, files)
+        requestBody.park(files)
+        responseBody.park(files)
+        decoded = []
+    }
+
+    /// Everything parked back in memory, for the record.
+    func unpark(_ files: BodyFiles?) {
+        guard let files else { return }
+        Self.unpark(&start, &startParked, files)
+        Self.unpark(&head, &headParked, files)
+        requestBody.unpark(files)
+        responseBody.unpark(files)
+    }
+
+    /// A new response head replaces a parked one.
+    func dropParkedHead(_ files: BodyFiles?) {
+        if let headParked { files?.spool.release(headParked) }
+        headParked = nil
+    }
+
+    private static func park(_ bytes: inout [UInt8], _ parked: inout SpoolExtent?, _ files: BodyFiles) {
+        if let extent = parked {
+            // In an older spool file: moved to the current one, so the old one can go.
+            guard extent.generation != files.spool.current else { return }
+            unpark(&bytes, &parked, files)
+        }
+        guard !bytes.isEmpty, let extent = bytes.withUnsafeBytes({ files.spool.park($0) }) else { return }
+        parked = extent
+        bytes = []
+    }
+
+    private static func unpark(_ bytes: inout [UInt8], _ parked: inout SpoolExtent?, _ files: BodyFiles) {
+        guard let extent = parked else { return }
+        parked = nil
+        var restored: [UInt8] = []
+        if !files.spool.take(extent, into: &restored) {
+            // Unreadable (reported): the positions into it must stay valid, so it comes back as that many zero bytes.
+            restored = [UInt8](repeating: 0, count: Int(extent.length))
+        }
+        bytes = restored
+    }
+
 
     /// Ready for the next exchange; buffers a large exchange grew are let go (the logger's memory stays bounded by
     /// what is open, not by the largest exchange ever seen).
     func reset(exchange: UInt64, files: BodyFiles?) {
         self.exchange = exchange
+        for extent in [startParked, headParked].compactMap({ $0 }) { files?.spool.release(extent) }
+        startParked = nil
+        headParked = nil
         startedWallMicros = 0
         startedMonotonic = 0
         firstTokenAt = nil
@@ -81,7 +133,6 @@ final class ExchangeRecord {
         if isStream { sse.reset() }
         isStream = false
         Self.empty(&decoded)
-        figures = EndFigures()
     }
 
     /// What a reused buffer keeps.

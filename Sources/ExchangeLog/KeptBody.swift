@@ -15,16 +15,20 @@ final class BodyFiles {
     let window: Int
     /// Distinguishes the spill files of loggers sharing the directory.
     let instance: UInt16
-    private let warn: (String) -> Void
+    let warn: (String) -> Void
     private var directoryReady = false
+    /// Where the bytes of exchanges that stay open are parked (see BodySpool).
+    private(set) lazy var spool = BodySpool(files: self, rollBytes: spoolRollBytes)
+    private let spoolRollBytes: Int
     /// Said once per failure spell, not per body.
     private var failing = false
 
     /// `window`: 256 KiB keeps a typical JSON answer (even a long one) off the disk; past it a body costs a write as
     /// it arrives and, up to `inlineMax`, a read at its end (at 64 KiB that halved the logger's MB/s on 190 KB answers).
     init(directory: String, inlineMax: Int = 1 << 20, window: Int = 256 * 1024, instance: UInt16,
-         warn: @escaping (String) -> Void = { _ in }) {
+         spoolRollBytes: Int = 64 << 20, warn: @escaping (String) -> Void = { _ in }) {
         self.directory = directory
+        self.spoolRollBytes = spoolRollBytes
         self.inlineMax = inlineMax
         self.window = min(window, inlineMax)
         self.instance = instance
@@ -36,9 +40,15 @@ final class BodyFiles {
     }
 
     /// Appends `bytes` to the file at `path` (creating it); false on any failure (reported once per spell).
+    /// Creates the directory the first time it is needed; false if it cannot be made (reported).
+    func prepareDirectory() -> Bool {
+        if !directoryReady { directoryReady = makeDirectory(directory) }
+        return directoryReady
+    }
+
     func append(_ bytes: UnsafeRawBufferPointer, to path: String) -> Bool {
         guard !bytes.isEmpty else { return true }
-        if !directoryReady { directoryReady = makeDirectory(directory) }
+        _ = prepareDirectory()
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return failed("cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -117,6 +127,12 @@ struct KeptBody {
     private var inMemoryOnly = false
     /// Nothing more is kept (the spill file stopped growing, or memory reached its bound).
     private var cut = false
+    /// The body's first bytes, parked in the spool while its exchange stays open (in order; `memory` holds what came
+    /// after them). Only a body that has no spill file of its own is parked.
+    private(set) var parked: [SpoolExtent] = []
+    private var parkedCount = 0
+    /// Parked pieces past this are read back and parked again as one (a long stream parks a piece per round).
+    static let piecesBeforeRewrite = 32
 
     var isSpilled: Bool { spillPath != nil }
 
@@ -143,7 +159,10 @@ struct KeptBody {
         }
         memory.appendBytes(taken)
         count += taken.count
-        if let files, !inMemoryOnly, memory.count >= files.window { flush(files, exchange: exchange, side: side) }
+        if let files, !inMemoryOnly, memory.count + parkedCount >= files.window {
+            unpark(files)  // the spill file starts with the body's first byte
+            flush(files, exchange: exchange, side: side)
+        }
     }
 
     /// Moves what memory holds to the end of the spill file (starting it when there is none).
@@ -187,10 +206,51 @@ struct KeptBody {
         memory.removeAll()
     }
 
+    /// Moves what memory holds to the spool, after what is parked already (rewritten as one piece when there are many,
+    /// or when they are in an older spool file, so the old file can go). A body in its own spill file stays as it is.
+    mutating func park(_ files: BodyFiles) {
+        guard spillPath == nil, !inMemoryOnly else { return }
+        if parked.count >= Self.piecesBeforeRewrite || parked.contains(where: { $0.generation != files.spool.current }) {
+            unpark(files)
+        }
+        guard !memory.isEmpty, let extent = memory.withUnsafeBytes({ files.spool.park($0) }) else { return }
+        parked.append(extent)
+        parkedCount += memory.count
+        memory = []
+    }
+
+    /// Brings the parked bytes back in front of what memory holds, so `memory` is the whole body again (its record is
+    /// being written, or it is about to spill). A piece that cannot be read cuts the body there.
+    mutating func unpark(_ files: BodyFiles?) {
+        guard !parked.isEmpty, let files else { return }
+        var whole: [UInt8] = []
+        whole.reserveCapacity(parkedCount + memory.count)
+        var lost = false
+        for extent in parked {
+            if lost {
+                files.spool.release(extent)
+            } else if !files.spool.take(extent, into: &whole) {
+                lost = true
+            }
+        }
+        if !lost { whole.append(contentsOf: memory) }
+        memory = whole
+        parked = []
+        parkedCount = 0
+        if lost {
+            count = memory.count
+            truncated = true
+            cut = true
+        }
+    }
+
     /// Back to empty for the next exchange (memory let go when a body grew it past `keep`); a spill file that was
     /// neither renamed nor read back is removed.
     mutating func reset(_ files: BodyFiles?, keep: Int) {
         if let spillPath { files?.remove(spillPath) }
+        if let files { for extent in parked { files.spool.release(extent) } }
+        parked = []
+        parkedCount = 0
         spillPath = nil
         if memory.capacity > keep { memory = [] } else { memory.removeAll(keepingCapacity: true) }
         count = 0

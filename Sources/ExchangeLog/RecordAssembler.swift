@@ -110,6 +110,23 @@ final class RecordAssembler {
         return found
     }
 
+    // MARK: Exchanges that stay open
+
+    /// Exchanges open for `parkAfter` nanoseconds or more give their bytes to the spool, and again each round after
+    /// (what their bodies gained since): held streams then cost the logger a few hundred bytes each, whatever their
+    /// length. Exchanges that end sooner (nearly all) never touch it. The logger calls this after each batch; it
+    /// does its work once per `parkAfter`.
+    func parkLongOpen(now: UInt64) {
+        guard let bodyFiles, now >= nextParkRound else { return }
+        nextParkRound = now &+ parkAfter
+        for exchange in open.values where now &- exchange.startedMonotonic >= parkAfter { exchange.park(bodyFiles) }
+        bodyFiles.spool.flush()
+    }
+
+    /// 1 s: an exchange open that long is a stream or a slow answer; parking it costs a copy and, at its record, a read.
+    var parkAfter: UInt64 = 1_000_000_000
+    private var nextParkRound: UInt64 = 0
+
     private func recycle(_ exchange: ExchangeRecord) {
         exchange.inflater = nil
         // Spill files not taken by the record go now (reset removes them), not when the object is reused.
@@ -147,6 +164,7 @@ final class RecordAssembler {
     }
 
     private func responseHead(_ payload: UnsafeRawBufferPointer, _ exchange: ExchangeRecord) {
+        exchange.dropParkedHead(bodyFiles)
         exchange.head.removeAll(keepingCapacity: true)
         exchange.head.appendBytes(payload)
         exchange.status = nil
@@ -186,6 +204,8 @@ final class RecordAssembler {
     /// payloads (a held stream kept ~300 bytes of field positions for as long as it lasted).
     private var requestFields: [FieldRange] = []
     private var responseFields: [FieldRange] = []
+    /// The end record's figures of the record being written.
+    private var figures = EndFigures()
 
     /// The `name: value` lines of `payload` from offset `at`, after its first `lines` lines.
     private static func fields(_ payload: UnsafeRawBufferPointer, at: Int, after lines: Int, into fields: inout [FieldRange]) {
@@ -199,7 +219,8 @@ final class RecordAssembler {
     }
 
     private func encode(_ exchange: ExchangeRecord, _ end: EndEntries, into out: OutputBuffer) {
-        exchange.apply(end)
+        exchange.unpark(bodyFiles)
+        figures = exchange.apply(end)
         if exchange.isStream { exchange.sse.finish() }
         var usage = exchange.isStream ? exchange.sse.usage : nil
         if let bodyFiles {
@@ -237,7 +258,7 @@ final class RecordAssembler {
             out.raw(#","request":{"headers":"#)
             headers(start, requestFields, into: out)
             bodyMembers(&exchange.requestBody, side: "request", id: id,
-                        wireBytes: exchange.figures.requestBytes.map { Int($0) } ?? exchange.requestBytes, dropped: false, into: out)
+                        wireBytes: figures.requestBytes.map { Int($0) } ?? exchange.requestBytes, dropped: false, into: out)
             out.raw(#"},"response":"#)
             if let status = exchange.status {
                 exchange.head.withUnsafeBytes { head in
@@ -247,7 +268,7 @@ final class RecordAssembler {
                     out.raw(#","headers":"#)
                     headers(head, responseFields, into: out)
                     bodyMembers(&exchange.responseBody, side: "response", id: id,
-                                wireBytes: exchange.figures.responseBytes.map { Int($0) } ?? exchange.responseBytes,
+                                wireBytes: figures.responseBytes.map { Int($0) } ?? exchange.responseBytes,
                                 dropped: exchange.responseDropped, into: out)
                     out.raw(#","content_encoding":"#)
                     if let encoding = exchange.contentEncoding {
@@ -263,9 +284,8 @@ final class RecordAssembler {
 
             // kgb's own answer to a request it refused carries no token.
             if let firstToken = exchange.firstTokenAt, firstToken > exchange.startedMonotonic, !end.outcomeIs("rejected") {
-                exchange.figures.firstTokenNs = firstToken - exchange.startedMonotonic
+                figures.firstTokenNs = firstToken - exchange.startedMonotonic
             }
-            let figures = exchange.figures
             metrics?.recorded(usage: usage, costUSD: cost, firstTokenNanos: figures.firstTokenNs,
                               endedMonotonic: figures.totalNs > 0 ? exchange.startedMonotonic + figures.totalNs : 0,
                               now: Self.monotonicNanos(), tally: &tokenTally, publishNow: !publishesPerBatch)
@@ -463,7 +483,7 @@ final class RecordAssembler {
                 }
                 out.byte(UInt8(ascii: ","))
             }
-            let total = exchange.figures.totalNs
+            let total = figures.totalNs
             let showsError = !(end.outcomeIs("complete") || end.outcomeIs("client_aborted"))
             attempt(upstream: { end.upstream(in: start, default: exchange.upstream) { out.text($0) } }, status: exchange.status,
                     nanos: total > earlier ? total - earlier : 0, into: out) {
@@ -536,8 +556,9 @@ extension ExchangeRecord {
         responseBody.append(decoded, cap: cap, files: files, exchange: exchange, side: "response")
     }
 
-    /// The end record's figures.
-    func apply(_ end: EndEntries) {
+    /// The end record's figures (read once, for the line being written: an open exchange carries none).
+    func apply(_ end: EndEntries) -> EndFigures {
+        var figures = EndFigures()
         figures.connectNs = end.number(.connectNanos) ?? 0
         figures.tlsNs = end.number(.tlsNanos) ?? 0
         figures.tlsResumed = end.number(.tlsResumed) == 1
@@ -550,6 +571,7 @@ extension ExchangeRecord {
             figures.droppedBytes = dropped
             responseDropped = true
         }
+        return figures
     }
 }
 

@@ -40,13 +40,13 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     /// readers are exactly what would have woken it): this timer retries every millisecond until they are in.
     private var retry: Timer?
     private var retrying = false
-    /// Once a second, the ring's free pages beyond the next `ringPagesKept` bytes go back to the kernel (see
-    /// `LogRing.releaseFreePages`): the ring costs the memory of what passes through it in about a second, not its
-    /// capacity, and an idle gateway gives it all back. Under load each page is faulted in again at most once a
-    /// second: about 1,000 page faults a second for a 4 MiB ring.
+    /// Four times a second, the ring's free pages beyond the next `ringPagesKept` bytes go back to the kernel (see
+    /// `LogRing.releaseFreePages`): the ring costs the memory of what passes through it in a quarter of a second,
+    /// not its capacity, and an idle gateway gives it all back. Under load each page is faulted in again at most
+    /// four times a second: for a 4 MiB ring, 4,000 page faults a second at most (a few ms of a core).
     private var pageRelease: Timer?
-    static let pageReleaseMilliseconds: UInt64 = 1_000
-    var ringPagesKept: Int { min(256 * 1024, ring.capacity / 4) }
+    static let pageReleaseMilliseconds: UInt64 = 250
+    var ringPagesKept: Int { min(128 * 1024, ring.capacity / 4) }
     private var producedThisIteration = false
     /// Records that did not fit, oldest first. While it is non-empty every new record queues behind it, so
     /// each exchange's records stay in order. Bounded: past `pendingLimit` control records are counted lost.

@@ -77,14 +77,17 @@ private func assembler(bodyMax: Int = 1 << 20, files: BodyFiles? = nil) -> Recor
 
 /// The lines the assembler writes for `exchanges`, fed in order (records of different exchanges may interleave when
 /// `interleaved`).
-func lines(_ exchanges: [RingExchange], bodyMax: Int = 1 << 20, files: BodyFiles? = nil) -> [String] {
+/// `parking`: every open exchange is parked after every record (as if each had been open for long).
+func lines(_ exchanges: [RingExchange], bodyMax: Int = 1 << 20, files: BodyFiles? = nil, parking: Bool = false) -> [String] {
     let assembler = assembler(bodyMax: bodyMax, files: files)
+    assembler.parkAfter = 0
     var out: [String] = []
     for exchange in exchanges {
         for (kind, payload) in exchange.records() {
             if let line = payload.withUnsafeBytes({ assembler.apply(LogRecord(kind: kind, exchange: exchange.id, payload: $0)) }) {
                 out.append(String(decoding: line, as: UTF8.self))
             }
+            if parking { assembler.parkLongOpen(now: 1 << 62) }
         }
     }
     return out
@@ -164,7 +167,7 @@ private func pieces(_ text: String, _ size: Int) -> [[UInt8]] {
     return stride(from: 0, to: bytes.count, by: size).map { Array(bytes[$0..<min(bytes.count, $0 + size)]) }
 }
 
-private func goldenExchanges() -> [RingExchange] {
+func goldenExchanges() -> [RingExchange] {
     var exchanges: [RingExchange] = []
 
     // 1. A small JSON exchange, secrets in both credential headers, a repeated header, mixed-case names, a session.

@@ -1,5 +1,6 @@
 """Every exchange recorded: one JSON record per exchange whatever its outcome, usage and text read from the
 stream, bodies readable (gzip inflated), secrets never written, the stream never waiting for the log."""
+import gzip
 import json
 import os
 import signal
@@ -357,3 +358,38 @@ def test_a_body_past_a_mebibyte_is_kept_in_a_file_the_record_names(mock, kgb_fac
     import base64
     assert base64.b64decode(second["response"]["body"]["base64"]) == pattern[:small]
     assert os.listdir(os.path.dirname(reference["file"])) == [first["id"] + ".response"], "no spill file left"
+
+
+def test_streams_open_for_seconds_are_parked_on_disk_and_recorded_whole(mock, kgb_factory, tmp_path):
+    """An exchange open for over a second gives its bytes to the body spool (an unnamed file in --log-body-dir) while
+    it lasts; its record is still byte for byte what the client received, and nothing of the spool is left behind."""
+    bodies = str(tmp_path / "bodies")
+    gateway = kgb_factory(f"http://127.0.0.1:{mock.port}", "--log-body-dir", bodies)
+    targets = {"plain": "/v1/messages?events=12&interval_ms=250", "gzip": "/v1/messages?events=12&interval_ms=250&gzip=1"}
+    responses = {}
+    threads = [threading.Thread(target=lambda name=name, target=target: responses.__setitem__(name, stream_through(gateway, target)))
+               for name, target in targets.items()]
+    for thread in threads:
+        thread.start()
+    time.sleep(2.0)
+    spool = []
+    for fd in os.listdir(f"/proc/{gateway.pid}/fd"):
+        try:
+            spool.append(os.readlink(f"/proc/{gateway.pid}/fd/{fd}"))
+        except OSError:
+            pass
+    assert any(link.startswith(bodies + "/.spool-") and link.endswith("(deleted)") for link in spool), spool
+    for thread in threads:
+        thread.join()
+    records = {r["path"]: r for r in read_records(gateway.log_path, 2)}
+    assert len(records) == 2
+    for name, target in targets.items():
+        record, response = records[target], responses[name]
+        assert response.status == 200 and record["outcome"] == "complete"
+        sent = gzip.decompress(response.body) if name == "gzip" else response.body
+        assert record["response"]["body"] == sent.decode()
+        assert record["response"]["truncated"] is False
+        assert record["sse"]["text"] == words(12)
+        assert json.loads(record["request"]["body"])["model"] == "claude-log-test"
+        assert record["request"]["headers"]["content-type"] == "application/json"
+    assert not [name for name in os.listdir(bodies) if name.startswith(".spool")]
