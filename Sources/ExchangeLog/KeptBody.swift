@@ -39,13 +39,13 @@ final class BodyFiles {
         "\(directory)/.spill-\(String(instance, radix: 16))-\(String(exchange, radix: 16)).\(side)"
     }
 
-    /// Appends `bytes` to the file at `path` (creating it); false on any failure (reported once per spell).
     /// Creates the directory the first time it is needed; false if it cannot be made (reported).
     func prepareDirectory() -> Bool {
         if !directoryReady { directoryReady = makeDirectory(directory) }
         return directoryReady
     }
 
+    /// Appends `bytes` to the file at `path` (creating it); false on any failure (reported once per spell).
     func append(_ bytes: UnsafeRawBufferPointer, to path: String) -> Bool {
         guard !bytes.isEmpty else { return true }
         _ = prepareDirectory()
