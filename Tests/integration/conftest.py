@@ -1,9 +1,11 @@
 """Fixtures that start the real binaries (kgb, kgb-mock-upstream) on ephemeral 127.0.0.1 ports, wait for
 them to listen, and always stop them."""
+import atexit
 import json
 import os
 import re
 import tempfile
+import shutil
 import signal
 import socket
 import subprocess
@@ -96,13 +98,18 @@ def start_mock(host="127.0.0.1", *extra):
     return Process([os.path.join(BIN, "kgb-mock-upstream"), "--listen", listen, *extra], port, host)
 
 
+# Every default log of the session under one directory, removed when the session ends (a run left ~12,000 behind).
+LOG_ROOT = tempfile.mkdtemp(prefix="kgb-test-logs-")
+atexit.register(shutil.rmtree, LOG_ROOT, ignore_errors=True)
+
+
 def start_kgb(upstream, *extra, port=None, env=None):
     """Starts kgb (`upstream` None: routes only); unless the test names its own --log, records go to a fresh
     JSONL file (process.log_path)."""
     port = port or free_port()
     log_path = None
     if "--log" not in extra:
-        log_path = os.path.join(tempfile.mkdtemp(prefix="kgb-test-log-"), "exchanges.jsonl")
+        log_path = os.path.join(tempfile.mkdtemp(prefix="log-", dir=LOG_ROOT), "exchanges.jsonl")
         extra = (*extra, "--log", f"jsonl:{log_path}")
     args = [os.path.join(BIN, "kgb"), "--listen", f"127.0.0.1:{port}", *(["--upstream", upstream] if upstream else []), *extra]
     process = Process(args, port, env=env)
