@@ -32,8 +32,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         let peer = stream.peerAddress
         clientAddress = peer?.description ?? "unknown"
         clientIP = Array((peer?.ip ?? "unknown").utf8)
-        parser = HTTPParser(kind: .request, delegate: self, maxHeadBytes: gateway.config.maxHeadBytes,
-                            storage: gateway.headStorage)
+        parser = HTTPParser(kind: .request, delegate: self, maxHeadBytes: gateway.config.maxHeadBytes)
         relay = ExchangeRelay(client: self, gateway: gateway, stream: stream)
         timer = DeadlineTimer(loop: gateway.loop) { [unowned self] in self.deadlinePassed() }
         stream.delegate = self
@@ -91,6 +90,12 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     func parserChunkComplete(_ parser: HTTPParser) { relay.requestChunkEnds() }
     /// Pauses: the next pipelined request waits until this exchange has finished.
     func parserMessageComplete(_ parser: HTTPParser) -> Bool { true }
+
+    /// The request's head has been used (see `HTTPParser.releaseHeadBuffers`).
+    func releaseRequestHead() { parser.releaseHeadBuffers() }
+
+    /// See `ExchangeRelay.releaseHeads`.
+    func releaseHeads(ifOlderThan age: UInt64, now: UInt64) { relay.releaseHeads(ifOlderThan: age, now: now) }
 
     private func requestBroken(_ failure: GatewayFailure) {
         rejection = nil

@@ -30,6 +30,15 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
 
     var isActive: Bool { machine != nil }
 
+    /// An exchange that has gone on for `age` nanoseconds or more lets its parsed heads go (the request's once it is
+    /// under way, the response's once it is being relayed): neither is read again before the next message, and a
+    /// held stream then keeps no head buffers. Exchanges that end sooner keep theirs for the next request.
+    func releaseHeads(ifOlderThan age: UInt64, now: UInt64) {
+        guard let machine, now &- machine.timing.started >= age else { return }
+        client.releaseRequestHead()
+        if machine.timing.responseHead != 0 { upstream?.releaseResponseHead() }
+    }
+
     // MARK: The request
 
     /// A request head arrived (and kept the protocol's rules): its agent checked (with `--agents`), routed, then

@@ -19,11 +19,12 @@ public final class Gateway {
     /// Where a rewritten head is built before it is copied into its stream's write buffers: one for the loop, since
     /// a head leaves (copied) in the turn it is built, so a held exchange keeps no head buffer of its own.
     var headOut: [UInt8] = []
-    /// The client parsers' head buffers, lent while a head is parsed (see HeadStorage).
-    let headStorage = HeadStorage()
     public private(set) var isDraining = false
     private var drainTimer: Timer?
     private var onStopped: (() -> Void)?
+    /// Once a second, exchanges open for over a second let their parsed heads go (see `ExchangeRelay.releaseHeads`).
+    private var headRelease: Timer?
+    static let longExchangeNanos: UInt64 = 1_000_000_000
 
     public init(loop: EventLoop, config: GatewayConfig, observer: any ExchangeObserver = NoExchangeLog()) {
         self.loop = loop
@@ -32,6 +33,12 @@ public final class Gateway {
         metrics = GatewayMetrics(routeLabels: RouteTable.prefixes(config.routes).map { $0.isEmpty ? "default" : $0 })
         routes = RouteTable(config.routes, loop: loop, gatewayConfig: config, metrics: metrics)
         agentKeys = config.agents.map { AgentKeyCache(agents: $0.agents.count) }
+        headRelease = Timer(loop: loop) { [unowned self] in
+            let now = EventLoop.hrtime()
+            for client in clients { client.releaseHeads(ifOlderThan: Self.longExchangeNanos, now: now) }
+        }
+        headRelease?.start(repeatingEvery: 1_000)
+        headRelease?.unref()
     }
 
     /// Binds the listening socket. Throws the bind/listen error (port in use, permission).
@@ -104,6 +111,8 @@ public final class Gateway {
     private func stopped() {
         drainTimer?.close()
         drainTimer = nil
+        headRelease?.close()
+        headRelease = nil
         routes.closePools()
         let completion = onStopped
         onStopped = nil

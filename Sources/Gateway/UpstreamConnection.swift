@@ -26,7 +26,7 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
 
     init(pool: UpstreamPool) {
         self.pool = pool
-        parser = HTTPParser(kind: .response, delegate: self, maxHeadBytes: pool.config.maxHeadBytes, storage: pool.headStorage)
+        parser = HTTPParser(kind: .response, delegate: self, maxHeadBytes: pool.config.maxHeadBytes)
         timer = DeadlineTimer(loop: pool.loop) { [unowned self] in self.deadlinePassed() }
         pool.metrics.adjust(.upstreamConnections, by: 1)
     }
@@ -165,6 +165,9 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
         deadline.headArrived(now: loop.now)
         return handler?.responseHead(parser.head) ?? .reject
     }
+
+    /// The response's head has been used (see `HTTPParser.releaseHeadBuffers`).
+    func releaseResponseHead() { parser.releaseHeadBuffers() }
 
     func parserBody(_ parser: HTTPParser, _ bytes: UnsafeRawBufferPointer) { handler?.responseBody(bytes) }
     func parserChunkHeader(_ parser: HTTPParser, size: UInt64) { handler?.responseChunkStarts(size: size) }

@@ -1,6 +1,5 @@
 // Idle keep-alive connections to one upstream (per route), a short-lived cache of the addresses connected to,
 // and the TLS sessions its new connections resume.
-import HTTP1
 import TLS
 import UV
 
@@ -45,8 +44,6 @@ final class UpstreamPool {
     private(set) var isClosed = false
 
     let metrics: GatewayMetrics
-    /// Its connections' response-head buffers, lent while a head is parsed (see HeadStorage).
-    let headStorage = HeadStorage()
 
     init(loop: EventLoop, config: GatewayConfig, endpoint: UpstreamEndpoint, metrics: GatewayMetrics) {
         self.loop = loop

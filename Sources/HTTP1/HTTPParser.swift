@@ -76,13 +76,8 @@ public final class HTTPParser {
     private var inputEnd: UnsafeRawPointer?
     private var bodyEnd: UnsafeRawPointer?
 
-    /// Where the head's buffers go between messages (nil: the parser keeps them). With storage, `head.bytes` and
-    /// `head.fields` are valid only inside `parserHeadComplete`; the head's other values stay until the next message.
-    private let storage: HeadStorage?
-
-    public init(kind: ParserKind, delegate: HTTPParserDelegate, maxHeadBytes: Int = 64 * 1024, storage: HeadStorage? = nil) {
+    public init(kind: ParserKind, delegate: HTTPParserDelegate, maxHeadBytes: Int = 64 * 1024) {
         self.delegate = delegate
-        self.storage = storage
         self.maxHeadBytes = maxHeadBytes
         self.kind = kind
         withUnsafeMutablePointer(to: &state) { parser in
@@ -202,6 +197,15 @@ public final class HTTPParser {
     }
 
     /// Forgets any partial message (used when a connection is reused after an aborted exchange).
+    /// Lets go of the head's buffers (its bytes and fields; its other values stay): for a connection whose message goes
+    /// on for long after its head (a streamed answer), which then holds no head memory. The next message grows new
+    /// ones. Call it after the head has been used (`head.bytes` and `head.fields` are empty from here on).
+    public func releaseHeadBuffers() {
+        head.bytes = []
+        head.fields = []
+        head.target = 0..<0
+    }
+
     public func reset() {
         withUnsafeMutablePointer(to: &state) { llhttp_reset($0) }
         isPaused = false
@@ -228,7 +232,6 @@ public final class HTTPParser {
 
     fileprivate func messageBegin() -> Int32 {
         head.reset()
-        storage?.lend(to: &head)
         spanStart = 0
         headBytesSeen = 0
         inTrailers = false
@@ -293,9 +296,7 @@ public final class HTTPParser {
             protocolViolation = "invalid status code \(head.status) (not in 100-599)"
             return -1
         }
-        let verdict = delegate.parserHeadComplete(self)
-        if verdict != .reject, let storage { storage.takeBack(from: &head) }
-        switch verdict {
+        switch delegate.parserHeadComplete(self) {
         case .proceed:
             // llhttp reads a chunked body unless this is a CONNECT request (llhttp__after_headers_complete).
             guard head.isChunked, !(parser.pointee.upgrade != 0 && parser.pointee.method == UInt8(HTTP_CONNECT.rawValue)) else { return 0 }

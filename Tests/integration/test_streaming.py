@@ -6,6 +6,7 @@ import re
 import time
 import zlib
 
+from conftest import read_records
 from httpraw import Conn, exchange, request
 
 MESSAGES = json.dumps({"model": "claude-test", "max_tokens": 64, "stream": True,
@@ -136,3 +137,28 @@ def test_head_204_and_304_have_no_body_and_keep_the_connection(gateway):
         assert last.status == 200 and last.body == bytes(range(10)), "no stray body bytes on the connection"
     finally:
         conn.close()
+
+
+def test_a_connection_goes_on_after_a_stream_long_enough_to_let_its_heads_go(mock, kgb_factory):
+    """Exchanges open for over a second let their parsed heads go; the client connection and the pooled upstream
+    connection then carry the next requests as any other (heads, bodies and records all as sent)."""
+    gateway = kgb_factory(f"http://127.0.0.1:{mock.port}")
+    conn = Conn(gateway.port)
+    try:
+        conn.send(request(gateway.port, "POST", "/v1/messages?events=6&interval_ms=400",
+                          [("Content-Type", "application/json"), ("X-First", "one")], MESSAGES))
+        first = conn.read_response("POST")
+        assert first.status == 200 and first.body.count(b"event: content_block_delta") == 6
+        for index in range(3):
+            conn.send(request(gateway.port, "POST", f"/v1/messages?events=2&n={index}",
+                              [("Content-Type", "application/json"), ("X-Next", str(index))], MESSAGES))
+            response = conn.read_response("POST")
+            assert response.status == 200 and response.header("content-type") == "text/event-stream"
+            assert response.body.count(b"event: content_block_delta") == 2
+    finally:
+        conn.close()
+    records = read_records(gateway.log_path, 4)
+    assert [r["path"] for r in records] == ["/v1/messages?events=6&interval_ms=400"] + [f"/v1/messages?events=2&n={i}" for i in range(3)]
+    assert records[0]["request"]["headers"]["x-first"] == "one"
+    assert [r["request"]["headers"]["x-next"] for r in records[1:]] == ["0", "1", "2"]
+    assert all(r["response"]["headers"]["content-type"] == "text/event-stream" for r in records)
