@@ -60,8 +60,8 @@ final class ExchangeRecord {
     func park(_ files: BodyFiles) {
         Self.park(&start, &startParked, files)
         Self.park(&head, &headParked, files)
-        requestBody.park(files)
-        responseBody.park(files)
+        requestBody.park(files, exchange: exchange, side: "request")
+        responseBody.park(files, exchange: exchange, side: "response")
         decoded = []
     }
 

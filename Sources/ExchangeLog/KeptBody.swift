@@ -131,8 +131,14 @@ struct KeptBody {
     /// after them). Only a body that has no spill file of its own is parked.
     private(set) var parked: [SpoolExtent] = []
     private var parkedCount = 0
-    /// Parked pieces past this are read back and parked again as one (a long stream parks a piece per round).
+    /// Parked pieces past this are read back and parked again as one.
     static let piecesBeforeRewrite = 32
+    /// After its first piece, a body parks what it gained only once it is this much: each piece is a read when the
+    /// pieces are rewritten or the record written, and a held stream gains ~100 bytes a second (a piece a round was a
+    /// read per event, ~1 µs of the logger's time each).
+    static let laterPieceMinimum = 512
+    /// A body in its own spill file moves what memory holds there once it is this much (a write to that file).
+    static let spilledPieceMinimum = 16 * 1024
 
     var isSpilled: Bool { spillPath != nil }
 
@@ -207,13 +213,18 @@ struct KeptBody {
     }
 
     /// Moves what memory holds to the spool, after what is parked already (rewritten as one piece when there are many,
-    /// or when they are in an older spool file, so the old file can go). A body in its own spill file stays as it is.
-    mutating func park(_ files: BodyFiles) {
-        guard spillPath == nil, !inMemoryOnly else { return }
+    /// or when they are in an older spool file, so the old file can go); a body in its own spill file moves it there.
+    mutating func park(_ files: BodyFiles, exchange: UInt64, side: String) {
+        guard !inMemoryOnly else { return }
+        if spillPath != nil {
+            if memory.count >= Self.spilledPieceMinimum { flush(files, exchange: exchange, side: side) }
+            return
+        }
         if parked.count >= Self.piecesBeforeRewrite || parked.contains(where: { $0.generation != files.spool.current }) {
             unpark(files)
         }
-        guard !memory.isEmpty, let extent = memory.withUnsafeBytes({ files.spool.park($0) }) else { return }
+        guard !memory.isEmpty, parked.isEmpty || memory.count >= Self.laterPieceMinimum,
+              let extent = memory.withUnsafeBytes({ files.spool.park($0) }) else { return }
         parked.append(extent)
         parkedCount += memory.count
         memory = []

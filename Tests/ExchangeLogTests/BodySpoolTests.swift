@@ -8,13 +8,14 @@ private func directory() -> String {
     NSTemporaryDirectory() + "kgb-spool-\(UInt64.random(in: 0...UInt64.max))"
 }
 
-/// A long SSE stream in many small fragments (more pieces than are parked before a rewrite).
+/// A long SSE stream (~48 KB) in many small fragments: parked in more pieces than are kept before a rewrite, and past
+/// a 20,000-byte window into its own spill file.
 private func longStream(id: UInt64) -> RingExchange {
     var exchange = RingExchange()
     exchange.id = id
     exchange.responseFields = [("Content-Type", Array("text/event-stream".utf8))]
     var events = #"event: message_start\#ndata: {"type":"message_start","message":{"model":"claude-sonnet-4-5","usage":{"input_tokens":3,"output_tokens":1}}}\#n\#n"#
-    for index in 0..<80 {
+    for index in 0..<400 {
         events += #"event: content_block_delta\#ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"w\#(index) "}}\#n\#n"#
     }
     let bytes = Array(events.utf8)
@@ -23,7 +24,7 @@ private func longStream(id: UInt64) -> RingExchange {
     return exchange
 }
 
-@Test(arguments: [(256 * 1024, 64 << 20), (100, 64 << 20), (256 * 1024, 700), (3000, 500)])
+@Test(arguments: [(256 * 1024, 64 << 20), (100, 64 << 20), (256 * 1024, 700), (3000, 500), (20_000, 64 << 20)])
 func parkedExchangesWriteTheRecordsTheyWould(window: Int, roll: Int) throws {
     let exchanges = goldenExchanges() + [longStream(id: 90), longStream(id: 91)]
     let plainDirectory = directory(), parkedDirectory = directory()
