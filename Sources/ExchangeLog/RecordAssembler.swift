@@ -596,10 +596,20 @@ struct LineCursor {
 
     static func find(_ payload: UnsafeRawBufferPointer, _ byte: UInt8, in range: Range<Int>) -> Int? {
         guard !range.isEmpty, let base = payload.baseAddress else { return nil }
-        // Lines here are short (a field, an entry): a loop beats a call to memchr until they are not.
+        // Lines here are short (a field, an entry): eight bytes at a time beats a call to memchr until they are not.
         if range.count <= 64 {
+            var at = range.lowerBound
+            let pattern = SWAR.repeated(byte)
+            while at &+ 8 <= range.upperBound {
+                let hits = SWAR.zeroBytes((base + at).loadUnaligned(as: UInt64.self) ^ pattern)
+                if hits != 0 { return at &+ hits.trailingZeroBitCount >> 3 }
+                at &+= 8
+            }
             let bytes = base.assumingMemoryBound(to: UInt8.self)
-            for at in range where bytes[at] == byte { return at }
+            while at < range.upperBound {
+                if bytes[at] == byte { return at }
+                at &+= 1
+            }
             return nil
         }
         guard let hit = memchr(base + range.lowerBound, Int32(byte), range.count) else { return nil }
