@@ -65,6 +65,11 @@ final class ExchangeRecord {
         decoded = []
     }
 
+    /// Some of its bytes are in the spool.
+    var isParked: Bool {
+        startParked != nil || headParked != nil || !requestBody.parked.isEmpty || !responseBody.parked.isEmpty
+    }
+
     /// Everything parked back in memory, for the record.
     func unpark(_ files: BodyFiles?) {
         guard let files else { return }

@@ -17,9 +17,19 @@ final class BodyFiles {
     let instance: UInt16
     let warn: (String) -> Void
     private var directoryReady = false
-    /// Where the bytes of exchanges that stay open are parked (see BodySpool).
-    private(set) lazy var spool = BodySpool(files: self, rollBytes: spoolRollBytes)
+    /// Where the bytes of exchanges that stay open are parked (see BodySpool): made by the first exchange parked.
+    var spool: BodySpool {
+        if let spoolStorage { return spoolStorage }
+        let made = BodySpool(files: self, rollBytes: spoolRollBytes)
+        spoolStorage = made
+        return made
+    }
+    private var spoolStorage: BodySpool?
     private let spoolRollBytes: Int
+    /// Bytes parked in the spool (0 before anything was).
+    var parkedBytes: Int { spoolStorage?.parkedBytes ?? 0 }
+    /// Writes what the spool gathered (nothing to do before anything was parked).
+    func flushSpool() { spoolStorage?.flush() }
     /// Said once per failure spell, not per body.
     private var failing = false
 

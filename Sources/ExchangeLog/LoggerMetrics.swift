@@ -26,6 +26,10 @@ public final class LoggerMetrics: Sendable {
     public let firstToken = LatencyHistogram()
     /// Nanoseconds between an exchange's end and its record being assembled, for the latest record.
     public let lagNanos = Atomic<UInt64>(0)
+    /// Open exchanges parked in the body spool, and the bytes parked there (see BodySpool): written by the logger
+    /// thread at each park round and as parked exchanges end.
+    public let parkedExchanges = Atomic<UInt64>(0)
+    public let parkedBytes = Atomic<UInt64>(0)
     /// Records whose answer reported tokens but whose model the price table does not know (or did not name):
     /// their cost_usd is null. Written by the logger thread only.
     public let costUnknownModel = Atomic<UInt64>(0)

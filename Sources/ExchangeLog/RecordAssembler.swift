@@ -119,8 +119,22 @@ final class RecordAssembler {
     func parkLongOpen(now: UInt64) {
         guard let bodyFiles, now >= nextParkRound else { return }
         nextParkRound = now &+ parkAfter
-        for exchange in open.values where now &- exchange.startedMonotonic >= parkAfter { exchange.park(bodyFiles) }
-        bodyFiles.spool.flush()
+        parkedExchanges = 0
+        for exchange in open.values {
+            if now &- exchange.startedMonotonic >= parkAfter { exchange.park(bodyFiles) }
+            if exchange.isParked { parkedExchanges += 1 }
+        }
+        bodyFiles.flushSpool()
+        publishParked()
+    }
+
+    /// Open exchanges with bytes in the spool (recounted each round).
+    private var parkedExchanges = 0
+
+    private func publishParked() {
+        guard let metrics, let bodyFiles else { return }
+        metrics.parkedExchanges.store(UInt64(max(0, parkedExchanges)), ordering: .relaxed)
+        metrics.parkedBytes.store(UInt64(max(0, bodyFiles.parkedBytes)), ordering: .relaxed)
     }
 
     /// 1 s: an exchange open that long is a stream or a slow answer; parking it costs a copy and, at its record, a read.
@@ -219,7 +233,11 @@ final class RecordAssembler {
     }
 
     private func encode(_ exchange: ExchangeRecord, _ end: EndEntries, into out: OutputBuffer) {
-        exchange.unpark(bodyFiles)
+        if exchange.isParked {
+            exchange.unpark(bodyFiles)
+            parkedExchanges -= 1
+            publishParked()
+        }
         figures = exchange.apply(end)
         if exchange.isStream { exchange.sse.finish() }
         var usage = exchange.isStream ? exchange.sse.usage : nil

@@ -108,6 +108,10 @@ struct MetricsExposition {
         counter("kgb_log_sink_errors_total", "Failed sink writes.", logged.reduce(0) { $0 &+ UInt64($1.logger!.sinkFailures) })
         counter("kgb_log_sink_records_lost_total", "Records a sink could not write (a full disk, say); once per sink that lost it.",
                 logged.reduce(0) { $0 &+ UInt64($1.logger!.recordsLost) })
+        gauge("kgb_log_parked_exchanges", "Open exchanges whose bytes wait in the body spool (open for over a second).", [],
+              logged.reduce(0) { $0 &+ $1.logger!.metrics.parkedExchanges.load(ordering: .relaxed) })
+        gauge("kgb_log_parked_bytes", "Bytes of open exchanges waiting in the body spool.", [],
+              logged.reduce(0) { $0 &+ $1.logger!.metrics.parkedBytes.load(ordering: .relaxed) })
         let lag = logged.map { $0.logger!.metrics.lagNanos.load(ordering: .relaxed) }.max() ?? 0
         header("kgb_log_lag_seconds", "gauge", "From the end of the latest logged exchange to its record being assembled.")
         out += "kgb_log_lag_seconds \(Double(lag) / 1e9)\n"

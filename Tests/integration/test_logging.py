@@ -364,21 +364,31 @@ def test_streams_open_for_seconds_are_parked_on_disk_and_recorded_whole(mock, kg
     """An exchange open for over a second gives its bytes to the body spool (an unnamed file in --log-body-dir) while
     it lasts; its record is still byte for byte what the client received, and nothing of the spool is left behind."""
     bodies = str(tmp_path / "bodies")
-    gateway = kgb_factory(f"http://127.0.0.1:{mock.port}", "--log-body-dir", bodies)
+    admin = free_port()
+    gateway = kgb_factory(f"http://127.0.0.1:{mock.port}", "--log-body-dir", bodies, "--admin", f"127.0.0.1:{admin}")
     targets = {"plain": "/v1/messages?events=12&interval_ms=250", "gzip": "/v1/messages?events=12&interval_ms=250&gzip=1"}
     responses = {}
     threads = [threading.Thread(target=lambda name=name, target=target: responses.__setitem__(name, stream_through(gateway, target)))
                for name, target in targets.items()]
     for thread in threads:
         thread.start()
-    time.sleep(2.0)
-    spool = []
-    for fd in os.listdir(f"/proc/{gateway.pid}/fd"):
-        try:
-            spool.append(os.readlink(f"/proc/{gateway.pid}/fd/{fd}"))
-        except OSError:
-            pass
+    # Parked within a round (once a second) of turning a second old; the streams last 3 s.
+    deadline = time.monotonic() + 2.6
+    while True:
+        spool = []
+        for fd in os.listdir(f"/proc/{gateway.pid}/fd"):
+            try:
+                spool.append(os.readlink(f"/proc/{gateway.pid}/fd/{fd}"))
+            except OSError:
+                pass
+        samples = metrics(admin)
+        parked = value(samples, "kgb_log_parked_exchanges")
+        if parked == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert any(link.startswith(bodies + "/.spool-") and link.endswith("(deleted)") for link in spool), spool
+    assert parked == 2
+    assert value(samples, "kgb_log_parked_bytes") > 0
     for thread in threads:
         thread.join()
     records = {r["path"]: r for r in read_records(gateway.log_path, 2)}
@@ -393,3 +403,6 @@ def test_streams_open_for_seconds_are_parked_on_disk_and_recorded_whole(mock, kg
         assert json.loads(record["request"]["body"])["model"] == "claude-log-test"
         assert record["request"]["headers"]["content-type"] == "application/json"
     assert not [name for name in os.listdir(bodies) if name.startswith(".spool")]
+    samples = metrics(admin)
+    assert value(samples, "kgb_log_parked_exchanges") == 0
+    assert value(samples, "kgb_log_parked_bytes") == 0
