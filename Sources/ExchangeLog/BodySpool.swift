@@ -27,8 +27,6 @@ final class BodySpool {
         var descriptor: Int32
         /// Extents of it not yet read back or released.
         var live = 0
-        /// Bytes of them.
-        var liveBytes = 0
     }
     private var generations: [UInt32: Generation] = [:]
     private(set) var current: UInt32 = 0
@@ -67,7 +65,6 @@ final class BodySpool {
         let extent = SpoolExtent(generation: current, length: UInt32(bytes.count), offset: UInt64(written + pending.count))
         pending.appendBytes(bytes)
         generations[current]!.live += 1
-        generations[current]!.liveBytes += bytes.count
         parkedBytes += bytes.count
         return extent
     }
@@ -137,7 +134,6 @@ final class BodySpool {
     func release(_ extent: SpoolExtent) {
         guard var generation = generations[extent.generation] else { return }
         generation.live -= 1
-        generation.liveBytes -= Int(extent.length)
         parkedBytes -= Int(extent.length)
         if generation.live == 0 && extent.generation != current {
             close(generation.descriptor)

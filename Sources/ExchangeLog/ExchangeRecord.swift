@@ -112,7 +112,8 @@ final class ExchangeRecord {
     /// what is open, not by the largest exchange ever seen).
     func reset(exchange: UInt64, files: BodyFiles?) {
         self.exchange = exchange
-        for extent in [startParked, headParked].compactMap({ $0 }) { files?.spool.release(extent) }
+        if let startParked { files?.spool.release(startParked) }
+        if let headParked { files?.spool.release(headParked) }
         startParked = nil
         headParked = nil
         startedWallMicros = 0

@@ -370,8 +370,6 @@ final class RecordAssembler {
 
     private var priceCache: [String: ModelPrice?] = [:]
 
-    /// A body's JSON value: inline (a string, or base64) when it is in memory or short enough to read back, else the
-    /// reference to its file, renamed from the spill file to `<record id>.<side>` in the body directory.
     /// One side's `,"body":…,"body_bytes":N,"truncated":B`. Byte counts are the gateway's (what crossed the wire), not
     /// what the log managed to keep; `truncated` is read after the body is written (writing it finishes a spill).
     private func bodyMembers(_ kept: inout KeptBody, side: String, id: Range<Int>, wireBytes: Int, dropped: Bool,
@@ -384,6 +382,8 @@ final class RecordAssembler {
         out.bool(kept.truncated || dropped)
     }
 
+    /// A body's JSON value: inline (a string, or base64) when it is in memory or short enough to read back, else the
+    /// reference to its file, renamed from the spill file to `<record id>.<side>` in the body directory.
     private func body(_ body: inout KeptBody, side: String, id: Range<Int>, into out: OutputBuffer) {
         guard let bodyFiles, let spill = body.spillPath else {
             body.memory.withUnsafeBytes { out.body($0) }

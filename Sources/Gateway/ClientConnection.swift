@@ -91,11 +91,11 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     /// Pauses: the next pipelined request waits until this exchange has finished.
     func parserMessageComplete(_ parser: HTTPParser) -> Bool { true }
 
-    /// The request's head has been used (see `HTTPParser.releaseHeadBuffers`).
-    func releaseRequestHead() { parser.releaseHeadBuffers() }
-
-    /// See `ExchangeRelay.releaseHeads`.
-    func releaseHeads(ifOlderThan age: UInt64, now: UInt64) { relay.releaseHeads(ifOlderThan: age, now: now) }
+    /// An exchange open for `age` nanoseconds or more lets its parsed heads go (see `HTTPParser.releaseHeadBuffers`):
+    /// a held stream then keeps no head buffers.
+    func releaseHeads(ifOlderThan age: UInt64, now: UInt64) {
+        if relay.releaseResponseHead(ifOlderThan: age, now: now) { parser.releaseHeadBuffers() }
+    }
 
     private func requestBroken(_ failure: GatewayFailure) {
         rejection = nil

@@ -30,13 +30,13 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
 
     var isActive: Bool { machine != nil }
 
-    /// An exchange that has gone on for `age` nanoseconds or more lets its parsed heads go (the request's once it is
-    /// under way, the response's once it is being relayed): neither is read again before the next message, and a
-    /// held stream then keeps no head buffers. Exchanges that end sooner keep theirs for the next request.
-    func releaseHeads(ifOlderThan age: UInt64, now: UInt64) {
-        guard let machine, now &- machine.timing.started >= age else { return }
-        client.releaseRequestHead()
+    /// An exchange that has gone on for `age` nanoseconds or more lets the upstream's parsed head go once it is being
+    /// relayed (it is not read again before the next message), and answers true: the client's request head may go
+    /// too. Exchanges that end sooner keep theirs for the next request.
+    func releaseResponseHead(ifOlderThan age: UInt64, now: UInt64) -> Bool {
+        guard let machine, now &- machine.timing.started >= age else { return false }
         if machine.timing.responseHead != 0 { upstream?.releaseResponseHead() }
+        return true
     }
 
     // MARK: The request

@@ -22,7 +22,7 @@ public final class Gateway {
     public private(set) var isDraining = false
     private var drainTimer: Timer?
     private var onStopped: (() -> Void)?
-    /// Once a second, exchanges open for over a second let their parsed heads go (see `ExchangeRelay.releaseHeads`).
+    /// Once a second, exchanges open for over a second let their parsed heads go (see `ClientConnection.releaseHeads`).
     private var headRelease: Timer?
     static let longExchangeNanos: UInt64 = 1_000_000_000
 

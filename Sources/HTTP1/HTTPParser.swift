@@ -196,7 +196,6 @@ public final class HTTPParser {
         }
     }
 
-    /// Forgets any partial message (used when a connection is reused after an aborted exchange).
     /// Lets go of the head's buffers (its bytes and fields; its other values stay): for a connection whose message goes
     /// on for long after its head (a streamed answer), which then holds no head memory. The next message grows new
     /// ones. Call it after the head has been used (`head.bytes` and `head.fields` are empty from here on).
@@ -206,6 +205,7 @@ public final class HTTPParser {
         head.target = 0..<0
     }
 
+    /// Forgets any partial message (used when a connection is reused after an aborted exchange).
     public func reset() {
         withUnsafeMutablePointer(to: &state) { llhttp_reset($0) }
         isPaused = false

@@ -60,8 +60,6 @@ final class DeadlineHeap {
         self.loop = loop
     }
 
-    var count: Int { heap.count }
-
     func schedule(_ entry: DeadlineTimer, at when: UInt64) {
         if entry.heapIndex < 0 {
             entry.heapIndex = heap.count
