@@ -156,6 +156,10 @@ public final class LogRing: @unchecked Sendable {
         return placement(head: head, recordBytes: LogRing.recordBytes(payload: payloadBytes)) != nil
     }
 
+    /// Bytes written since the ring was made (skipped space included): the producer's position, never wrapped.
+    /// Producer thread only.
+    public var producedBytes: Int { head.load(ordering: .relaxed) }
+
     /// Producer thread only. Hands the kernel back the pages of free space more than `keep` bytes ahead of the next
     /// write (they read as zeros when a record next reaches them, which writes them whole anyway); returns the bytes
     /// given back. Without it, one large answer, or a few seconds of many slow streams, leaves the whole ring

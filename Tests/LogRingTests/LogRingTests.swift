@@ -288,12 +288,18 @@ struct SplitMix64: RandomNumberGenerator {
     #expect(ring.residentBytes >= (ring.capacity * 3) / 4 - 4096)
     // A few records stay unread while the free space goes back.
     var unread: [Sent] = []
+    let producedBefore = ring.producedBytes
     for i in 0..<5 {
         let record = Sent(.responseBody, 1000 + UInt64(i), bytes(3000, seed: UInt64(i)))
         #expect(write(ring, record))
         unread.append(record)
     }
+    #expect(ring.producedBytes - producedBefore >= 5 * 3016 && ring.producedBytes - producedBefore < 5 * 3016 + 3016)
+    // Keeping a lap's worth ahead (what a busy loop wrote in the last round) gives nothing back.
+    #expect(ring.releaseFreePages(keepingAhead: ring.capacity) == 0)
+    let produced = ring.producedBytes
     let released = ring.releaseFreePages(keepingAhead: 0)
+    #expect(ring.producedBytes == produced, "releasing pages moves no position")
     #expect(released >= ring.capacity - 5 * 3016 - 2 * 4096)
     #expect(ring.residentBytes <= 8 * 4096, "only the pages holding the unread records stay")
     #expect(drain(ring) == unread)
