@@ -251,7 +251,7 @@ public final class HTTPParser {
             return -1
         }
         if !inTrailers {
-            head.bytes.append(contentsOf: UnsafeRawBufferPointer(start: at, count: length))
+            head.bytes.appendRaw(UnsafeRawBufferPointer(start: at, count: length))
         }
         return 0
     }

@@ -42,9 +42,9 @@ public enum HeadWriter {
                 case .other:
                     if connectionOptions.names(field: index, of: head) { continue }
                     if !replacedNames.isEmpty && replacedNames.contains(where: { replaced in replaced.withUnsafeBytes { ASCII.equalsIgnoringCase(name, $0) } }) { continue }
-                    out.append(contentsOf: name)
+                    out.appendRaw(name)
                     append(&out, ": ")
-                    out.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[field.value]))
+                    out.appendRaw(UnsafeRawBufferPointer(rebasing: all[field.value]))
                     append(&out, "\r\n")
                 }
             }
@@ -52,7 +52,7 @@ public enum HeadWriter {
             append(&out, "X-Forwarded-For: ")
             if forwardedFor > 0 {
                 for field in head.fields where FieldRole.of(UnsafeRawBufferPointer(rebasing: all[field.name])) == .forwardedFor {
-                    out.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[field.value]))
+                    out.appendRaw(UnsafeRawBufferPointer(rebasing: all[field.value]))
                     append(&out, ", ")
                 }
             }
@@ -81,9 +81,9 @@ public enum HeadWriter {
                     continue
                 default:
                     if connectionOptions.names(field: index, of: head) { continue }
-                    out.append(contentsOf: name)
+                    out.appendRaw(name)
                     append(&out, ": ")
-                    out.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[field.value]))
+                    out.appendRaw(UnsafeRawBufferPointer(rebasing: all[field.value]))
                     append(&out, "\r\n")
                 }
             }
@@ -137,7 +137,7 @@ public enum HeadWriter {
 
     @inline(__always)
     public static func append(_ out: inout [UInt8], _ text: StaticString) {
-        out.append(contentsOf: UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        out.appendRaw(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     public static func appendDecimal(_ value: UInt64, into out: inout [UInt8]) {

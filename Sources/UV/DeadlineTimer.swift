@@ -1,3 +1,5 @@
+internal import CLibUV
+
 // A timer that is cheap to move and cheap to hold: setting or clearing the deadline is a field write, and the
 // loop's one deadline heap (one libuv timer for every connection's deadline) is only touched when the new deadline
 // is earlier than the one the timer waits for there. A connection moves its deadline several times per request,
@@ -5,8 +7,11 @@
 
 /// Loop-owned, one per connection (or anything with a deadline). Call `close()` before letting it go.
 public final class DeadlineTimer {
-    /// The loop outlives every timer on it.
-    private unowned(unsafe) let loop: EventLoop
+    /// The loop (and its heap) outlive every timer on it. Held unmanaged and used as guaranteed references: moving a
+    /// deadline is a hot path (several times per request), and an `unowned(unsafe)` reference is still retained and
+    /// released around each use.
+    private let loop: UnsafeMutablePointer<uv_loop_t>
+    private let heap: Unmanaged<DeadlineHeap>
     private let onExpiry: () -> Void
     /// Loop milliseconds at which `onExpiry` is due; 0 for none.
     public private(set) var deadline: UInt64 = 0
@@ -17,15 +22,16 @@ public final class DeadlineTimer {
 
     /// `onExpiry` is stored once; capture the owner `unowned` to avoid a cycle.
     public init(loop: EventLoop, _ onExpiry: @escaping () -> Void) {
-        self.loop = loop
+        self.loop = loop.raw
+        heap = Unmanaged.passUnretained(loop.deadlines)
         self.onExpiry = onExpiry
     }
 
     /// Expires `milliseconds` from now (the loop's cached clock).
     @inline(__always)
     public func expire(in milliseconds: UInt64) {
-        deadline = loop.now &+ milliseconds
-        if waitsFor == 0 || deadline < waitsFor { loop.deadlines.schedule(self, at: deadline) }
+        deadline = uv_now(loop) &+ milliseconds
+        if waitsFor == 0 || deadline < waitsFor { heap._withUnsafeGuaranteedRef { $0.schedule(self, at: deadline) } }
     }
 
     /// No deadline. The timer may still come up in the heap once and find nothing due.
@@ -35,13 +41,13 @@ public final class DeadlineTimer {
     /// Leaves the heap: nothing fires after this.
     public func close() {
         deadline = 0
-        loop.deadlines.remove(self)
+        heap._withUnsafeGuaranteedRef { $0.remove(self) }
     }
 
     /// Its turn in the heap came (it is out of the heap now).
     fileprivate func turnCame(now: UInt64) {
         guard deadline != 0 else { return }
-        if now < deadline { return loop.deadlines.schedule(self, at: deadline) }
+        if now < deadline { return heap._withUnsafeGuaranteedRef { $0.schedule(self, at: deadline) } }
         deadline = 0
         onExpiry()
     }
