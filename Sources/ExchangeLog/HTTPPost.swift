@@ -236,9 +236,9 @@ private final class AnswerReader: HTTPParserDelegate {
     var body: [UInt8] = []
     var complete = false
 
-    func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict {
-        status = parser.head.status
-        retryAfter = parser.head.value(of: "retry-after").flatMap { Double($0.trimmingSpaces) }
+    func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict {
+        status = head.status
+        retryAfter = head.value(of: "retry-after").flatMap { Double($0.trimmingSpaces) }
         return .proceed
     }
 

@@ -8,8 +8,10 @@ import UV
 final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     enum State { case open, closed }
 
-    /// The gateway outlives every connection it accepted (unsafe-unowned: no reference counting per access).
-    unowned(unsafe) let gateway: Gateway
+    /// Strong and immutable: the compiler then uses it without reference counting (an `unowned(unsafe)` reference
+    /// is retained and released around every use). No cycle outlives the connection: the gateway lets go of it
+    /// when it closes.
+    let gateway: Gateway
     let stream: TCPStream
     private var parser: HTTPParser!
     private var relay: ExchangeRelay!
@@ -75,13 +77,13 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         relay.flushRequest()
     }
 
-    func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict {
-        if let failure = RequestRules.violation(parser.head) {
+    func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict {
+        if let failure = RequestRules.violation(head) {
             rejection = failure
             return .reject
         }
         disarm()
-        relay.start(parser.head)
+        relay.start(head)
         return .proceed
     }
 

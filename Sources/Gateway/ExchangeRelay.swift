@@ -8,7 +8,7 @@ import UV
 final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     /// The client connection owns the relay and outlives it.
     private unowned(unsafe) let client: ClientConnection
-    private unowned(unsafe) let gateway: Gateway
+    private let gateway: Gateway  // strong: see ClientConnection.gateway
     private let stream: TCPStream
     private(set) var machine: ExchangeMachine?
     private var upstream: UpstreamConnection?

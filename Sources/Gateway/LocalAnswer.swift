@@ -13,8 +13,8 @@ final class LocalAnswer: HTTPParserDelegate {
         return withExtendedLifetime(reader) { reader.head.map { ($0, reader.body) } }
     }
 
-    func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict {
-        head = parser.head
+    func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict {
+        self.head = head
         return .proceed
     }
     func parserBody(_ parser: HTTPParser, _ bytes: UnsafeRawBufferPointer) { body.append(contentsOf: bytes) }

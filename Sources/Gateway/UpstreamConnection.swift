@@ -9,8 +9,9 @@ import UV
 final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamConnectorDelegate {
     enum State { case resolving, connecting(UpstreamConnector), ready, closed }
 
-    /// The pool lives as long as the gateway, longer than any of its connections.
-    unowned(unsafe) let pool: UpstreamPool
+    /// Strong and immutable, so used without reference counting (see `ClientConnection.gateway`). The pool keeps
+    /// only idle connections, and lets go of each when it leaves.
+    let pool: UpstreamPool
     private(set) var state = State.resolving
     private let transport = UpstreamTransport()
     private var parser: HTTPParser!
@@ -161,9 +162,9 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
 
     // MARK: Parser callbacks, straight to the exchange
 
-    func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict {
+    func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict {
         deadline.headArrived(now: loop.now)
-        return handler?.responseHead(parser.head) ?? .reject
+        return handler?.responseHead(head) ?? .reject
     }
 
     /// The response's head has been used (see `HTTPParser.releaseHeadBuffers`).

@@ -63,8 +63,8 @@ final class UpstreamConnector: TCPStreamDelegate, HTTPParserDelegate {
 
     // MARK: The forward proxy's answer to CONNECT
 
-    func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict {
-        proxyStatus = parser.head.status
+    func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict {
+        proxyStatus = head.status
         return .skipBody  // a successful answer has no body; a refusal's body is of no use to us
     }
     func parserBody(_ parser: HTTPParser, _ bytes: UnsafeRawBufferPointer) {}

@@ -11,7 +11,8 @@ public enum HeadVerdict {
 }
 
 public protocol HTTPParserDelegate: AnyObject {
-    func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict
+    /// The head, handed over borrowed (it is also `parser.head`; reading that from another module copies it).
+    func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict
     /// A fragment of the (de-chunked) body; valid only during the call.
     func parserBody(_ parser: HTTPParser, _ bytes: UnsafeRawBufferPointer)
     /// A chunk of `size` bytes starts (0: the last chunk).
@@ -296,7 +297,7 @@ public final class HTTPParser {
             protocolViolation = "invalid status code \(head.status) (not in 100-599)"
             return -1
         }
-        switch delegate.parserHeadComplete(self) {
+        switch delegate.parserHeadComplete(self, head) {
         case .proceed:
             // llhttp reads a chunked body unless this is a CONNECT request (llhttp__after_headers_complete).
             guard head.isChunked, !(parser.pointee.upgrade != 0 && parser.pointee.method == UInt8(HTTP_CONNECT.rawValue)) else { return 0 }

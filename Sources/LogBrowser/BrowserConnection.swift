@@ -60,8 +60,8 @@ final class BrowserConnection: TCPStreamDelegate, HTTPParserDelegate {
         }
     }
 
-    func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict {
-        let request = BrowserRequest(parser.head)
+    func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict {
+        let request = BrowserRequest(head)
         state = .answering
         if request.target.path == "/api/live" && request.method == .get {
             state = .live

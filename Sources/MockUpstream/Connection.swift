@@ -91,13 +91,13 @@ final class Connection: TCPStreamDelegate, HTTPParserDelegate {
         }
     }
 
-    func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict {
-        var request = MockRequest(head: parser.head)
+    func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict {
+        var request = MockRequest(head: head)
         request.tls = stream.tlsDetails
         // Any path ending in /echo answers with the checksum (the echo route takes those paths too).
         bodyUse = request.path.hasSuffix("/echo") ? .checksum : request.path.hasPrefix("/v1/") ? .keep : .count
         // Clients that wait for it (curl above 1 MiB) would otherwise pause a second before sending the body.
-        let hasBody = parser.head.isChunked || (parser.head.contentLength ?? 0) > 0
+        let hasBody = head.isChunked || (head.contentLength ?? 0) > 0
         if hasBody, request.isHTTP11, let expect = request.header("expect"), expect.lowercased() == "100-continue" {
             let interim: StaticString = "HTTP/1.1 100 Continue\r\n\r\n"
             stream.write(copying: UnsafeRawBufferPointer(start: interim.utf8Start, count: interim.utf8CodeUnitCount))

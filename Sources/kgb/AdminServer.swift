@@ -61,8 +61,7 @@ private final class AdminConnection: TCPStreamDelegate, HTTPParserDelegate {
         }
     }
 
-    func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict {
-        let head = parser.head
+    func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict {
         let target = String(decoding: head.bytes[head.target], as: UTF8.self)
         send(server.answer(method: head.method, target: target), head: head.method == .head)
         return .skipBody

@@ -8,7 +8,7 @@ import Testing
 /// Parses a request head (the parser's delegate keeps it).
 private final class HeadReader: HTTPParserDelegate {
     var head = HTTPHead()
-    func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict { head = parser.head; return .proceed }
+    func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict { self.head = head; return .proceed }
     func parserBody(_ parser: HTTPParser, _ bytes: UnsafeRawBufferPointer) {}
     func parserChunkHeader(_ parser: HTTPParser, size: UInt64) {}
     func parserChunkComplete(_ parser: HTTPParser) {}

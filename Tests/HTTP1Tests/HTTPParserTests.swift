@@ -13,8 +13,7 @@ final class Recorder: HTTPParserDelegate {
     var skipBody = false
     var pauseAtEnd = false
 
-    func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict {
-        let head = parser.head
+    func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict {
         heads.append((head.targetString, head.status, head.headerPairs, head.isChunked, head.contentLength, head.keepAlive))
         return skipBody ? .skipBody : .proceed
     }

@@ -26,8 +26,7 @@ public final class MessageCollector: HTTPParserDelegate {
 
     public init() {}
 
-    public func parserHeadComplete(_ parser: HTTPParser) -> HeadVerdict {
-        let head = parser.head
+    public func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict {
         current = ParsedMessage()
         current.method = String(decoding: head.method.name, as: UTF8.self)
         current.target = head.targetString
