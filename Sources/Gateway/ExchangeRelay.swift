@@ -6,9 +6,16 @@ import UV
 
 /// Loop-owned, one per client connection, reused for each of its exchanges (`machine` is nil between them).
 final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
-    /// The client connection owns the relay and outlives it.
-    private unowned(unsafe) let client: ClientConnection
+    /// The client connection owns the relay and outlives it. Unmanaged: an `unowned(unsafe)` reference is retained
+    /// and released around every use; its address and IP are kept here, as strong lets, for the same reason.
+    private let client: Unmanaged<ClientConnection>
+    private let clientAddress: String
+    private let clientIP: [UInt8]
     private let gateway: Gateway  // strong: see ClientConnection.gateway
+    /// The gateway's, held here too: an object reached through two references is retained around each use, one
+    /// reached through a strong let is not.
+    private let observer: any ExchangeObserver
+    private let metrics: GatewayMetrics
     private let stream: TCPStream
     private(set) var machine: ExchangeMachine?
     private var upstream: UpstreamConnection?
@@ -22,8 +29,12 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     private var attemptStarted: UInt64 = 0
 
     init(client: ClientConnection, gateway: Gateway, stream: TCPStream) {
-        self.client = client
+        self.client = .passUnretained(client)
+        clientAddress = client.clientAddress
+        clientIP = client.clientIP
         self.gateway = gateway
+        observer = gateway.observer
+        metrics = gateway.metrics
         self.stream = stream
         replay = RequestReplay(limit: gateway.config.retryBodyMax)
     }
@@ -77,7 +88,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
                                       closesConnection: !head.keepAlive || gateway.isDraining)
         machine.timing.started = EventLoop.hrtime()
         machine.routeIndex = route?.index ?? gateway.routes.noneIndex
-        gateway.observer.exchangeStarted(machine.id, client: client.clientAddress, upstream: route?.upstreams[0].upstreamLabel ?? [],
+        observer.exchangeStarted(machine.id, client: clientAddress, upstream: route?.upstreams[0].upstreamLabel ?? [],
                                          request: head)
         self.machine = machine
     }
@@ -97,7 +108,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         self.upstream = connection
         attemptStarted = EventLoop.hrtime()
         gateway.headOut.removeAll(keepingCapacity: true)
-        upstream.writeRequestHead(head, target: target, connectionOptions: requestOptions, clientIP: client.clientIP,
+        upstream.writeRequestHead(head, target: target, connectionOptions: requestOptions, clientIP: clientIP,
                                   framing: machine.requestFraming, into: &gateway.headOut)
         gateway.headOut.withUnsafeBytes { connection.send(copying: $0) }
     }
@@ -106,7 +117,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         guard upstream != nil, let id = machine?.id else { return }
         send(borrowing: bytes)
         machine!.timing.requestBodyBytes &+= UInt64(bytes.count)
-        if !gateway.observer.requestBody(id, bytes) { logRefused(.requestLogFull) }
+        if !observer.requestBody(id, bytes) { logRefused(.requestLogFull) }
     }
 
     func requestChunkStarts(size: UInt64) {
@@ -188,7 +199,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
             HeadWriter.clientResponse(head, connectionOptions: responseOptions, framing: framing, close: close,
                                       clientIsHTTP10: machine!.clientIsHTTP10, into: &gateway.headOut)
             gateway.headOut.withUnsafeBytes { stream.write(copying: $0) }
-            gateway.observer.responseHead(machine!.id, head)
+            observer.responseHead(machine!.id, head)
             return skipBody ? .skipBody : .proceed
         }
     }
@@ -205,7 +216,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         } else {
             stream.write(borrowing: bytes)
         }
-        if !gateway.observer.responseBody(machine!.id, bytes) { logRefused(.responseLogFull) }
+        if !observer.responseBody(machine!.id, bytes) { logRefused(.responseLogFull) }
     }
 
     func responseChunkStarts(size: UInt64) {
@@ -269,9 +280,9 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     private func failOver(to next: RouteUpstream, status: Int, error: String?) {
         guard let route, case .keeping(let head, let target, let body) = replay.state else { return }
         let now = EventLoop.hrtime()
-        gateway.observer.attemptFailed(machine!.id, FailedAttempt(upstream: route.upstreams[machine!.attempt].upstreamLabel,
+        observer.attemptFailed(machine!.id, FailedAttempt(upstream: route.upstreams[machine!.attempt].upstreamLabel,
                                                                   status: status, error: error, nanos: now &- attemptStarted))
-        gateway.metrics.totals.add(GatewayMetrics.Total.failovers.rawValue)
+        metrics.totals.add(GatewayMetrics.Total.failovers.rawValue)
         upstream?.close()
         upstream = nil
         machine!.attempt += 1
@@ -299,8 +310,8 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
 
     private func recordLocalAnswer(_ answer: [UInt8]) {
         guard let id = machine?.id, let (head, body) = LocalAnswer.parse(answer) else { return }
-        gateway.observer.responseHead(id, head)
-        _ = body.withUnsafeBytes { gateway.observer.responseBody(id, $0) }
+        observer.responseHead(id, head)
+        _ = body.withUnsafeBytes { observer.responseBody(id, $0) }
     }
 
     /// The client went away, or kgb gave up on it: the upstream request is cancelled at once (a reset).
@@ -316,20 +327,19 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     private func finish(_ outcome: Outcome, error: String?, reuseUpstream: Bool, clientGone: Bool = false) {
         guard var machine else { return }
         self.machine = nil
-        if let upstream { if reuseUpstream { upstream.pool.release(upstream) } else { upstream.close() } }
-        upstream = nil
+        if let upstream = upstream.take() { if reuseUpstream { upstream.returnToPool() } else { upstream.close() } }
         replay.release()
         let answeredBy = machine.attempt > 0 ? route?.upstreams[machine.attempt].upstreamLabel : nil
         route = nil
         machine.timing.ended = EventLoop.hrtime()
         if case .admitted(let agent) = machine.agent { gateway.config.agents?.usage.exchangeEnded(agent) }
-        gateway.observer.exchangeEnded(machine.id, ExchangeEnd(outcome: outcome, error: error, timing: machine.timing,
+        observer.exchangeEnded(machine.id, ExchangeEnd(outcome: outcome, error: error, timing: machine.timing,
                                                                agent: machine.agent.index, upstream: answeredBy))
-        gateway.metrics.exchangeEnded(route: machine.routeIndex, status: machine.status, outcome: outcome, timing: machine.timing)
+        metrics.exchangeEnded(route: machine.routeIndex, status: machine.status, outcome: outcome, timing: machine.timing)
         // What this exchange wrote leaves now: the next request's writes may reuse the buffers it borrowed.
         if !clientGone { stream.flush() }
         // The client connection may drop its last reference while it goes on (it closes): keep it for the call.
-        let client: ClientConnection = self.client
+        let client = self.client.takeUnretainedValue()
         withExtendedLifetime(client) { client.exchangeFinished(machine.continuation(clientGone: clientGone, draining: gateway.isDraining)) }
     }
 
@@ -365,7 +375,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     private func logRefused(_ reason: ExchangeMachine.Pauses) {
         guard machine?.isPaused(reason) == false else { return }
         pause(reason)
-        gateway.observer.notifyWhenRoom(self)
+        observer.notifyWhenRoom(self)
     }
 
     func logHasRoom() {

@@ -210,6 +210,10 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
         handler?.upstreamReadDone()
     }
 
+    /// The exchange is done with it: back to the pool to be reused, or closed (the pool decides). Called on the
+    /// connection, so the pool is reached through its strong let (no reference counting).
+    func returnToPool() { pool.release(self) }
+
     // MARK: Closing
 
     func close() {

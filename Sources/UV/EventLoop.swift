@@ -18,15 +18,17 @@ public final class EventLoop {
     /// Write gather arrays and scratch space, lent to a stream from its first write until its flush (which comes
     /// before its turn ends), so an idle or waiting connection holds none: memory follows active writers, not
     /// open connections.
-    private var spareWriteBuffers: [WriteBuffers] = []
+    /// Write memory lent to streams with writes pending (see `WriteBuffers`), kept for reuse: raw blocks, so lending
+    /// and returning one costs no reference counting.
+    private var spareWriteBuffers: [UnsafeMutableRawPointer] = []
     static let spareWriteBuffersKept = 64
 
-    func borrowWriteBuffers() -> WriteBuffers {
-        spareWriteBuffers.popLast() ?? WriteBuffers()
+    func borrowWriteBuffers() -> UnsafeMutableRawPointer {
+        spareWriteBuffers.popLast() ?? WriteBuffers.allocate()
     }
 
-    func returnWriteBuffers(_ buffers: WriteBuffers) {
-        if spareWriteBuffers.count < EventLoop.spareWriteBuffersKept { spareWriteBuffers.append(buffers) }
+    func returnWriteBuffers(_ buffers: UnsafeMutableRawPointer) {
+        if spareWriteBuffers.count < EventLoop.spareWriteBuffersKept { spareWriteBuffers.append(buffers) } else { buffers.deallocate() }
     }
 
     public init() {
@@ -38,6 +40,7 @@ public final class EventLoop {
     }
 
     deinit {
+        for block in spareWriteBuffers { block.deallocate() }
         uv_loop_close(raw)
         raw.deallocate()
         readBuffer.deallocate()
@@ -97,14 +100,17 @@ public final class EventLoop {
 }
 
 /// One stream's gather-then-flush space while it has writes pending (see `EventLoop.borrowWriteBuffers`).
-final class WriteBuffers {
+enum WriteBuffers {
     static let gatherCapacity = 64
     static let scratchCapacity = 16 * 1024
-    let gather = UnsafeMutablePointer<uv_buf_t>.allocate(capacity: WriteBuffers.gatherCapacity)
-    let scratch = UnsafeMutableRawPointer.allocate(byteCount: WriteBuffers.scratchCapacity, alignment: 8)
 
-    deinit {
-        gather.deallocate()
-        scratch.deallocate()
+    /// One block: the gather array (`gatherCapacity` uv_buf_t), then the scratch.
+    static func allocate() -> UnsafeMutableRawPointer {
+        .allocate(byteCount: scratchOffset + scratchCapacity, alignment: 16)
     }
+    static let scratchOffset = (MemoryLayout<uv_buf_t>.stride * gatherCapacity + 15) & ~15
+    static func gather(_ block: UnsafeMutableRawPointer) -> UnsafeMutablePointer<uv_buf_t> {
+        block.bindMemory(to: uv_buf_t.self, capacity: gatherCapacity)
+    }
+    static func scratch(_ block: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer { block + scratchOffset }
 }

@@ -39,7 +39,7 @@ public final class TCPStream: LoopHandleOwner {
 
     /// Borrowed buffers gathered since the last flush (zero-copy), plus scratch for small framing bytes; both
     /// lent by the loop from the first write until the flush.
-    private var writeBuffers: WriteBuffers?
+    private var writeBuffers: UnsafeMutableRawPointer?
     private var gatherCount: Int32 = 0
     private var scratchUsed = 0
     static let gatherCapacity = WriteBuffers.gatherCapacity
@@ -54,9 +54,9 @@ public final class TCPStream: LoopHandleOwner {
     private func borrowWriteBuffers() -> (gather: UnsafeMutablePointer<uv_buf_t>, scratch: UnsafeMutableRawPointer) {
         let borrowed = loop.borrowWriteBuffers()
         writeBuffers = borrowed
-        gatherBase = borrowed.gather
-        scratchBase = borrowed.scratch
-        return (borrowed.gather, borrowed.scratch)
+        gatherBase = WriteBuffers.gather(borrowed)
+        scratchBase = WriteBuffers.scratch(borrowed)
+        return (gatherBase!, scratchBase!)
     }
     private func returnWriteBuffers() {
         if let writeBuffers { loop.returnWriteBuffers(writeBuffers) }
