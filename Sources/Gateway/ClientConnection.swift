@@ -13,8 +13,8 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     /// when it closes.
     let gateway: Gateway
     let stream: TCPStream
-    private var parser: HTTPParser!
-    private var relay: ExchangeRelay!
+    private let parser: HTTPParser
+    private let relay: ExchangeRelay
     let clientAddress: String
     let clientIP: [UInt8]
     private(set) var state = State.open
@@ -25,7 +25,7 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
     /// Bytes after the current request (pipelined), parsed once the exchange finishes; bounded.
     private var pipelined: [UInt8] = []
     static let pipelinedLimit = 64 * 1024
-    private var timer: DeadlineTimer!
+    private let timer: DeadlineTimer
     private var deadline = ClientDeadline()
 
     init(gateway: Gateway, stream: TCPStream) {
@@ -34,9 +34,13 @@ final class ClientConnection: TCPStreamDelegate, HTTPParserDelegate {
         let peer = stream.peerAddress
         clientAddress = peer?.description ?? "unknown"
         clientIP = Array((peer?.ip ?? "unknown").utf8)
-        parser = HTTPParser(kind: .request, delegate: self, maxHeadBytes: gateway.config.maxHeadBytes)
-        relay = ExchangeRelay(client: self, gateway: gateway, stream: stream)
-        timer = DeadlineTimer(loop: gateway.loop) { [unowned self] in self.deadlinePassed() }
+        // Made before `self` exists and attached after, so they can be lets (see HTTPParser.init(kind:maxHeadBytes:)).
+        parser = HTTPParser(kind: .request, maxHeadBytes: gateway.config.maxHeadBytes)
+        relay = ExchangeRelay(gateway: gateway, stream: stream, clientAddress: clientAddress, clientIP: clientIP)
+        timer = DeadlineTimer(loop: gateway.loop)
+        parser.delegate = self
+        relay.attach(to: self)
+        timer.whenDue { [unowned self] in self.deadlinePassed() }
         stream.delegate = self
         stream.setNoDelay()
         stream.startReading()

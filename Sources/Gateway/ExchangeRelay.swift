@@ -8,7 +8,7 @@ import UV
 final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     /// The client connection owns the relay and outlives it. Unmanaged: an `unowned(unsafe)` reference is retained
     /// and released around every use; its address and IP are kept here, as strong lets, for the same reason.
-    private let client: Unmanaged<ClientConnection>
+    private var client: Unmanaged<ClientConnection>?
     private let clientAddress: String
     private let clientIP: [UInt8]
     private let gateway: Gateway  // strong: see ClientConnection.gateway
@@ -28,16 +28,18 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     private var replay: RequestReplay
     private var attemptStarted: UInt64 = 0
 
-    init(client: ClientConnection, gateway: Gateway, stream: TCPStream) {
-        self.client = .passUnretained(client)
-        clientAddress = client.clientAddress
-        clientIP = client.clientIP
+    init(gateway: Gateway, stream: TCPStream, clientAddress: String, clientIP: [UInt8]) {
+        self.clientAddress = clientAddress
+        self.clientIP = clientIP
         self.gateway = gateway
         observer = gateway.observer
         metrics = gateway.metrics
         self.stream = stream
         replay = RequestReplay(limit: gateway.config.retryBodyMax)
     }
+
+    /// Once, by the client connection that owns the relay, as soon as it exists.
+    func attach(to client: ClientConnection) { self.client = .passUnretained(client) }
 
     var isActive: Bool { machine != nil }
 
@@ -339,7 +341,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         // What this exchange wrote leaves now: the next request's writes may reuse the buffers it borrowed.
         if !clientGone { stream.flush() }
         // The client connection may drop its last reference while it goes on (it closes): keep it for the call.
-        let client = self.client.takeUnretainedValue()
+        let client = self.client!.takeUnretainedValue()
         withExtendedLifetime(client) { client.exchangeFinished(machine.continuation(clientGone: clientGone, draining: gateway.isDraining)) }
     }
 

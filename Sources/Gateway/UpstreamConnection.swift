@@ -14,11 +14,11 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
     let pool: UpstreamPool
     private(set) var state = State.resolving
     private let transport = UpstreamTransport()
-    private var parser: HTTPParser!
+    private let parser: HTTPParser
     private(set) var handler: UpstreamResponseHandler?
     /// Index in the pool's idle list, or -1.
     var idleSlot = -1
-    private var timer: DeadlineTimer!
+    private let timer: DeadlineTimer
     private var deadline = UpstreamDeadline()
     /// This exchange's TLS handshake (0: none, or the connection was pooled), and whether it resumed a session.
     private(set) var tlsHandshakeNanos: UInt64 = 0
@@ -27,8 +27,10 @@ final class UpstreamConnection: TCPStreamDelegate, HTTPParserDelegate, UpstreamC
 
     init(pool: UpstreamPool) {
         self.pool = pool
-        parser = HTTPParser(kind: .response, delegate: self, maxHeadBytes: pool.config.maxHeadBytes)
-        timer = DeadlineTimer(loop: pool.loop) { [unowned self] in self.deadlinePassed() }
+        parser = HTTPParser(kind: .response, maxHeadBytes: pool.config.maxHeadBytes)
+        timer = DeadlineTimer(loop: pool.loop)
+        parser.delegate = self
+        timer.whenDue { [unowned self] in self.deadlinePassed() }
         pool.metrics.adjust(.upstreamConnections, by: 1)
     }
 

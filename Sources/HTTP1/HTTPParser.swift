@@ -10,6 +10,16 @@ public enum HeadVerdict {
     case reject
 }
 
+/// The delegate of a parser not yet given its own: it rejects whatever comes.
+private final class Unattached: HTTPParserDelegate, Sendable {
+    static let shared = Unattached()
+    func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict { .reject }
+    func parserBody(_ parser: HTTPParser, _ bytes: UnsafeRawBufferPointer) {}
+    func parserChunkHeader(_ parser: HTTPParser, size: UInt64) {}
+    func parserChunkComplete(_ parser: HTTPParser) {}
+    func parserMessageComplete(_ parser: HTTPParser) -> Bool { true }
+}
+
 public protocol HTTPParserDelegate: AnyObject {
     /// The head, handed over borrowed (it is also `parser.head`; reading that from another module copies it).
     func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict
@@ -84,6 +94,13 @@ public final class HTTPParser {
         withUnsafeMutablePointer(to: &state) { parser in
             llhttp_init(parser, kind == .request ? HTTP_REQUEST : HTTP_RESPONSE, &parserSettings)
         }
+    }
+
+    /// A parser whose delegate is set later (`delegate = owner` once the owner exists), so that an owner can hold
+    /// it in a `let`: an owner's `var` or implicitly unwrapped reference is retained and released around every use.
+    /// Until then it parses nothing.
+    public convenience init(kind: ParserKind, maxHeadBytes: Int = 64 * 1024) {
+        self.init(kind: kind, delegate: Unattached.shared, maxHeadBytes: maxHeadBytes)
     }
 
     /// Runs `body` on the parser behind llhttp's pointer without a retain and release around it: the parser is

@@ -12,7 +12,7 @@ public final class DeadlineTimer {
     /// released around each use.
     private let loop: UnsafeMutablePointer<uv_loop_t>
     private let heap: Unmanaged<DeadlineHeap>
-    private let onExpiry: () -> Void
+    private var onExpiry: () -> Void
     /// Loop milliseconds at which `onExpiry` is due; 0 for none.
     public private(set) var deadline: UInt64 = 0
     /// When this timer's turn in the heap comes (it then checks `deadline`); 0 when it is not in the heap.
@@ -21,11 +21,21 @@ public final class DeadlineTimer {
     fileprivate var heapIndex = -1
 
     /// `onExpiry` is stored once; capture the owner `unowned` to avoid a cycle.
-    public init(loop: EventLoop, _ onExpiry: @escaping () -> Void) {
-        self.loop = loop.raw
-        heap = Unmanaged.passUnretained(loop.deadlines)
+    public convenience init(loop: EventLoop, _ onExpiry: @escaping () -> Void) {
+        self.init(loop: loop)
         self.onExpiry = onExpiry
     }
+
+    /// A timer whose action is given later (`whenDue`), so that an owner can hold it in a `let` made before the
+    /// owner exists: an owner's `var` or implicitly unwrapped reference is retained and released around every use.
+    public init(loop: EventLoop) {
+        self.loop = loop.raw
+        heap = Unmanaged.passUnretained(loop.deadlines)
+        onExpiry = {}
+    }
+
+    /// What the timer does when due; capture the owner `unowned` to avoid a cycle.
+    public func whenDue(_ action: @escaping () -> Void) { onExpiry = action }
 
     /// Expires `milliseconds` from now (the loop's cached clock).
     @inline(__always)
