@@ -35,6 +35,8 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     public let policy: LogOverflowPolicy
     public let counters = AtomicCounters(count: LogCounter.allCases.count)
 
+    /// For its clock (`eventTime`: the time the bytes being recorded arrived).
+    private let loop: EventLoop
     private var check: LoopCheck?
     /// While records wait for room, the loop must keep turning even if no socket is active (the paused
     /// readers are exactly what would have woken it): this timer retries every millisecond until they are in.
@@ -62,6 +64,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     private var scratch = PayloadBuffer(capacity: 4096)
 
     public init(loop: EventLoop, ring: LogRing, wakeup: LogWakeup, policy: LogOverflowPolicy) {
+        self.loop = loop
         self.ring = ring
         self.wakeup = wakeup
         self.policy = policy
@@ -111,7 +114,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         LogPayload.appendClocks(wallMicros: UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1000),
-                                monotonicNanos: EventLoop.hrtime(), into: &scratch)
+                                monotonicNanos: loop.eventTime, into: &scratch)
         var client = client
         client.withUTF8 { LogPayload.appendLine(UnsafeRawBufferPointer($0), into: &scratch) }
         upstream.withUnsafeBytes { LogPayload.appendLine($0, into: &scratch) }
@@ -212,7 +215,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
     /// Body fragments go in pieces of at most `maxPayload`, each after the 8-byte monotonic time it was read
     /// (so the logger can tell when the first token arrived). Returns false when the caller must pause.
     private func writeBody(_ kind: LogRecordKind, _ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        var stamp = LogPayload.bodyStamp(EventLoop.hrtime())
+        var stamp = LogPayload.bodyStamp(loop.eventTime)
         let maxPiece = LogRing.maxPayload - 8
         var offset = 0
         while offset < bytes.count {

@@ -16,6 +16,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     /// reached through a strong let is not.
     private let observer: any ExchangeObserver
     private let metrics: GatewayMetrics
+    private let loop: EventLoop
     private let stream: TCPStream
     private(set) var machine: ExchangeMachine?
     private var upstream: UpstreamConnection?
@@ -34,6 +35,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         self.gateway = gateway
         observer = gateway.observer
         metrics = gateway.metrics
+        loop = gateway.loop
         self.stream = stream
         replay = RequestReplay(limit: gateway.config.retryBodyMax)
     }
@@ -88,7 +90,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         var machine = ExchangeMachine(id: gateway.nextExchangeID(), requestFraming: RequestRules.bodyFraming(head),
                                       isHeadRequest: head.method == .head, clientIsHTTP10: !head.isHTTP11OrLater,
                                       closesConnection: !head.keepAlive || gateway.isDraining)
-        machine.timing.started = EventLoop.hrtime()
+        machine.timing.started = loop.eventTime
         machine.routeIndex = route?.index ?? gateway.routes.noneIndex
         observer.exchangeStarted(machine.id, client: clientAddress, upstream: route?.upstreams[0].upstreamLabel ?? [],
                                          request: head)
@@ -108,7 +110,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         guard let machine else { return }
         let connection = upstream.pool.acquire(for: self)
         self.upstream = connection
-        attemptStarted = EventLoop.hrtime()
+        attemptStarted = loop.eventTime
         gateway.headOut.removeAll(keepingCapacity: true)
         upstream.writeRequestHead(head, target: target, connectionOptions: requestOptions, clientIP: clientIP,
                                   framing: machine.requestFraming, into: &gateway.headOut)
@@ -197,7 +199,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
             return .proceed
         case .final(let framing, let close, let skipBody):
             replay.release()
-            machine!.timing.responseHead = EventLoop.hrtime()
+            machine!.timing.responseHead = loop.eventTime
             HeadWriter.clientResponse(head, connectionOptions: responseOptions, framing: framing, close: close,
                                       clientIsHTTP10: machine!.clientIsHTTP10, into: &gateway.headOut)
             gateway.headOut.withUnsafeBytes { stream.write(copying: $0) }
@@ -209,7 +211,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     func responseBody(_ bytes: UnsafeRawBufferPointer) {
         // Per fragment: the machine is read and written in place (no copy, no reference counting).
         guard machine != nil else { return }
-        if machine!.timing.firstBodyByte == 0 { machine!.timing.firstBodyByte = EventLoop.hrtime() }
+        if machine!.timing.firstBodyByte == 0 { machine!.timing.firstBodyByte = loop.eventTime }
         machine!.timing.responseBodyBytes &+= UInt64(bytes.count)
         if machine!.bodyWrite == .asChunk {
             writeChunkSizeLine(UInt64(bytes.count)) { stream.write(copying: $0) }
@@ -281,7 +283,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
     /// `next`: the head rewritten for it, then every body byte kept.
     private func failOver(to next: RouteUpstream, status: Int, error: String?) {
         guard let route, case .keeping(let head, let target, let body) = replay.state else { return }
-        let now = EventLoop.hrtime()
+        let now = loop.eventTime
         observer.attemptFailed(machine!.id, FailedAttempt(upstream: route.upstreams[machine!.attempt].upstreamLabel,
                                                                   status: status, error: error, nanos: now &- attemptStarted))
         metrics.totals.add(GatewayMetrics.Total.failovers.rawValue)
@@ -333,7 +335,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         replay.release()
         let answeredBy = machine.attempt > 0 ? route?.upstreams[machine.attempt].upstreamLabel : nil
         route = nil
-        machine.timing.ended = EventLoop.hrtime()
+        machine.timing.ended = loop.eventTime
         if case .admitted(let agent) = machine.agent { gateway.config.agents?.usage.exchangeEnded(agent) }
         observer.exchangeEnded(machine.id, ExchangeEnd(outcome: outcome, error: error, timing: machine.timing,
                                                                agent: machine.agent.index, upstream: answeredBy))

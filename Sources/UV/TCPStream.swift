@@ -358,6 +358,9 @@ private func onAlloc(_ handle: UnsafeMutablePointer<uv_handle_t>?, _ suggested: 
 private func onRead(_ handle: UnsafeMutablePointer<uv_stream_t>?, _ nread: Int, _ buf: UnsafePointer<uv_buf_t>?) {
     TCPStream.with(UnsafeMutableRawPointer(handle)) { stream in
         guard stream.state == .open, let delegate = stream.delegate else { return }
+        let loop = stream.loop
+        loop.readTime = uv_hrtime()
+        defer { loop.readTime = 0 }
         if nread > 0 {
             delegate.streamRead(stream, UnsafeRawBufferPointer(start: buf!.pointee.base, count: nread))
         } else if nread < 0 {
