@@ -111,10 +111,10 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         let connection = upstream.pool.acquire(for: self)
         self.upstream = connection
         attemptStarted = loop.eventTime
-        gateway.headOut.removeAll(keepingCapacity: true)
+        gateway.headOut.clear()
         upstream.writeRequestHead(head, target: target, connectionOptions: requestOptions, clientIP: clientIP,
                                   framing: machine.requestFraming, into: &gateway.headOut)
-        gateway.headOut.withUnsafeBytes { connection.send(copying: $0) }
+        connection.send(copying: gateway.headOut.bytes)
     }
 
     func requestBody(_ bytes: UnsafeRawBufferPointer) {
@@ -187,7 +187,7 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         let action = machine!.responseHead(status: head.status, contentLength: head.contentLength,
                                            isChunked: head.isChunked, draining: gateway.isDraining)
         responseOptions.collect(from: head)
-        gateway.headOut.removeAll(keepingCapacity: true)
+        gateway.headOut.clear()
         switch action {
         case .reject:
             return .reject
@@ -195,14 +195,14 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
             guard relay else { return .proceed }
             HeadWriter.clientResponse(head, connectionOptions: responseOptions, framing: .none, close: false,
                                       clientIsHTTP10: false, into: &gateway.headOut)
-            gateway.headOut.withUnsafeBytes { stream.write(copying: $0) }
+            stream.write(copying: gateway.headOut.bytes)
             return .proceed
         case .final(let framing, let close, let skipBody):
             replay.release()
             machine!.timing.responseHead = loop.eventTime
             HeadWriter.clientResponse(head, connectionOptions: responseOptions, framing: framing, close: close,
                                       clientIsHTTP10: machine!.clientIsHTTP10, into: &gateway.headOut)
-            gateway.headOut.withUnsafeBytes { stream.write(copying: $0) }
+            stream.write(copying: gateway.headOut.bytes)
             observer.responseHead(machine!.id, head)
             return skipBody ? .skipBody : .proceed
         }

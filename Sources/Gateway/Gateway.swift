@@ -18,7 +18,7 @@ public final class Gateway {
     private var exchangeCounter: UInt64 = 0
     /// Where a rewritten head is built before it is copied into its stream's write buffers: one for the loop, since
     /// a head leaves (copied) in the turn it is built, so a held exchange keeps no head buffer of its own.
-    var headOut: [UInt8] = []
+    var headOut = HeadBuffer()
     public private(set) var isDraining = false
     private var drainTimer: Timer?
     private var onStopped: (() -> Void)?
@@ -40,6 +40,8 @@ public final class Gateway {
         headRelease?.start(repeatingEvery: 1_000)
         headRelease?.unref()
     }
+
+    deinit { headOut.release() }
 
     /// Binds the listening socket. Throws the bind/listen error (port in use, permission).
     public func start() throws(UVError) {

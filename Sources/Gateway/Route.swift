@@ -90,7 +90,7 @@ final class RouteUpstream {
 
     /// The request head for this route's upstream (HeadWriter's rules, this route's target, host and fields).
     func writeRequestHead(_ head: HTTPHead, target: Range<Int>, connectionOptions: ConnectionOptions, clientIP: [UInt8],
-                          framing: BodyFraming, into out: inout [UInt8]) {
+                          framing: BodyFraming, into out: inout some HeadOutput) {
         let forwarded = head.bytes.withUnsafeBytes { forwardedTarget(target, in: $0) }
         HeadWriter.upstreamRequest(head, target: forwarded, connectionOptions: connectionOptions,
                                    targetPrefix: targetPrefix, slashWhenEmpty: config.upstream.path.isEmpty,

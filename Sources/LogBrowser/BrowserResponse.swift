@@ -33,7 +33,7 @@ struct BrowserResponse {
     /// The status line and headers; `contentLength` nil: the body runs until the connection closes (the live stream).
     static func writeHead(status: Int, contentType: StaticString, contentLength: Int?, extra: [String],
                           into out: inout [UInt8]) {
-        HeadWriter.statusLine(status, reason: HeadWriter.reasonPhrase(status).withUTF8Buffer { Array($0) }, into: &out)
+        HeadWriter.statusLine(status, reason: HeadWriter.reasonPhrase(status).bytes, into: &out)
         var lines = ["Content-Type: \(contentType)"]
         if let contentLength { lines.append("Content-Length: \(contentLength)") }
         lines += securityHeaders + extra + ["Connection: close"]
