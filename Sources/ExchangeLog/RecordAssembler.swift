@@ -222,6 +222,22 @@ final class RecordAssembler {
     private var figures = EndFigures()
 
     /// The `name: value` lines of `payload` from offset `at`, after its first `lines` lines.
+    /// What the exchange's answer reported: from its SSE events, or its JSON body (read back when spilled); nil when
+    /// it reported nothing.
+    private func usage(of exchange: ExchangeRecord) -> Usage? {
+        var usage = exchange.isStream ? exchange.sse.usage : nil
+        if !exchange.isStream, exchange.isJSON, !exchange.responseTruncated, exchange.responseBody.count > 0 {
+            if !exchange.responseBody.isSpilled {
+                usage = JSONBodyUsage.usage(exchange.responseBody.memory)
+            } else if exchange.responseBody.count <= Self.usageReadMax, let bodyFiles, let path = exchange.responseBody.spillPath,
+                      bodyFiles.read(path, into: &bodyScratch, count: exchange.responseBody.count) {
+                scratchHolds = "response"
+                usage = JSONBodyUsage.usage(bodyScratch)
+            }
+        }
+        return usage?.isEmpty == true ? nil : usage
+    }
+
     private static func fields(_ payload: UnsafeRawBufferPointer, at: Int, after lines: Int, into fields: inout [FieldRange]) {
         fields.removeAll(keepingCapacity: true)
         var cursor = LineCursor(payload)
@@ -240,21 +256,13 @@ final class RecordAssembler {
         }
         figures = exchange.apply(end)
         if exchange.isStream { exchange.sse.finish() }
-        var usage = exchange.isStream ? exchange.sse.usage : nil
         if let bodyFiles {
             exchange.requestBody.finishSpill(bodyFiles)
             exchange.responseBody.finishSpill(bodyFiles)
         }
-        if !exchange.isStream, exchange.isJSON, !exchange.responseTruncated, exchange.responseBody.count > 0 {
-            if !exchange.responseBody.isSpilled {
-                usage = JSONBodyUsage.usage(exchange.responseBody.memory)
-            } else if exchange.responseBody.count <= Self.usageReadMax, let bodyFiles, let path = exchange.responseBody.spillPath,
-                      bodyFiles.read(path, into: &bodyScratch, count: exchange.responseBody.count) {
-                scratchHolds = "response"
-                usage = JSONBodyUsage.usage(bodyScratch)
-            }
-        }
-        if usage?.isEmpty == true { usage = nil }
+        // A let, read in place below: every copy of a Usage retains its strings (a model name is past the 15 bytes
+        // a string holds inline).
+        let usage = usage(of: exchange)
         let cost = usage.flatMap { prices.cost(of: $0, price: price(for:)) }
         exchange.start.withUnsafeBytes { start in
             Self.fields(start, at: LogPayload.clocksByteCount, after: 3, into: &requestFields)  // client, upstream, request line

@@ -78,45 +78,66 @@ public enum JSONBodyUsage {
     // work per small JSON exchange.
 
     private static func anthropicUsage(_ data: UnsafeRawBufferPointer, _ value: Range<Int>, into usage: inout Usage) {
-        forEachObjectMember(data, value, into: &usage) { key, value, usage in
+        var counts = Counts()
+        guard forEachObjectMember(data, value, into: &counts, { key, value, counts in
             if TopLevelScanner.isKey(key, "input_tokens") {
-                if let n = integer(data, value) { usage.inputTokens = n }
+                if let n = integer(data, value) { counts.input = n }
             } else if TopLevelScanner.isKey(key, "output_tokens") {
-                if let n = integer(data, value) { usage.outputTokens = n }
+                if let n = integer(data, value) { counts.output = n }
             } else if TopLevelScanner.isKey(key, "cache_read_input_tokens") {
-                if let n = integer(data, value) { usage.cacheReadInputTokens = n }
+                if let n = integer(data, value) { counts.cacheRead = n }
             } else if TopLevelScanner.isKey(key, "cache_creation_input_tokens") {
-                if let n = integer(data, value) { usage.cacheCreationInputTokens = n }
+                if let n = integer(data, value) { counts.cacheCreation = n }
             }
-        }
+        }) else { return }
+        counts.apply(to: &usage)
     }
 
     private static func openAIUsage(_ data: UnsafeRawBufferPointer, _ value: Range<Int>, into usage: inout Usage) {
         // As APIShapes: an object (not null, not a number) says the OpenAI convention, even with no counts in it.
         guard !value.isEmpty, data[value.lowerBound] == UInt8(ascii: "{") else { return }
         usage.inputIncludesCacheRead = true
-        forEachObjectMember(data, value, into: &usage) { key, value, usage in
+        var counts = Counts()
+        guard forEachObjectMember(data, value, into: &counts, { key, value, counts in
             if TopLevelScanner.isKey(key, "prompt_tokens") {
-                if let n = integer(data, value) { usage.inputTokens = n }
+                if let n = integer(data, value) { counts.input = n }
             } else if TopLevelScanner.isKey(key, "completion_tokens") {
-                if let n = integer(data, value) { usage.outputTokens = n }
+                if let n = integer(data, value) { counts.output = n }
             } else if TopLevelScanner.isKey(key, "prompt_tokens_details") {
-                forEachObjectMember(data, value, into: &usage) { key, value, usage in
-                    if TopLevelScanner.isKey(key, "cached_tokens"), let n = integer(data, value) { usage.cacheReadInputTokens = n }
+                var details = Counts()
+                if forEachObjectMember(data, value, into: &details, { key, value, details in
+                    if TopLevelScanner.isKey(key, "cached_tokens"), let n = integer(data, value) { details.cacheRead = n }
+                }) {
+                    if let n = details.cacheRead { counts.cacheRead = n }
                 }
             }
+        }) else { return }
+        counts.apply(to: &usage)
+    }
+
+    /// The counts one usage object gave, kept apart from a Usage until the object is known to be whole (copying a
+    /// Usage to try them on would retain its strings).
+    private struct Counts {
+        var input: Int?
+        var output: Int?
+        var cacheRead: Int?
+        var cacheCreation: Int?
+
+        func apply(to usage: inout Usage) {
+            if let input { usage.inputTokens = input }
+            if let output { usage.outputTokens = output }
+            if let cacheRead { usage.cacheReadInputTokens = cacheRead }
+            if let cacheCreation { usage.cacheCreationInputTokens = cacheCreation }
         }
     }
 
-    /// Each member of the object at `value`, applied to a copy of `usage` that replaces it only when the whole object
-    /// is well-formed: a malformed object (or `null`, a number) changes nothing, in one pass over its bytes.
-    private static func forEachObjectMember(_ data: UnsafeRawBufferPointer, _ value: Range<Int>, into usage: inout Usage,
-                                            _ body: (UnsafeRawBufferPointer, Range<Int>, inout Usage) -> Void) {
-        guard !value.isEmpty, data[value.lowerBound] == UInt8(ascii: "{") else { return }
+    /// Each member of the object at `value`, applied to `counts`; false when the object is not well-formed (or is
+    /// `null`, a number), in which case what it gave must be dropped. One pass over its bytes.
+    private static func forEachObjectMember(_ data: UnsafeRawBufferPointer, _ value: Range<Int>, into counts: inout Counts,
+                                            _ body: (UnsafeRawBufferPointer, Range<Int>, inout Counts) -> Void) -> Bool {
+        guard !value.isEmpty, data[value.lowerBound] == UInt8(ascii: "{") else { return false }
         let object = UnsafeRawBufferPointer(rebasing: data[..<value.upperBound])
-        var candidate = usage
-        guard TopLevelScanner.forEachMember(object, from: value.lowerBound, { body($0, $1, &candidate) }) != nil else { return }
-        usage = candidate
+        return TopLevelScanner.forEachMember(object, from: value.lowerBound, { body($0, $1, &counts) }) != nil
     }
 
     /// An integral JSON number ("12", "12.0", "1.2e1"); nil for fractions, out-of-range values and non-numbers.

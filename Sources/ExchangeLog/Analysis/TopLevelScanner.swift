@@ -122,6 +122,15 @@ enum TopLevelScanner {
     /// The value of a member holding a JSON string, decoded; nil for null, other types or malformed text.
     static func string(_ data: UnsafeRawBufferPointer, _ value: Range<Int>) -> String? {
         guard !value.isEmpty, data[value.lowerBound] == UInt8(ascii: "\"") else { return nil }
+        // Printable ASCII up to the closing quote (a model name, a stop reason): the bytes are the string, made
+        // without the decoding buffer (an array allocated per string).
+        var end = value.lowerBound + 1
+        while end < data.count, data[end] >= 0x20, data[end] < 0x7F, data[end] != UInt8(ascii: "\\"), data[end] != UInt8(ascii: "\"") {
+            end += 1
+        }
+        if end < data.count, data[end] == UInt8(ascii: "\"") {
+            return String(decoding: UnsafeRawBufferPointer(rebasing: data[(value.lowerBound + 1)..<end]), as: UTF8.self)
+        }
         var out: [UInt8] = []
         guard DeltaFastPath.appendJSONString(data, from: value.lowerBound + 1, to: &out) != nil else { return nil }
         return String(decoding: out, as: UTF8.self)
