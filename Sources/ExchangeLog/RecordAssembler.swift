@@ -433,34 +433,56 @@ final class RecordAssembler {
     /// else); secrets replaced by their fingerprint; a repeated name once, its values joined with ", " in order.
     private func headers(_ head: UnsafeRawBufferPointer, _ fields: [FieldRange], into out: OutputBuffer) {
         out.byte(UInt8(ascii: "{"))
-        var first = true
-        for (index, field) in fields.enumerated() {
-            var seen = false
-            for earlier in 0..<index where ASCII.equalsIgnoringCase(head, field.name, fields[earlier].name) {
-                seen = true
+        // Fields sharing a name (any case) become one member, their values joined in order: one pass over the pairs
+        // marks each field that repeats an earlier one, and each that a later one repeats.
+        while repeats.count < fields.count { repeats.append(.single) }
+        for index in fields.indices { repeats[index] = .single }
+        for index in fields.indices {
+            for earlier in 0..<index where ASCII.equalsIgnoringCase(head, fields[index].name, fields[earlier].name) {
+                repeats[index] = .later
+                if repeats[earlier] == .single { repeats[earlier] = .repeated }
                 break
             }
-            if seen { continue }
+        }
+        var first = true
+        for (index, field) in fields.enumerated() where repeats[index] != .later {
             if !first { out.byte(UInt8(ascii: ",")) }
             first = false
             name(head, field.name, into: out)
             out.raw(#":""#)
             let secret = Fingerprint.isSecret(head, field.name)
             value(head, field.value, secret: secret, into: out)
-            for later in (index + 1)..<max(index + 1, fields.count) where ASCII.equalsIgnoringCase(head, field.name, fields[later].name) {
-                out.raw(", ")
-                value(head, fields[later].value, secret: secret, into: out)
+            if repeats[index] == .repeated {
+                for later in (index + 1)..<fields.count where ASCII.equalsIgnoringCase(head, field.name, fields[later].name) {
+                    out.raw(", ")
+                    value(head, fields[later].value, secret: secret, into: out)
+                }
             }
             out.byte(UInt8(ascii: "\""))
         }
         out.byte(UInt8(ascii: "}"))
     }
 
+    /// Per field of the head being written: whether its name comes again later, or came before.
+    private enum Repeat { case single, repeated, later }
+    private var repeats: [Repeat] = []
+
+    @inline(__always)
     private func name(_ head: UnsafeRawBufferPointer, _ range: Range<Int>, into out: OutputBuffer) {
         let mark = out.count
         out.text(UnsafeRawBufferPointer(rebasing: head[range]))
-        // Lower-case what was written (ASCII letters only; an escape's letters are never upper case).
-        for at in mark..<out.count where out.base[at] >= 0x41 && out.base[at] <= 0x5A { out.base[at] |= 0x20 }
+        // Lower-case what was written (ASCII letters only; an escape's letters are never upper case), eight bytes at
+        // a time: 0x20 is added to each byte in A...Z.
+        var at = mark
+        while at &+ 8 <= out.count {
+            let word = UnsafeRawPointer(out.base + at).loadUnaligned(as: UInt64.self)
+            UnsafeMutableRawPointer(out.base + at).storeBytes(of: word | ASCII.upperCaseBits(word), as: UInt64.self)
+            at &+= 8
+        }
+        while at < out.count {
+            if out.base[at] >= 0x41 && out.base[at] <= 0x5A { out.base[at] |= 0x20 }
+            at &+= 1
+        }
     }
 
     /// A header value inside its quotes: escaped, or the fingerprint of a secret.
@@ -744,6 +766,18 @@ struct EndEntries {
 enum ASCII {
     @inline(__always)
     static func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+
+    /// 0x20 in each byte of `word` that is an ASCII upper-case letter (0x41...0x5A), 0 elsewhere.
+    @inline(__always)
+    static func upperCaseBits(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let low7 = word & (ones &* 0x7F)
+        // High bit set where the 7-bit value is >= 0x41, and where it is > 0x5A; bytes >= 0x80 are excluded.
+        let atLeastA = low7 &+ (ones &* (0x80 - 0x41))
+        let aboveZ = low7 &+ (ones &* (0x80 - 0x5B))
+        let upper = atLeastA & ~aboveZ & ~word & (ones &* 0x80)
+        return upper >> 2
+    }
 
     static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
         guard a.count == b.count else { return false }

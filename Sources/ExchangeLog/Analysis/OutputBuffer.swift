@@ -232,6 +232,16 @@ final class OutputBuffer {
                     let k = flags.trailingZeroBitCount >> 3
                     i &+= k
                     n &+= k
+                    // A quote or a backslash (a JSON body has one every few bytes) is escaped here, and the run
+                    // goes on from the next byte; anything else is handled below.
+                    let byte = input[i]
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                        out[n] = UInt8(ascii: "\\")
+                        out[n &+ 1] = byte
+                        n &+= 2
+                        i &+= 1
+                        continue
+                    }
                     clean = false
                     break
                 }
