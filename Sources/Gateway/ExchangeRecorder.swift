@@ -187,13 +187,9 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
 
     // MARK: Writing records
 
+    /// The head's fields as `name: value\n` lines: the parser keeps them in that form (one copy).
     private func appendFields(_ head: HTTPHead) {
-        head.bytes.withUnsafeBytes { all in
-            for field in head.fields {
-                LogPayload.appendField(name: UnsafeRawBufferPointer(rebasing: all[field.name]),
-                                       value: UnsafeRawBufferPointer(rebasing: all[field.value]), into: &scratch)
-            }
-        }
+        head.withBytes(head.fieldLines) { scratch.append($0) }
     }
 
     /// Start, heads and end must reach the logger whatever the ring's fill: they queue when it is full.

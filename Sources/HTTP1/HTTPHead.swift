@@ -7,7 +7,8 @@ public struct HeaderField: Sendable {
 }
 
 public struct HTTPHead {
-    /// Target (requests) or reason phrase (responses), then every header name and value, back to back.
+    /// Target (requests) or reason phrase (responses), then every header field as a `name: value\n` line (name and
+    /// value as received, less the whitespace before the value).
     public internal(set) var bytes: [UInt8] = []
     public internal(set) var fields: [HeaderField] = []
     public internal(set) var target: Range<Int> = 0..<0
@@ -23,6 +24,13 @@ public struct HTTPHead {
     public internal(set) var contentLength: UInt64? = nil
 
     public init() {}
+
+    /// Every field, as `name: value\n` lines in order: one copy gives them all (the exchange log's head records
+    /// take this form).
+    public var fieldLines: Range<Int> {
+        guard let first = fields.first, let last = fields.last else { return 0..<0 }
+        return first.name.lowerBound..<(last.value.upperBound + 1)
+    }
 
     mutating func reset() {
         bytes.removeAll(keepingCapacity: true)

@@ -284,6 +284,10 @@ public final class HTTPParser {
 
     fileprivate func fieldComplete() -> Int32 {
         pendingName = spanStart..<head.bytes.count
+        if !inTrailers {  // see HTTPHead.bytes
+            head.bytes.append(UInt8(ascii: ":"))
+            head.bytes.append(UInt8(ascii: " "))
+        }
         spanStart = head.bytes.count
         headBytesSeen += 4  // ": " and CRLF count towards the limit, as on the wire
         return 0
@@ -292,6 +296,7 @@ public final class HTTPParser {
     fileprivate func valueComplete() -> Int32 {
         if !inTrailers {
             head.fields.append(HeaderField(name: pendingName, value: spanStart..<head.bytes.count))
+            head.bytes.append(UInt8(ascii: "\n"))
         }
         spanStart = head.bytes.count
         return 0

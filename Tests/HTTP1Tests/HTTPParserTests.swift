@@ -12,9 +12,12 @@ final class Recorder: HTTPParserDelegate {
     var messages = 0
     var skipBody = false
     var pauseAtEnd = false
+    /// Each head's fields as `name: value\n` lines (HTTPHead.fieldLines).
+    var fieldLines: [String] = []
 
     func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict {
         heads.append((head.targetString, head.status, head.headerPairs, head.isChunked, head.contentLength, head.keepAlive))
+        fieldLines.append(head.string(head.fieldLines))
         return skipBody ? .skipBody : .proceed
     }
     func parserBody(_ parser: HTTPParser, _ bytes: UnsafeRawBufferPointer) { body.append(contentsOf: bytes) }
@@ -73,6 +76,20 @@ Trailer-Field: t\r
         #expect(head.chunked)
         #expect(String(decoding: recorder.body, as: UTF8.self) == "helloabcdefghijklmnopqrstuvwxyz")
         #expect(recorder.chunkSizes == [5, 26, 0])
+        #expect(recorder.fieldLines == ["Host: api.example\nTransfer-Encoding: chunked\nX-Api-Key: secret\n"], "cut at \(cut)")
+        withExtendedLifetime(recorder) {}
+    }
+}
+
+@Test func fieldLinesHoldEveryFieldAsTheLogRecordsIt() throws {
+    // An empty value, spaces around a value (llhttp drops those before it), a folded line, and a head without
+    // fields.
+    let request = Array("GET / HTTP/1.1\r\nHost: x\r\nX-Empty:\r\nX-Spaced:   a b  \r\nX-A: 1\r\n 2\r\n\r\nGET /b HTTP/1.0\r\n\r\n".utf8)
+    for cut in 0...request.count {
+        let recorder = Recorder()
+        let parser = HTTPParser(kind: .request, delegate: recorder)
+        #expect(feed(parser, request, cuts: [cut]) == nil)
+        #expect(recorder.fieldLines == ["Host: x\nX-Empty: \nX-Spaced: a b  \nX-A: 1 2\n", ""], "cut at \(cut)")
         withExtendedLifetime(recorder) {}
     }
 }
