@@ -223,19 +223,24 @@ final class RecordAssembler {
 
     /// The `name: value` lines of `payload` from offset `at`, after its first `lines` lines.
     /// What the exchange's answer reported: from its SSE events, or its JSON body (read back when spilled); nil when
-    /// it reported nothing.
-    private func usage(of exchange: ExchangeRecord) -> Usage? {
-        var usage = exchange.isStream ? exchange.sse.usage : nil
-        if !exchange.isStream, exchange.isJSON, !exchange.responseTruncated, exchange.responseBody.count > 0 {
-            if !exchange.responseBody.isSpilled {
-                usage = JSONBodyUsage.usage(exchange.responseBody.memory)
-            } else if exchange.responseBody.count <= Self.usageReadMax, let bodyFiles, let path = exchange.responseBody.spillPath,
-                      bodyFiles.read(path, into: &bodyScratch, count: exchange.responseBody.count) {
-                scratchHolds = "response"
-                usage = JSONBodyUsage.usage(bodyScratch)
-            }
+    /// it reported nothing. With what it cost by the price table.
+    private func usageAndCost(of exchange: ExchangeRecord) -> (Usage?, Double?) {
+        let usage: Usage
+        if exchange.isStream {
+            usage = exchange.sse.usage
+        } else if exchange.isJSON, !exchange.responseTruncated, exchange.responseBody.count > 0, !exchange.responseBody.isSpilled {
+            usage = JSONBodyUsage.usage(exchange.responseBody.memory)
+        } else if exchange.isJSON, !exchange.responseTruncated, exchange.responseBody.count > 0,
+                  exchange.responseBody.count <= Self.usageReadMax, let bodyFiles, let path = exchange.responseBody.spillPath,
+                  bodyFiles.read(path, into: &bodyScratch, count: exchange.responseBody.count) {
+            scratchHolds = "response"
+            usage = JSONBodyUsage.usage(bodyScratch)
+        } else {
+            return (nil, nil)
         }
-        return usage?.isEmpty == true ? nil : usage
+        guard !usage.isEmpty else { return (nil, nil) }
+        let cost = prices.cost(of: usage, price: price(for:))
+        return (usage, cost)
     }
 
     private static func fields(_ payload: UnsafeRawBufferPointer, at: Int, after lines: Int, into fields: inout [FieldRange]) {
@@ -262,8 +267,7 @@ final class RecordAssembler {
         }
         // A let, read in place below: every copy of a Usage retains its strings (a model name is past the 15 bytes
         // a string holds inline).
-        let usage = usage(of: exchange)
-        let cost = usage.flatMap { prices.cost(of: $0, price: price(for:)) }
+        let (usage, cost) = usageAndCost(of: exchange)
         exchange.start.withUnsafeBytes { start in
             Self.fields(start, at: LogPayload.clocksByteCount, after: 3, into: &requestFields)  // client, upstream, request line
             out.raw(#"{"id":""#)
@@ -360,7 +364,7 @@ final class RecordAssembler {
             out.raw(#","sse":{"events":"#)
             out.decimal(exchange.sse.events)
             out.raw(#","text":"#)
-            exchange.sse.withTextBytes { out.text($0) }
+            exchange.sse.textBytes.withUnsafeBytes { out.text($0) }
             out.byte(UInt8(ascii: "}"))
         }
         out.raw("}\n")

@@ -35,41 +35,45 @@ public enum JSONBodyUsage {
     /// The usage alone, as `analyze` reads it, without parsing the answer's text: top-level members are found
     /// by `TopLevelScanner` and only the small `usage` object goes through the JSON parser.
     public static func usage(_ body: [UInt8]) -> Usage {
-        body.withUnsafeBytes { data -> Usage in
-            var usage = Usage()
-            // As APIShapes.isOpenAIChat: a string "object" decides alone; without one, a "choices" array does.
-            var objectSaysOpenAI: Bool?
-            var hasChoicesArray = false
-            var usageValue: Range<Int>?
-            var choicesValue: Range<Int>?
-            // Strings are decoded once the object is known to be whole (a key given twice: the last one counts).
-            var modelValue: Range<Int>?
-            var stopReasonValue: Range<Int>?
-            let whole = TopLevelScanner.forEachMember(data) { key, value in
-                if TopLevelScanner.isKey(key, "model") {
-                    modelValue = value
-                } else if TopLevelScanner.isKey(key, "stop_reason") {
-                    stopReasonValue = value
-                } else if TopLevelScanner.isKey(key, "usage") {
-                    usageValue = value
-                } else if TopLevelScanner.isKey(key, "choices") {
-                    choicesValue = value
-                    hasChoicesArray = data[value.lowerBound] == UInt8(ascii: "[")
-                } else if TopLevelScanner.isKey(key, "object") {
-                    objectSaysOpenAI = TopLevelScanner.string(data, value).map { $0.hasPrefix("chat.completion") }
-                }
+        // Filled in place (inout): returned from the closure, the Usage was copied, and a model name past 15 bytes
+        // is a string on the heap, retained by each copy.
+        var usage = Usage()
+        body.withUnsafeBytes { read($0, into: &usage) }
+        return usage
+    }
+
+    private static func read(_ data: UnsafeRawBufferPointer, into usage: inout Usage) {
+        // As APIShapes.isOpenAIChat: a string "object" decides alone; without one, a "choices" array does.
+        var objectSaysOpenAI: Bool?
+        var hasChoicesArray = false
+        var usageValue: Range<Int>?
+        var choicesValue: Range<Int>?
+        // Strings are decoded once the object is known to be whole (a key given twice: the last one counts).
+        var modelValue: Range<Int>?
+        var stopReasonValue: Range<Int>?
+        let whole = TopLevelScanner.forEachMember(data) { key, value in
+            if TopLevelScanner.isKey(key, "model") {
+                modelValue = value
+            } else if TopLevelScanner.isKey(key, "stop_reason") {
+                stopReasonValue = value
+            } else if TopLevelScanner.isKey(key, "usage") {
+                usageValue = value
+            } else if TopLevelScanner.isKey(key, "choices") {
+                choicesValue = value
+                hasChoicesArray = data[value.lowerBound] == UInt8(ascii: "[")
+            } else if TopLevelScanner.isKey(key, "object") {
+                objectSaysOpenAI = TopLevelScanner.string(data, value).map { $0.hasPrefix("chat.completion") }
             }
-            guard whole != nil else { return usage }
-            usage.model = modelValue.flatMap { TopLevelScanner.string(data, $0) }.flatMap { $0.isEmpty ? nil : $0 }
-            usage.stopReason = stopReasonValue.flatMap { TopLevelScanner.string(data, $0) }.flatMap { $0.isEmpty ? nil : $0 }
-            if objectSaysOpenAI ?? hasChoicesArray {
-                usage.stopReason = nil
-                if let usageValue { openAIUsage(data, usageValue, into: &usage) }
-                if let choices = choicesValue { usage.stopReason = firstChoiceFinishReason(data, choices) }
-            } else if let usageValue {
-                anthropicUsage(data, usageValue, into: &usage)
-            }
-            return usage
+        }
+        guard whole != nil else { return }
+        usage.model = modelValue.flatMap { TopLevelScanner.string(data, $0) }.flatMap { $0.isEmpty ? nil : $0 }
+        usage.stopReason = stopReasonValue.flatMap { TopLevelScanner.string(data, $0) }.flatMap { $0.isEmpty ? nil : $0 }
+        if objectSaysOpenAI ?? hasChoicesArray {
+            usage.stopReason = nil
+            if let usageValue { openAIUsage(data, usageValue, into: &usage) }
+            if let choices = choicesValue { usage.stopReason = firstChoiceFinishReason(data, choices) }
+        } else if let usageValue {
+            anthropicUsage(data, usageValue, into: &usage)
         }
     }
 

@@ -13,7 +13,6 @@ public struct SSEAnalyzer: @unchecked Sendable {
     /// Built from the accumulated bytes on each read; the logger reads it once, at the end (see `hasText`).
     public var text: String { String(decoding: textBytes, as: UTF8.self) }
     /// `text` as the UTF-8 bytes it is kept in (the record writes them without a String).
-    public func withTextBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { textBytes.withUnsafeBytes(body) }
     /// Some answer text arrived (cheap, unlike `text`: checked after every fragment for the first-token time).
     public var hasText: Bool { !textBytes.isEmpty }
     public private(set) var usage = Usage()
@@ -26,7 +25,9 @@ public struct SSEAnalyzer: @unchecked Sendable {
     public static let maxTextBytes = 1 << 20
 
     /// `text` as UTF-8: every piece appended is valid UTF-8 on its own (a decoded JSON string).
-    private var textBytes: [UInt8] = []
+    /// The answer's text so far, as UTF-8 (read it through this, not a copy of the analyser: a copy retains all
+    /// its buffers).
+    public private(set) var textBytes: [UInt8] = []
     /// The start of a line that the last piece cut off (without its line end). A line wholly inside one piece
     /// is read where it lies and never copied here.
     private var line: [UInt8] = []
