@@ -48,7 +48,9 @@ enum TopLevelScanner {
         return i
     }
 
-    /// From an opening quote to just after its closing quote (an escape's second byte is never the end).
+    /// From an opening quote to just after its closing quote (an escape's second byte is never the end). Inlined:
+    /// most strings here are short keys, where a call cost as much as the scan.
+    @inline(__always)
     static func skipString(_ data: UnsafeRawBufferPointer, _ from: Int) -> Int? {
         guard let base = data.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         var i = from + 1
