@@ -36,6 +36,23 @@ private func viaWriter(_ bytes: [UInt8]) -> [UInt8]? {
     }
 }
 
+@Test func shortStringsAgreeWithJSONWriterAtEveryPosition() {
+    // Strings up to 16 bytes take a two-word path: each length around it, with a byte that needs attention (or a
+    // multi-byte character) at each position, and none.
+    let specials: [[UInt8]] = [[0x22], [0x5C], [0x00], [0x1F], [0x7F], [0x80], Array("é".utf8), Array("\u{2028}".utf8), [0xFF]]
+    for length in 0...18 {
+        let plain = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+        #expect(viaBuffer(plain) == viaWriter(plain))
+        for position in 0..<max(1, length) {
+            for special in specials {
+                var input = plain
+                input.replaceSubrange(position..<min(length, position + 1), with: special)
+                #expect(viaBuffer(input) == viaWriter(input), "\(input)")
+            }
+        }
+    }
+}
+
 @Test func millisecondsAreWhatDoubleDescriptionWrites() {
     var generator = SystemRandomNumberGenerator()
     var samples: [UInt64] = [1, 99, 100, 101, 999_999, 1_000_000, 41_700_000, 999_999_999_999_999, 1_000_000_000_000_000]

@@ -177,6 +177,7 @@ final class OutputBuffer {
     /// nothing and answers false.
     @discardableResult
     func string(ifValidUTF8 bytes: UnsafeRawBufferPointer) -> Bool {
+        if bytes.count <= 16 && shortCleanString(bytes) { return true }
         let mark = count
         byte(UInt8(ascii: "\""))
         if !escaped(bytes) {
@@ -184,6 +185,26 @@ final class OutputBuffer {
             return false
         }
         byte(UInt8(ascii: "\""))
+        return true
+    }
+
+    /// Most strings in a record are short and need no escape (header names, a method, a path, a model): those up
+    /// to 16 bytes are checked in two words of a zero-padded copy and written whole, quotes included. False (nothing
+    /// written) when one needs attention.
+    @inline(__always)
+    private func shortCleanString(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var words: (UInt64, UInt64) = (0, 0)
+        let n = bytes.count
+        if n > 0 { withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: bytes) } }
+        // The zero padding past `n` would be flagged as controls: only the string's own bytes count.
+        let first = n >= 8 ? ~UInt64(0) : (UInt64(1) &<< UInt64(n &* 8)) &- 1
+        let second = n <= 8 ? 0 : (n == 16 ? ~UInt64(0) : (UInt64(1) &<< UInt64((n &- 8) &* 8)) &- 1)
+        guard (Self.attention(words.0) & first) | (Self.attention(words.1) & second) == 0 else { return false }
+        let out = room(n &+ 2)
+        out[0] = UInt8(ascii: "\"")
+        withUnsafeBytes(of: &words) { UnsafeMutableRawPointer(out + 1).copyMemory(from: $0.baseAddress!, byteCount: n) }
+        out[n &+ 1] = UInt8(ascii: "\"")
+        count &+= n &+ 2
         return true
     }
 
