@@ -335,7 +335,9 @@ final class ExchangeRelay: UpstreamResponseHandler, LogRoomWaiter {
         replay.release()
         let answeredBy = machine.attempt > 0 ? route?.upstreams[machine.attempt].upstreamLabel : nil
         route = nil
-        machine.timing.ended = loop.eventTime
+        // A fresh clock read, not the read's time: an exchange kgb answers itself (no route, a refusal) ends in the
+        // read that started it, and its duration must not come out as 0, which records "never reached".
+        machine.timing.ended = EventLoop.hrtime()
         if case .admitted(let agent) = machine.agent { gateway.config.agents?.usage.exchangeEnded(agent) }
         observer.exchangeEnded(machine.id, ExchangeEnd(outcome: outcome, error: error, timing: machine.timing,
                                                                agent: machine.agent.index, upstream: answeredBy))
