@@ -18,7 +18,7 @@ public final class Gateway {
     private var exchangeCounter: UInt64 = 0
     /// Where a rewritten head is built before it is copied into its stream's write buffers: one for the loop, since
     /// a head leaves (copied) in the turn it is built, so a held exchange keeps no head buffer of its own.
-    var headOut = HeadBuffer()
+    var headOut = ByteBuffer()
     public private(set) var isDraining = false
     private var drainTimer: Timer?
     private var onStopped: (() -> Void)?

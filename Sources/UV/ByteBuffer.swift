@@ -1,21 +1,35 @@
-// A growable byte buffer with manual lifetime, for bytes a socket could not take at once.
+// A growable byte buffer with manual lifetime: bytes a socket could not take at once, a head being rewritten.
 
-/// Not copy-on-write: owned by exactly one stream, freed by `release()`.
-struct ByteBuffer {
-    private(set) var base: UnsafeMutableRawPointer?
-    private(set) var count = 0
+/// Not copy-on-write: it must have exactly one owner (a stream, the gateway), which frees it with `release()`.
+public struct ByteBuffer {
+    public private(set) var base: UnsafeMutableRawPointer?
+    public private(set) var count = 0
     private(set) var capacity = 0
 
-    var isEmpty: Bool { count == 0 }
+    public init() {}
 
-    mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        guard bytes.count > 0 else { return }
-        reserve(count + bytes.count)
-        (base! + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-        count += bytes.count
+    public var isEmpty: Bool { count == 0 }
+
+    /// The contents; valid until the next change.
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    @inline(__always)
+    public mutating func append(_ byte: UInt8) {
+        if count == capacity { reserve(count &+ 1) }
+        base.unsafelyUnwrapped.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+        count &+= 1
     }
 
-    mutating func reserve(_ needed: Int) {
+    @inline(__always)
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        let n = bytes.count
+        guard n > 0 else { return }
+        if capacity &- count < n { reserve(count &+ n) }
+        (base.unsafelyUnwrapped + count).copyMemory(from: bytes.baseAddress.unsafelyUnwrapped, byteCount: n)
+        count &+= n
+    }
+
+    public mutating func reserve(_ needed: Int) {
         guard needed > capacity else { return }
         var newCapacity = max(capacity, 4096)
         while newCapacity < needed { newCapacity *= 2 }
@@ -30,12 +44,12 @@ struct ByteBuffer {
 
     /// Forgets the contents; keeps small allocations for reuse and frees large ones, so a connection that
     /// once had a burst does not hold its peak forever.
-    mutating func clear() {
+    public mutating func clear() {
         count = 0
         if capacity > 64 * 1024 { release() }
     }
 
-    mutating func release() {
+    public mutating func release() {
         base?.deallocate()
         base = nil
         count = 0
