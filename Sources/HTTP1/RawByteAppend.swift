@@ -1,8 +1,8 @@
 // Appending raw bytes to a byte array as one copy.
 extension Array where Element == UInt8 {
-    /// `append(contentsOf:)` for a raw buffer, as one memcpy: the generic version cannot see a raw buffer's bytes as
-    /// contiguous elements and copies them one at a time (about 100 instructions for a header name; a rewritten head
-    /// appends some thirty pieces).
+    /// `append(contentsOf:)` for a raw buffer, through a typed view so the bytes go in one memcpy: given the raw
+    /// buffer itself, the generic append cannot see its bytes as contiguous elements and copies them one at a time
+    /// (the parser appends each span of a head this way).
     @inline(__always)
     mutating func appendRaw(_ bytes: UnsafeRawBufferPointer) {
         append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
