@@ -373,14 +373,23 @@ final class RecordAssembler {
     /// The price table's answer for a model, remembered (a lookup tries every key as a prefix). Bounded: models are
     /// whatever upstreams answer, so past the limit it starts again.
     private func price(for model: String) -> ModelPrice? {
-        if let known = priceCache[model] { return known }
-        if priceCache.count >= 256 { priceCache.removeAll() }
-        let price = prices.price(for: model)
-        priceCache[model] = .some(price)
+        // Consecutive records nearly always name the same model: comparing it with the last one is cheaper than
+        // hashing it (~0.5 k instructions for a name past 15 bytes).
+        if let last = lastPrice, last.model == model { return last.price }
+        let price: ModelPrice?
+        if let known = priceCache[model] {
+            price = known
+        } else {
+            if priceCache.count >= 256 { priceCache.removeAll() }
+            price = prices.price(for: model)
+            priceCache[model] = .some(price)
+        }
+        lastPrice = (model, price)
         return price
     }
 
     private var priceCache: [String: ModelPrice?] = [:]
+    private var lastPrice: (model: String, price: ModelPrice?)?
 
     /// One side's `,"body":…,"body_bytes":N,"truncated":B`. Byte counts are the gateway's (what crossed the wire), not
     /// what the log managed to keep; `truncated` is read after the body is written (writing it finishes a spill).
