@@ -221,28 +221,29 @@ final class RecordAssembler {
     /// The end record's figures of the record being written.
     private var figures = EndFigures()
 
-    /// The `name: value` lines of `payload` from offset `at`, after its first `lines` lines.
     /// What the exchange's answer reported: from its SSE events, or its JSON body (read back when spilled); nil when
     /// it reported nothing. With what it cost by the price table.
     private func usageAndCost(of exchange: ExchangeRecord) -> (Usage?, Double?) {
         let usage: Usage
         if exchange.isStream {
             usage = exchange.sse.usage
-        } else if exchange.isJSON, !exchange.responseTruncated, exchange.responseBody.count > 0, !exchange.responseBody.isSpilled {
-            usage = JSONBodyUsage.usage(exchange.responseBody.memory)
-        } else if exchange.isJSON, !exchange.responseTruncated, exchange.responseBody.count > 0,
-                  exchange.responseBody.count <= Self.usageReadMax, let bodyFiles, let path = exchange.responseBody.spillPath,
-                  bodyFiles.read(path, into: &bodyScratch, count: exchange.responseBody.count) {
-            scratchHolds = "response"
-            usage = JSONBodyUsage.usage(bodyScratch)
         } else {
-            return (nil, nil)
+            guard exchange.isJSON, !exchange.responseTruncated, exchange.responseBody.count > 0 else { return (nil, nil) }
+            if !exchange.responseBody.isSpilled {
+                usage = JSONBodyUsage.usage(exchange.responseBody.memory)
+            } else if exchange.responseBody.count <= Self.usageReadMax, let bodyFiles, let path = exchange.responseBody.spillPath,
+                      bodyFiles.read(path, into: &bodyScratch, count: exchange.responseBody.count) {
+                scratchHolds = "response"
+                usage = JSONBodyUsage.usage(bodyScratch)
+            } else {
+                return (nil, nil)
+            }
         }
         guard !usage.isEmpty else { return (nil, nil) }
-        let cost = prices.cost(of: usage, price: price(for:))
-        return (usage, cost)
+        return (usage, prices.cost(of: usage, price: price(for:)))
     }
 
+    /// The `name: value` lines of `payload` from offset `at`, after its first `lines` lines.
     private static func fields(_ payload: UnsafeRawBufferPointer, at: Int, after lines: Int, into fields: inout [FieldRange]) {
         fields.removeAll(keepingCapacity: true)
         var cursor = LineCursor(payload)

@@ -2,7 +2,7 @@
 
 /// Not copy-on-write: it must have exactly one owner (a stream, the gateway), which frees it with `release()`.
 public struct ByteBuffer {
-    public private(set) var base: UnsafeMutableRawPointer?
+    private(set) var base: UnsafeMutableRawPointer?
     public private(set) var count = 0
     private(set) var capacity = 0
 
@@ -29,7 +29,7 @@ public struct ByteBuffer {
         count &+= n
     }
 
-    public mutating func reserve(_ needed: Int) {
+    mutating func reserve(_ needed: Int) {
         guard needed > capacity else { return }
         var newCapacity = max(capacity, 4096)
         while newCapacity < needed { newCapacity *= 2 }

@@ -15,11 +15,9 @@ public final class EventLoop {
     /// shared the same way: whatever is put in it is used before the read callback returns.
     public let derivedBuffer: UnsafeMutableRawBufferPointer
 
-    /// Write gather arrays and scratch space, lent to a stream from its first write until its flush (which comes
-    /// before its turn ends), so an idle or waiting connection holds none: memory follows active writers, not
-    /// open connections.
-    /// Write memory lent to streams with writes pending (see `WriteBuffers`), kept for reuse: raw blocks, so lending
-    /// and returning one costs no reference counting.
+    /// Write gather arrays and scratch space (one raw block each, see `WriteBuffers`), lent to a stream from its
+    /// first write until its flush (which comes before its turn ends), so an idle or waiting connection holds none:
+    /// memory follows active writers, not open connections. Raw blocks, so lending one costs no reference counting.
     private var spareWriteBuffers: [UnsafeMutableRawPointer] = []
     static let spareWriteBuffersKept = 64
 
@@ -112,13 +110,17 @@ enum WriteBuffers {
     static let gatherCapacity = 64
     static let scratchCapacity = 16 * 1024
 
-    /// One block: the gather array (`gatherCapacity` uv_buf_t), then the scratch.
+    /// One block: the gather array (`gatherCapacity` uv_buf_t, bound once here), then the scratch.
     static func allocate() -> UnsafeMutableRawPointer {
-        .allocate(byteCount: scratchOffset + scratchCapacity, alignment: 16)
+        let block = UnsafeMutableRawPointer.allocate(byteCount: scratchOffset + scratchCapacity, alignment: 16)
+        block.bindMemory(to: uv_buf_t.self, capacity: gatherCapacity)
+        return block
     }
     static let scratchOffset = (MemoryLayout<uv_buf_t>.stride * gatherCapacity + 15) & ~15
+    @inline(__always)
     static func gather(_ block: UnsafeMutableRawPointer) -> UnsafeMutablePointer<uv_buf_t> {
-        block.bindMemory(to: uv_buf_t.self, capacity: gatherCapacity)
+        block.assumingMemoryBound(to: uv_buf_t.self)
     }
+    @inline(__always)
     static func scratch(_ block: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer { block + scratchOffset }
 }

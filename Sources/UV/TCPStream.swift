@@ -37,32 +37,24 @@ public final class TCPStream: LoopHandleOwner {
     /// an idle held stream need not carry.
     private var writeRequest: UnsafeMutablePointer<uv_write_t>?
 
-    /// Borrowed buffers gathered since the last flush (zero-copy), plus scratch for small framing bytes; both
-    /// lent by the loop from the first write until the flush.
-    private var writeBuffers: UnsafeMutableRawPointer?
+    /// Borrowed buffers gathered since the last flush (zero-copy), plus scratch for small framing bytes: one block
+    /// (see `WriteBuffers`) lent by the loop from the first write until the flush.
+    private var writeBlock: UnsafeMutableRawPointer?
     private var gatherCount: Int32 = 0
     private var scratchUsed = 0
     static let gatherCapacity = WriteBuffers.gatherCapacity
     static let scratchCapacity = WriteBuffers.scratchCapacity
 
-    /// The lent buffers' memory while they are lent: a pointer load per use, where reaching them through the
-    /// `WriteBuffers` object cost a retain and a release per write (several per exchange).
-    private var gatherBase: UnsafeMutablePointer<uv_buf_t>?
-    private var scratchBase: UnsafeMutableRawPointer?
-    @inline(__always) private var gather: UnsafeMutablePointer<uv_buf_t> { gatherBase ?? borrowWriteBuffers().gather }
-    @inline(__always) private var scratch: UnsafeMutableRawPointer { scratchBase ?? borrowWriteBuffers().scratch }
-    private func borrowWriteBuffers() -> (gather: UnsafeMutablePointer<uv_buf_t>, scratch: UnsafeMutableRawPointer) {
+    @inline(__always) private var gather: UnsafeMutablePointer<uv_buf_t> { WriteBuffers.gather(writeBlock ?? borrowWriteBuffers()) }
+    @inline(__always) private var scratch: UnsafeMutableRawPointer { WriteBuffers.scratch(writeBlock ?? borrowWriteBuffers()) }
+    private func borrowWriteBuffers() -> UnsafeMutableRawPointer {
         let borrowed = loop.borrowWriteBuffers()
-        writeBuffers = borrowed
-        gatherBase = WriteBuffers.gather(borrowed)
-        scratchBase = WriteBuffers.scratch(borrowed)
-        return (gatherBase!, scratchBase!)
+        writeBlock = borrowed
+        return borrowed
     }
     private func returnWriteBuffers() {
-        if let writeBuffers { loop.returnWriteBuffers(writeBuffers) }
-        writeBuffers = nil
-        gatherBase = nil
-        scratchBase = nil
+        if let writeBlock { loop.returnWriteBuffers(writeBlock) }
+        writeBlock = nil
     }
     /// Pieces up to this size are copied into the scratch and coalesced with their neighbours: for small SSE
     /// events a memcpy is cheaper than one more iovec in the kernel, and a whole read's worth of events
