@@ -24,23 +24,25 @@ struct AgentFields {
     }
 
     /// `sessionHeaders`: lower-case names, first present wins.
-    init(_ head: UnsafeRawBufferPointer, _ fields: [FieldRange], sessionHeaders: [[UInt8]]) {
+    init(_ head: UnsafeRawBufferPointer, _ fields: HeadFields, sessionHeaders: [SessionHeader]) {
         var apiKey: Range<Int>?
         var bearer: Credential?
         // The first value of each session header counts; of those, the first non-empty one in the configured order.
         var seen: UInt64 = 0
         var best: (index: Int, value: Range<Int>)?
-        for field in fields {
-            let name = field.name
-            if ASCII.equalsIgnoringCase(head, name, "x-api-key") {
+        for index in 0..<fields.count {
+            let field = fields[index]
+            switch field.role {
+            case .apiKey:
                 if apiKey == nil { apiKey = field.value }
-            } else if ASCII.equalsIgnoringCase(head, name, "authorization") {
+            case .authorization:
                 if bearer == nil { bearer = Self.bearerToken(head, field.value) }
-            } else if ASCII.equalsIgnoringCase(head, name, "user-agent") {
+            case .userAgent:
                 if userAgent == nil { userAgent = field.value }
-            } else {
+            default:
                 for (index, session) in sessionHeaders.enumerated() where index < 64 && seen & (1 << index) == 0
-                    && ASCII.equalsIgnoringCase(head, name, session) {
+                    && session.prefix == field.prefix && session.count == field.name.count
+                    && ASCII.equalsIgnoringCase(head, field.name, session.name) {
                     seen |= 1 << index
                     if !field.value.isEmpty, index < best?.index ?? Int.max { best = (index, field.value) }
                 }
@@ -48,6 +50,20 @@ struct AgentFields {
         }
         credential = apiKey.map { .range($0) } ?? bearer
         session = best?.value
+    }
+
+    /// A configured session header's lower-case name, with the word and length its fields are compared by first.
+    struct SessionHeader {
+        let name: [UInt8]
+        let prefix: UInt64
+        var count: Int { name.count }
+
+        init(_ name: String) {
+            self.name = Array(name.lowercased().utf8)
+            prefix = self.name.withUnsafeBufferPointer { bytes in
+                bytes.baseAddress.map { HeadFields.loweredPrefix($0, 0..<bytes.count, limit: bytes.count) } ?? 0
+            }
+        }
     }
 
     /// The token after `Bearer ` (any case) and any spaces; nil for another scheme.
@@ -84,7 +100,11 @@ struct AgentIdentity: Equatable {
             fields.append(FieldRange(nameStart: Int32(nameStart), nameEnd: Int32(valueStart), valueStart: Int32(valueStart),
                                      valueEnd: Int32(head.count)))
         }
-        let found = head.withUnsafeBytes { AgentFields($0, fields, sessionHeaders: sessionHeaders.map { Array($0.lowercased().utf8) }) }
+        let found = head.withUnsafeBytes { bytes in
+            var parsed = HeadFields()
+            parsed.set(bytes, fields)
+            return AgentFields(bytes, parsed, sessionHeaders: sessionHeaders.map { AgentFields.SessionHeader($0) })
+        }
         head.withUnsafeBytes { bytes in
             key = found.credential.map { $0.withBytes(bytes) { fingerprint.of($0) } }
             session = found.session.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }

@@ -35,6 +35,9 @@ final class ExchangeRecord {
 
     /// The response head's payload: status line and fields.
     var head: [UInt8] = []
+    /// The head's fields as read when it came, for the record (nil before, and once parked: a held stream keeps no
+    /// field positions; the record reads them again).
+    var responseFields: HeadFields?
     var status: Int?
     /// The Content-Encoding field's value, when present (offsets into `head`).
     var contentEncoding: Range<Int>?
@@ -60,6 +63,7 @@ final class ExchangeRecord {
     func park(_ files: BodyFiles) {
         Self.park(&start, &startParked, files)
         Self.park(&head, &headParked, files)
+        responseFields = nil
         requestBody.park(files, exchange: exchange, side: "request")
         responseBody.park(files, exchange: exchange, side: "response")
         decoded = []
@@ -127,6 +131,7 @@ final class ExchangeRecord {
         requestBody.reset(files, keep: Self.keptCapacity)
         requestBytes = 0
         Self.empty(&head)
+        responseFields?.clear()
         status = nil
         contentEncoding = nil
         isEventStream = false

@@ -25,7 +25,7 @@ final class RecordAssembler {
 
     /// The headers that name an agent's session, first present wins (lower case).
     let sessionHeaders: [String]
-    private let sessionHeaderBytes: [[UInt8]]
+    private let sessionHeaderBytes: [AgentFields.SessionHeader]
     /// With `--agents`: their names by index, and where their tokens and dollars are counted for their limits.
     var agentNames: [String] = []
     var agentUsage: AgentUsage?
@@ -58,7 +58,7 @@ final class RecordAssembler {
          bodyFiles: BodyFiles? = nil) {
         self.bodyFiles = bodyFiles
         self.sessionHeaders = sessionHeaders
-        sessionHeaderBytes = sessionHeaders.map { Array($0.lowercased().utf8) }
+        sessionHeaderBytes = sessionHeaders.map { AgentFields.SessionHeader($0) }
         self.prices = prices
         self.bodyMax = bodyMax
         self.fingerprint = fingerprint
@@ -187,13 +187,16 @@ final class RecordAssembler {
             let code = LineCursor.find(payload, UInt8(ascii: " "), in: statusLine).map { statusLine.lowerBound..<$0 } ?? statusLine
             exchange.status = LogPayload.number(UnsafeRawBufferPointer(rebasing: payload[code])).map { Int($0) }
         }
-        while let line = lines.next() {
-            guard let field = LineCursor.field(payload, line) else { continue }
-            if ASCII.equalsIgnoringCase(payload, field.name, "content-encoding") {
+        var fields = exchange.responseFields.take() ?? HeadFields()
+        fields.read(payload, at: 0, skipping: 1)
+        exchange.responseFields = fields
+        for index in 0..<fields.count {
+            let field = fields[index]
+            if field.role == .contentEncoding {
                 exchange.contentEncoding = field.value
                 let value = String(decoding: UnsafeRawBufferPointer(rebasing: payload[field.value]), as: UTF8.self)
                 exchange.inflater = Inflater(contentEncoding: value.lowercased())
-            } else if ASCII.equalsIgnoringCase(payload, field.name, "content-type") {
+            } else if field.role == .contentType {
                 let value = UnsafeRawBufferPointer(rebasing: payload[field.value])
                 if value.allSatisfy({ $0 < 0x80 }) {
                     exchange.isEventStream = ASCII.hasPrefixIgnoringCase(value, "text/event-stream")
@@ -214,10 +217,10 @@ final class RecordAssembler {
 
     // MARK: The line
 
-    /// The fields of the record being written, found again in its head payloads: an open exchange keeps only the
-    /// payloads (a held stream kept ~300 bytes of field positions for as long as it lasted).
-    private var requestFields: [FieldRange] = []
-    private var responseFields: [FieldRange] = []
+    /// The request fields of the record being written, read from its start payload when the record is written (an
+    /// open exchange keeps the payload only). The response's are read when its head comes (its type and encoding
+    /// decide how the body is read) and kept until the record, or until the exchange is parked.
+    private var requestFields = HeadFields()
     /// The end record's figures of the record being written.
     private var figures = EndFigures()
 
@@ -230,7 +233,7 @@ final class RecordAssembler {
         } else {
             guard exchange.isJSON, !exchange.responseTruncated, exchange.responseBody.count > 0 else { return (nil, nil) }
             if !exchange.responseBody.isSpilled {
-                usage = JSONBodyUsage.usage(exchange.responseBody.memory)
+                usage = JSONBodyUsage.usage(exchange.responseBody.memory, knownModel: lastPrice?.model)
             } else if exchange.responseBody.count <= Self.usageReadMax, let bodyFiles, let path = exchange.responseBody.spillPath,
                       bodyFiles.read(path, into: &bodyScratch, count: exchange.responseBody.count) {
                 scratchHolds = "response"
@@ -241,17 +244,6 @@ final class RecordAssembler {
         }
         guard !usage.isEmpty else { return (nil, nil) }
         return (usage, prices.cost(of: usage, price: price(for:)))
-    }
-
-    /// The `name: value` lines of `payload` from offset `at`, after its first `lines` lines.
-    private static func fields(_ payload: UnsafeRawBufferPointer, at: Int, after lines: Int, into fields: inout [FieldRange]) {
-        fields.removeAll(keepingCapacity: true)
-        var cursor = LineCursor(payload)
-        cursor.at = at
-        for _ in 0..<lines where cursor.next() == nil { return }
-        while let line = cursor.next() {
-            if let field = LineCursor.field(payload, line) { fields.append(field) }
-        }
     }
 
     private func encode(_ exchange: ExchangeRecord, _ end: EndEntries, into out: OutputBuffer) {
@@ -270,7 +262,7 @@ final class RecordAssembler {
         // a string holds inline).
         let (usage, cost) = usageAndCost(of: exchange)
         exchange.start.withUnsafeBytes { start in
-            Self.fields(start, at: LogPayload.clocksByteCount, after: 3, into: &requestFields)  // client, upstream, request line
+            requestFields.read(start, at: LogPayload.clocksByteCount, skipping: 3)  // client, upstream, request line
             out.raw(#"{"id":""#)
             let idStart = out.count
             nextID(exchange.startedWallMicros, into: out)
@@ -293,11 +285,15 @@ final class RecordAssembler {
             out.raw(#"},"response":"#)
             if let status = exchange.status {
                 exchange.head.withUnsafeBytes { head in
-                    Self.fields(head, at: 0, after: 1, into: &responseFields)  // the status line
+                    if exchange.responseFields == nil {  // parked since
+                        var fields = HeadFields()
+                        fields.read(head, at: 0, skipping: 1)  // the status line
+                        exchange.responseFields = fields
+                    }
                     out.raw(#"{"status":"#)
                     out.decimal(status)
                     out.raw(#","headers":"#)
-                    headers(head, responseFields, into: out)
+                    headers(head, exchange.responseFields ?? HeadFields(), into: out)
                     bodyMembers(&exchange.responseBody, side: "response", id: id,
                                 wireBytes: figures.responseBytes.map { Int($0) } ?? exchange.responseBytes,
                                 dropped: exchange.responseDropped, into: out)
@@ -445,29 +441,45 @@ final class RecordAssembler {
 
     /// Headers as an object with lower-case names (field names are tokens, so ASCII: the parser refuses anything
     /// else); secrets replaced by their fingerprint; a repeated name once, its values joined with ", " in order.
-    private func headers(_ head: UnsafeRawBufferPointer, _ fields: [FieldRange], into out: OutputBuffer) {
+    private func headers(_ head: UnsafeRawBufferPointer, _ fields: HeadFields, into out: OutputBuffer) {
         out.byte(UInt8(ascii: "{"))
+        guard fields.hasRepeats else {
+            for index in 0..<fields.count {
+                if index > 0 { out.byte(UInt8(ascii: ",")) }
+                let field = fields[index]
+                name(head, field, into: out)
+                out.raw(#":""#)
+                value(head, field.value, secret: field.role.isSecret, into: out)
+                out.byte(UInt8(ascii: "\""))
+            }
+            out.byte(UInt8(ascii: "}"))
+            return
+        }
         // Fields sharing a name (any case) become one member, their values joined in order: one pass over the pairs
         // marks each field that repeats an earlier one, and each that a later one repeats.
+        guard let base = head.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
         while repeats.count < fields.count { repeats.append(.single) }
-        for index in fields.indices { repeats[index] = .single }
-        for index in fields.indices {
-            for earlier in 0..<index where ASCII.equalsIgnoringCase(head, fields[index].name, fields[earlier].name) {
+        for index in 0..<fields.count { repeats[index] = .single }
+        for index in 0..<fields.count {
+            for earlier in 0..<index where fields[index].prefix == fields[earlier].prefix
+                && HeadFields.sameName(base, fields[index].name, fields[earlier].name) {
                 repeats[index] = .later
                 if repeats[earlier] == .single { repeats[earlier] = .repeated }
                 break
             }
         }
         var first = true
-        for (index, field) in fields.enumerated() where repeats[index] != .later {
+        for index in 0..<fields.count where repeats[index] != .later {
             if !first { out.byte(UInt8(ascii: ",")) }
             first = false
-            name(head, field.name, into: out)
+            let field = fields[index]
+            name(head, field, into: out)
             out.raw(#":""#)
-            let secret = Fingerprint.isSecret(head, field.name)
+            let secret = field.role.isSecret
             value(head, field.value, secret: secret, into: out)
             if repeats[index] == .repeated {
-                for later in (index + 1)..<fields.count where ASCII.equalsIgnoringCase(head, field.name, fields[later].name) {
+                for later in (index + 1)..<fields.count where fields[later].prefix == field.prefix
+                    && HeadFields.sameName(base, field.name, fields[later].name) {
                     out.raw(", ")
                     value(head, fields[later].value, secret: secret, into: out)
                 }
@@ -482,9 +494,11 @@ final class RecordAssembler {
     private var repeats: [Repeat] = []
 
     @inline(__always)
-    private func name(_ head: UnsafeRawBufferPointer, _ range: Range<Int>, into out: OutputBuffer) {
+    private func name(_ head: UnsafeRawBufferPointer, _ field: HeadFields.Field, into out: OutputBuffer) {
+        // Up to eight bytes (most names): the lower-cased word the fields were compared by, written whole.
+        if out.quotedWord(field.prefix, count: field.name.count) { return }
         let mark = out.count
-        out.text(UnsafeRawBufferPointer(rebasing: head[range]))
+        out.text(UnsafeRawBufferPointer(rebasing: head[field.name]))
         // Lower-case what was written (ASCII letters only; an escape's letters are never upper case), eight bytes at
         // a time: 0x20 is added to each byte in A...Z.
         var at = mark

@@ -96,3 +96,13 @@ func scannerAgreesWithTheFullParse(_ body: String) {
     let bytes = Array(body.utf8)
     #expect(JSONBodyUsage.usage(bytes) == JSONBodyUsage.analyze(bytes).usage)
 }
+
+@Test func aKnownModelNameIsReusedOnlyWhenItIsTheAnswers() {
+    let body = Array(#"{"model":"claude-haiku-4-5","usage":{"input_tokens":1,"output_tokens":2}}"#.utf8)
+    #expect(JSONBodyUsage.usage(body, knownModel: "claude-haiku-4-5").model == "claude-haiku-4-5")
+    #expect(JSONBodyUsage.usage(body, knownModel: "claude-haiku-4-6").model == "claude-haiku-4-5")
+    #expect(JSONBodyUsage.usage(body, knownModel: "claude-haiku-4").model == "claude-haiku-4-5")
+    #expect(JSONBodyUsage.usage(body, knownModel: "").model == "claude-haiku-4-5")
+    let empty = Array(#"{"model":"","usage":{"input_tokens":1}}"#.utf8)
+    #expect(JSONBodyUsage.usage(empty, knownModel: "").model == nil)
+}

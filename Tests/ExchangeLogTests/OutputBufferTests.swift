@@ -105,3 +105,46 @@ private extension UInt64 {
         #expect(String(decoding: out.bytes, as: UTF8.self) == String(value))
     }
 }
+
+/// The reference: gmtime's fields, printed.
+private func gmtimeText(_ micros: UInt64) -> String {
+    var seconds = time_t(micros / 1_000_000)
+    var parts = tm()
+    gmtime_r(&seconds, &parts)
+    return String(format: "%d-%02d-%02dT%02d:%02d:%02d.%06dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                  parts.tm_hour, parts.tm_min, parts.tm_sec, Int(micros % 1_000_000))
+}
+
+@Test func timesWrittenInARowAreEachTheirOwn() {
+    // One buffer for all, as the logger writes them: runs within one second (the kept text), steps to the next
+    // second, minute, day and year, jumps back, and years of other widths (not kept).
+    var samples: [UInt64] = []
+    var generator = SystemRandomNumberGenerator()
+    for _ in 0..<2_000 {
+        let start = UInt64.random(in: 0...4_102_444_799_999_999, using: &generator)
+        samples += [start, start + 1, start + 999_999, start + 1_000_000, start + 59_000_000, start + 86_400_000_000]
+        samples.append(UInt64.random(in: 0...start, using: &generator))
+    }
+    samples += [0, 1, 999_999, 1_000_000, 253_402_300_799_000_000, 253_402_300_800_000_000, 253_402_300_800_000_001, 5]
+    let out = OutputBuffer(capacity: 64)
+    for micros in samples {
+        out.reset()
+        out.rfc3339(micros: micros)
+        #expect(String(decoding: out.bytes, as: UTF8.self) == gmtimeText(micros), "\(micros)")
+    }
+}
+
+@Test func hexIsZeroPaddedAndNeverCut() {
+    var values: [UInt64] = [0, 1, 0xF, 0x10, 0xABCDEF, UInt64(UInt32.max), 1 << 32, 1 << 56, UInt64.max]
+    var generator = SystemRandomNumberGenerator()
+    for _ in 0..<20_000 { values.append(UInt64.random(in: 0...UInt64.max, using: &generator) >> UInt64.random(in: 0...63)) }
+    for value in values {
+        for width in [0, 1, 4, 8, 14, 16, 20] {
+            let out = OutputBuffer(capacity: 8)
+            out.hex(value, width: width)
+            let digits = String(value, radix: 16)
+            let expected = String(repeating: "0", count: max(0, width - digits.count)) + digits
+            #expect(String(decoding: out.bytes, as: UTF8.self) == expected, "\(value) \(width)")
+        }
+    }
+}

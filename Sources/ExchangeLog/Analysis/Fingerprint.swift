@@ -12,13 +12,6 @@ public struct Fingerprint: Sendable {
         redactedHeaders.contains(headerName.lowercased())
     }
 
-    /// The same test on a header name's bytes (ASCII, any case), with no String made.
-    static func isSecret(_ head: UnsafeRawBufferPointer, _ name: Range<Int>) -> Bool {
-        ASCII.equalsIgnoringCase(head, name, "x-api-key") || ASCII.equalsIgnoringCase(head, name, "authorization")
-            || ASCII.equalsIgnoringCase(head, name, "proxy-authorization") || ASCII.equalsIgnoringCase(head, name, "cookie")
-            || ASCII.equalsIgnoringCase(head, name, "set-cookie")
-    }
-
     /// HMAC rather than a plain hash: API keys are long but tokens and cookies may not be, and without the key
     /// (per deployment, never logged) a leaked log cannot be used to confirm a guessed secret.
     private let key: [UInt8]

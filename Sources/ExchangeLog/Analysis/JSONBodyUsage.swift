@@ -34,15 +34,17 @@ public enum JSONBodyUsage {
 
     /// The usage alone, as `analyze` reads it, without parsing the answer's text: top-level members are found
     /// by `TopLevelScanner` and only the small `usage` object goes through the JSON parser.
-    public static func usage(_ body: [UInt8]) -> Usage {
+    /// `knownModel`: a model name the caller holds (the last one seen); when the answer names the same, that string
+    /// is used rather than a new one (a name past 15 bytes is a heap string, made and freed per record otherwise).
+    public static func usage(_ body: [UInt8], knownModel: String? = nil) -> Usage {
         // Filled in place (inout): returned from the closure, the Usage was copied, and a model name past 15 bytes
         // is a string on the heap, retained by each copy.
         var usage = Usage()
-        body.withUnsafeBytes { read($0, into: &usage) }
+        body.withUnsafeBytes { read($0, knownModel: knownModel, into: &usage) }
         return usage
     }
 
-    private static func read(_ data: UnsafeRawBufferPointer, into usage: inout Usage) {
+    private static func read(_ data: UnsafeRawBufferPointer, knownModel: String?, into usage: inout Usage) {
         // As APIShapes.isOpenAIChat: a string "object" decides alone; without one, a "choices" array does.
         var objectSaysOpenAI: Bool?
         var hasChoicesArray = false
@@ -66,7 +68,7 @@ public enum JSONBodyUsage {
             }
         }
         guard whole != nil else { return }
-        usage.model = modelValue.flatMap { TopLevelScanner.string(data, $0) }.flatMap { $0.isEmpty ? nil : $0 }
+        usage.model = modelValue.flatMap { TopLevelScanner.string(data, $0, known: knownModel) }.flatMap { $0.isEmpty ? nil : $0 }
         usage.stopReason = stopReasonValue.flatMap { TopLevelScanner.string(data, $0) }.flatMap { $0.isEmpty ? nil : $0 }
         if objectSaysOpenAI ?? hasChoicesArray {
             usage.stopReason = nil

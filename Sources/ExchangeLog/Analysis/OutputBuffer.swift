@@ -108,6 +108,14 @@ final class OutputBuffer {
         var rest = value >> 4
         while rest != 0 { rest >>= 4; digits &+= 1 }
         let total = max(width, digits)
+        if total <= 16 {
+            // Sixteen digits at once (two words), then the ones asked for: the last `total` of them.
+            let out = room(16)
+            let words = (Self.hexWord(UInt32(truncatingIfNeeded: value >> 32)), Self.hexWord(UInt32(truncatingIfNeeded: value)))
+            withUnsafeBytes(of: words) { UnsafeMutableRawPointer(out).copyMemory(from: $0.baseAddress! + (16 &- total), byteCount: total) }
+            count &+= total
+            return
+        }
         let out = room(total)
         rest = value
         for at in stride(from: total &- 1, through: 0, by: -1) {
@@ -115,6 +123,18 @@ final class OutputBuffer {
             rest >>= 4
         }
         count &+= total
+    }
+
+    /// The eight lower-case hex digits of `value`, most significant first in memory: its nibbles spread one to a
+    /// byte, then each made a digit ('0' + n, and 39 more from 10 up, where 'a' is).
+    @inline(__always)
+    static func hexWord(_ value: UInt32) -> UInt64 {
+        var x = UInt64(value)
+        x = ((x & 0xFFFF_0000) &<< 16) | (x & 0xFFFF)
+        x = ((x & 0x0000_FF00_0000_FF00) &<< 8) | (x & 0x0000_00FF_0000_00FF)
+        x = ((x & 0x00F0_00F0_00F0_00F0) &<< 4) | (x & 0x000F_000F_000F_000F)
+        let letters = ((x &+ 0x0606_0606_0606_0606) &>> 4) & 0x0101_0101_0101_0101
+        return (x &+ 0x3030_3030_3030_3030 &+ letters &* 0x27).byteSwapped
     }
 
     /// What Swift's `Double.description` writes (the shortest text that reads back as the same value: "0.21",
@@ -132,17 +152,16 @@ final class OutputBuffer {
     func milliseconds(nanos: UInt64) {
         guard nanos >= 100 && nanos < 1_000_000_000_000_000 else { return double(Double(nanos) / 1e6) }
         decimal(nanos / 1_000_000)
-        byte(UInt8(ascii: "."))
-        var fraction = nanos % 1_000_000
-        guard fraction != 0 else { return byte(UInt8(ascii: "0")) }
-        var digits = 6
-        while fraction % 10 == 0 { fraction /= 10; digits &-= 1 }
-        let out = room(digits)
-        for at in stride(from: digits &- 1, through: 0, by: -1) {
-            out[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: fraction % 10)
-            fraction /= 10
-        }
-        count &+= digits
+        let fraction = nanos % 1_000_000
+        guard fraction != 0 else { return raw(".0") }
+        // Six digits with their leading zeros, then the trailing zeros dropped.
+        let out = room(7)
+        out[0] = UInt8(ascii: ".")
+        var first = LogPayload.writeDigits(fraction, endingAt: out + 7)
+        while first > out + 1 { first -= 1; first.pointee = UInt8(ascii: "0") }
+        var end = 7
+        while out[end &- 1] == UInt8(ascii: "0") { end &-= 1 }
+        count &+= end
     }
 
     func bool(_ value: Bool) { value ? raw("true") : raw("false") }
@@ -203,6 +222,21 @@ final class OutputBuffer {
         let out = room(n &+ 2)
         out[0] = UInt8(ascii: "\"")
         withUnsafeBytes(of: &words) { UnsafeMutableRawPointer(out + 1).copyMemory(from: $0.baseAddress!, byteCount: n) }
+        out[n &+ 1] = UInt8(ascii: "\"")
+        count &+= n &+ 2
+        return true
+    }
+
+    /// `"` + the first `n` (1...8) bytes of `word` + `"`, when none of them needs an escape; false (nothing written)
+    /// otherwise. A header name already loaded (and lower-cased) as a word is written without reading it again.
+    @inline(__always)
+    func quotedWord(_ word: UInt64, count n: Int) -> Bool {
+        guard n > 0 && n <= 8 else { return false }
+        let mine = n == 8 ? ~UInt64(0) : (UInt64(1) &<< UInt64(n &* 8)) &- 1
+        guard Self.attention(word) & mine == 0 else { return false }
+        let out = room(10)
+        out[0] = UInt8(ascii: "\"")
+        UnsafeMutableRawPointer(out + 1).storeBytes(of: word, as: UInt64.self)
         out[n &+ 1] = UInt8(ascii: "\"")
         count &+= n &+ 2
         return true
@@ -381,6 +415,39 @@ final class OutputBuffer {
     /// `2026-11-25T12:34:56.123456Z` from microseconds since the epoch (UTC, the proleptic Gregorian calendar, as
     /// gmtime reads it; the year unpadded, as before).
     func rfc3339(micros value: UInt64) {
+        // Records written in one second share the text up to the fraction (19 bytes): kept from the last one.
+        let second = value / 1_000_000
+        if second == lastSecond {
+            let out = room(27)
+            withUnsafeBytes(of: lastSecondText) { UnsafeMutableRawPointer(out).copyMemory(from: $0.baseAddress!, byteCount: 19) }
+            count &+= 19
+            fractionAndZone(value % 1_000_000)
+            return
+        }
+        let mark = count
+        calendar(value)
+        if count &- mark == 19 {
+            lastSecond = second
+            withUnsafeMutableBytes(of: &lastSecondText) { $0.baseAddress!.copyMemory(from: base + mark, byteCount: 19) }
+        }
+        fractionAndZone(value % 1_000_000)
+    }
+
+    /// The second `rfc3339` last wrote, and its text up to the fraction (a four-digit year: 19 bytes).
+    private var lastSecond = UInt64.max
+    private var lastSecondText: (UInt64, UInt64, UInt64) = (0, 0, 0)
+
+    private func fractionAndZone(_ micros: UInt64) {
+        let out = room(8)
+        out[0] = UInt8(ascii: ".")
+        var first = LogPayload.writeDigits(micros, endingAt: out + 7)
+        while first > out + 1 { first -= 1; first.pointee = UInt8(ascii: "0") }
+        out[7] = UInt8(ascii: "Z")
+        count &+= 8
+    }
+
+    /// Date and time to the second, from microseconds since 1970.
+    private func calendar(_ value: UInt64) {
         let seconds = Int64(value / 1_000_000)
         var days = seconds / 86_400
         var secondOfDay = seconds % 86_400
@@ -401,16 +468,6 @@ final class OutputBuffer {
         byte(UInt8(ascii: "T")); two(Int(secondOfDay / 3600))
         byte(UInt8(ascii: ":")); two(Int(secondOfDay / 60 % 60))
         byte(UInt8(ascii: ":")); two(Int(secondOfDay % 60))
-        byte(UInt8(ascii: "."))
-        let micros = value % 1_000_000
-        let out = room(6)
-        var rest = micros
-        for at in stride(from: 5, through: 0, by: -1) {
-            out[at] = UInt8(ascii: "0") &+ UInt8(rest % 10)
-            rest /= 10
-        }
-        count &+= 6
-        byte(UInt8(ascii: "Z"))
     }
 
     private func two(_ value: Int) {

@@ -121,8 +121,9 @@ enum TopLevelScanner {
         }
     }
 
-    /// The value of a member holding a JSON string, decoded; nil for null, other types or malformed text.
-    static func string(_ data: UnsafeRawBufferPointer, _ value: Range<Int>) -> String? {
+    /// The value of a member holding a JSON string, decoded; nil for null, other types or malformed text. `known`
+    /// is returned itself when the value is its text (no new string made).
+    static func string(_ data: UnsafeRawBufferPointer, _ value: Range<Int>, known: String? = nil) -> String? {
         guard !value.isEmpty, data[value.lowerBound] == UInt8(ascii: "\"") else { return nil }
         // Printable ASCII up to the closing quote (a model name, a stop reason): the bytes are the string, made
         // without the decoding buffer (an array allocated per string).
@@ -131,7 +132,12 @@ enum TopLevelScanner {
             end += 1
         }
         if end < data.count, data[end] == UInt8(ascii: "\"") {
-            return String(decoding: UnsafeRawBufferPointer(rebasing: data[(value.lowerBound + 1)..<end]), as: UTF8.self)
+            let text = UnsafeRawBufferPointer(rebasing: data[(value.lowerBound + 1)..<end])
+            if var known, known.utf8.count == text.count,
+               known.withUTF8({ text.isEmpty || memcmp($0.baseAddress!, text.baseAddress!, text.count) == 0 }) {
+                return known
+            }
+            return String(decoding: text, as: UTF8.self)
         }
         var out: [UInt8] = []
         guard DeltaFastPath.appendJSONString(data, from: value.lowerBound + 1, to: &out) != nil else { return nil }
