@@ -268,11 +268,15 @@ struct KeptBody {
     /// Back to empty for the next exchange (memory let go when a body grew it past `keep`); a spill file that was
     /// neither renamed nor read back is removed.
     mutating func reset(_ files: BodyFiles?, keep: Int) {
-        if let spillPath { files?.remove(spillPath) }
-        if let files { for extent in parked { files.spool.release(extent) } }
-        parked = []
+        if spillPath != nil {
+            if let spillPath { files?.remove(spillPath) }
+            spillPath = nil
+        }
+        if !parked.isEmpty {
+            if let files { for extent in parked { files.spool.release(extent) } }
+            parked = []
+        }
         parkedCount = 0
-        spillPath = nil
         if memory.capacity > keep { memory = [] } else { memory.removeAll(keepingCapacity: true) }
         count = 0
         fileCount = 0

@@ -11,8 +11,10 @@ import Metrics
 
 final class RecordAssembler {
     private var open: [UInt64: ExchangeRecord] = [:]
-    /// The exchange the last record was for: consecutive records are mostly of one exchange (a stream's fragments).
-    private var recent: ExchangeRecord?
+    /// The exchange the last record was for (consecutive records are mostly of one exchange: a stream's fragments).
+    /// Unmanaged: `open` holds it for as long as it is here (it is cleared when the exchange leaves `open`), so finding
+    /// it again costs no reference counting.
+    private var recent: Unmanaged<ExchangeRecord>?
     /// Finished exchange objects kept for reuse (bounded: past it they are freed).
     private var spare: [ExchangeRecord] = []
     static let spareLimit = 64
@@ -86,15 +88,15 @@ final class RecordAssembler {
         case .padding: return false
         case .start: start(record)
         case .requestBody:
-            exchange(record.exchange)?.appendRequest(LogPayload.Body(record.payload).bytes, cap: bodyMax, files: bodyFiles)
+            withExchange(record.exchange) { $0.appendRequest(LogPayload.Body(record.payload).bytes, cap: bodyMax, files: bodyFiles) }
         case .responseHead:
-            if let exchange = exchange(record.exchange) { responseHead(record.payload, exchange) }
+            withExchange(record.exchange) { responseHead(record.payload, $0) }
         case .responseBody:
             let body = LogPayload.Body(record.payload)
-            exchange(record.exchange)?.appendResponse(body.bytes, at: body.readAt, cap: bodyMax, files: bodyFiles)
+            withExchange(record.exchange) { $0.appendResponse(body.bytes, at: body.readAt, cap: bodyMax, files: bodyFiles) }
         case .end:
             guard let exchange = open.removeValue(forKey: record.exchange) else { return false }
-            if recent === exchange { recent = nil }
+            if recent?.toOpaque() == Unmanaged.passUnretained(exchange).toOpaque() { recent = nil }
             let end = EndEntries(record.payload)
             encode(exchange, end, into: out)
             recycle(exchange)
@@ -103,11 +105,16 @@ final class RecordAssembler {
         return false
     }
 
-    private func exchange(_ id: UInt64) -> ExchangeRecord? {
-        if let recent, recent.exchange == id { return recent }
-        let found = open[id]
-        if found != nil { recent = found }
-        return found
+    /// Runs `body` with the open exchange `id`, if there is one.
+    @inline(__always)
+    private func withExchange(_ id: UInt64, _ body: (ExchangeRecord) -> Void) {
+        if let recent, recent._withUnsafeGuaranteedRef({ $0.exchange == id }) {
+            recent._withUnsafeGuaranteedRef(body)
+            return
+        }
+        guard let found = open[id] else { return }
+        recent = Unmanaged.passUnretained(found)
+        body(found)
     }
 
     // MARK: Exchanges that stay open
@@ -174,7 +181,7 @@ final class RecordAssembler {
             exchange.target = (space + 1)..<second
         }
         open[record.exchange] = exchange
-        recent = exchange
+        recent = Unmanaged.passUnretained(exchange)
     }
 
     private func responseHead(_ payload: UnsafeRawBufferPointer, _ exchange: ExchangeRecord) {
@@ -341,17 +348,17 @@ final class RecordAssembler {
         }
         if let usage {
             out.raw(#","usage":{"model":"#)
-            optional(usage.model, out)
+            if let model = usage.model { out.text(model) } else { out.raw("null") }
             out.raw(#","input_tokens":"#)
-            optional(usage.inputTokens, out)
+            Self.optional(usage.inputTokens, out)
             out.raw(#","output_tokens":"#)
-            optional(usage.outputTokens, out)
+            Self.optional(usage.outputTokens, out)
             out.raw(#","cache_read_input_tokens":"#)
-            optional(usage.cacheReadInputTokens, out)
+            Self.optional(usage.cacheReadInputTokens, out)
             out.raw(#","cache_creation_input_tokens":"#)
-            optional(usage.cacheCreationInputTokens, out)
+            Self.optional(usage.cacheCreationInputTokens, out)
             out.raw(#","stop_reason":"#)
-            optional(usage.stopReason, out)
+            if let reason = usage.stopReason { out.text(reason) } else { out.raw("null") }
             out.byte(UInt8(ascii: "}"))
         }
         // Present in every record, so a store can sum it without asking whether the key exists.
@@ -573,7 +580,7 @@ final class RecordAssembler {
         out.raw(#"{"upstream":"#)
         upstream()
         out.raw(#","status":"#)
-        optional(status, out)
+        Self.optional(status, out)
         out.raw(#","error":"#)
         error()
         out.raw(#","ms":"#)
@@ -593,11 +600,7 @@ final class RecordAssembler {
         agentUsage.charge(agent, tokens: tokens, microUSD: microUSD, now: Self.monotonicNanos(), utcDay: UInt64(wall.tv_sec) / 86_400)
     }
 
-    private func optional(_ value: String?, _ out: OutputBuffer) {
-        if let value { out.text(value) } else { out.raw("null") }
-    }
-
-    private func optional(_ value: Int?, _ out: OutputBuffer) {
+    private static func optional(_ value: Int?, _ out: OutputBuffer) {
         if let value { out.decimal(value) } else { out.raw("null") }
     }
 }

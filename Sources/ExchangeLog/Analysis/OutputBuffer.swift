@@ -179,6 +179,8 @@ final class OutputBuffer {
     }
 
     func text(_ value: String) {
+        // A native string's bytes are read in place (no copy of the string, so no reference counting).
+        if value.utf8.withContiguousStorageIfAvailable({ string(ifValidUTF8: UnsafeRawBufferPointer($0)) }) != nil { return }
         var value = value
         value.withUTF8 { _ = string(ifValidUTF8: UnsafeRawBufferPointer($0)) }
     }
