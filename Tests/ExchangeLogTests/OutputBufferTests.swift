@@ -148,3 +148,21 @@ private func gmtimeText(_ micros: UInt64) -> String {
         }
     }
 }
+
+@Test func wordsWithSeveralQuotesAgreeWithJSONWriter() {
+    // Words holding only quotes and backslashes among their special bytes are escaped whole: every pattern of them
+    // in a word, at each alignment, with a control or a non-ASCII byte after (the general path) or not, and every
+    // length of tail after.
+    for pattern in 0..<256 {
+        for lead in 0..<3 {
+            for tail in 0..<9 {
+                var input = Array(repeating: UInt8(ascii: "x"), count: lead)
+                for bit in 0..<8 { input.append(pattern & (1 << bit) != 0 ? (bit % 3 == 0 ? 0x5C : 0x22) : UInt8(ascii: "a") + UInt8(bit)) }
+                input += Array(repeating: UInt8(ascii: "y"), count: tail)
+                #expect(viaBuffer(input) == viaWriter(input), "\(input)")
+                let withControl = input + [0x01, 0x22] + Array("é".utf8) + input
+                #expect(viaBuffer(withControl) == viaWriter(withControl), "\(withControl)")
+            }
+        }
+    }
+}
