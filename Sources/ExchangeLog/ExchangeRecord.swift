@@ -24,7 +24,7 @@ final class ExchangeRecord {
     var firstTokenAt: UInt64?
 
     /// The start record's payload: client, upstream, request line and fields (see LogPayload).
-    var start: [UInt8] = []
+    var start = OwnedBytes()
     var client = 0..<0
     var upstream = 0..<0
     var method = 0..<0
@@ -34,7 +34,7 @@ final class ExchangeRecord {
     var requestBytes = 0
 
     /// The response head's payload: status line and fields.
-    var head: [UInt8] = []
+    var head = OwnedBytes()
     /// The head's fields as read when it came, for the record (nil before, and once parked: a held stream keeps no
     /// field positions; the record reads them again).
     var responseFields: HeadFields?
@@ -89,7 +89,7 @@ final class ExchangeRecord {
         headParked = nil
     }
 
-    private static func park(_ bytes: inout [UInt8], _ parked: inout SpoolExtent?, _ files: BodyFiles) {
+    private static func park(_ bytes: inout OwnedBytes, _ parked: inout SpoolExtent?, _ files: BodyFiles) {
         if let extent = parked {
             // In an older spool file: moved to the current one, so the old one can go.
             guard extent.generation != files.spool.current else { return }
@@ -97,10 +97,10 @@ final class ExchangeRecord {
         }
         guard !bytes.isEmpty, let extent = bytes.withUnsafeBytes({ files.spool.park($0) }) else { return }
         parked = extent
-        bytes = []
+        bytes.release()
     }
 
-    private static func unpark(_ bytes: inout [UInt8], _ parked: inout SpoolExtent?, _ files: BodyFiles) {
+    private static func unpark(_ bytes: inout OwnedBytes, _ parked: inout SpoolExtent?, _ files: BodyFiles) {
         guard let extent = parked else { return }
         parked = nil
         var restored: [UInt8] = []
@@ -108,7 +108,7 @@ final class ExchangeRecord {
             // Unreadable (reported): the positions into it must stay valid, so it comes back as that many zero bytes.
             restored = [UInt8](repeating: 0, count: Int(extent.length))
         }
-        bytes = restored
+        restored.withUnsafeBytes { bytes.set($0) }
     }
 
 
@@ -123,14 +123,14 @@ final class ExchangeRecord {
         startedWallMicros = 0
         startedMonotonic = 0
         firstTokenAt = nil
-        Self.empty(&start)
+        start.clear(keepingUpTo: Self.keptCapacity)
         client = 0..<0
         upstream = 0..<0
         method = 0..<0
         target = 0..<0
         requestBody.reset(files, keep: Self.keptCapacity)
         requestBytes = 0
-        Self.empty(&head)
+        head.clear(keepingUpTo: Self.keptCapacity)
         responseFields?.clear()
         status = nil
         contentEncoding = nil

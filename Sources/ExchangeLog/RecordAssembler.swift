@@ -169,7 +169,7 @@ final class RecordAssembler {
         guard let client = lines.next(), let upstream = lines.next(), let requestLine = lines.next() else { return }
         let exchange = spare.popLast() ?? ExchangeRecord()
         exchange.reset(exchange: record.exchange, files: bodyFiles)
-        exchange.start.appendBytes(payload)
+        exchange.start.set(payload)
         exchange.startedWallMicros = UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
         exchange.startedMonotonic = UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         exchange.client = client
@@ -186,8 +186,7 @@ final class RecordAssembler {
 
     private func responseHead(_ payload: UnsafeRawBufferPointer, _ exchange: ExchangeRecord) {
         exchange.dropParkedHead(bodyFiles)
-        exchange.head.removeAll(keepingCapacity: true)
-        exchange.head.appendBytes(payload)
+        exchange.head.set(payload)
         exchange.status = nil
         var lines = LineCursor(payload)
         if let statusLine = lines.next() {
