@@ -150,7 +150,7 @@ final class ExchangeRecord {
     static let keptCapacity = 64 * 1024
 
     private static func empty(_ buffer: inout [UInt8]) {
-        if buffer.capacity > keptCapacity { buffer = [] } else { buffer.removeAll(keepingCapacity: true) }
+        if buffer.capacity > keptCapacity { buffer = [] } else if !buffer.isEmpty { buffer.removeAll(keepingCapacity: true) }
     }
 }
 

@@ -277,7 +277,7 @@ struct KeptBody {
             parked = []
         }
         parkedCount = 0
-        if memory.capacity > keep { memory = [] } else { memory.removeAll(keepingCapacity: true) }
+        if memory.capacity > keep { memory = [] } else if !memory.isEmpty { memory.removeAll(keepingCapacity: true) }
         count = 0
         fileCount = 0
         truncated = false

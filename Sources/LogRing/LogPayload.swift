@@ -198,19 +198,28 @@ public enum LogPayload {
     public static func writeDigits(_ value: UInt64, endingAt end: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         var at = end
         var rest = value
+        let pairs = digitPairs
         while rest >= 100 {
             let pair = Int(truncatingIfNeeded: rest % 100)
             rest /= 100
             at -= 2
-            at[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: pair / 10)
-            at[1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: pair % 10)
+            UnsafeMutableRawPointer(at).copyMemory(from: pairs + 2 &* pair, byteCount: 2)
         }
-        repeat {
+        if rest >= 10 {
+            at -= 2
+            UnsafeMutableRawPointer(at).copyMemory(from: pairs + 2 &* Int(truncatingIfNeeded: rest), byteCount: 2)
+        } else {
             at -= 1
-            at[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-            rest /= 10
-        } while rest > 0
+            at[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest)
+        }
         return at
+    }
+
+    /// "00", "01", ... "99": two digits per table read (a literal: its address is a constant, with no lazy start).
+    @usableFromInline
+    static var digitPairs: UnsafeRawPointer {
+        let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+        return UnsafeRawPointer(pairs.utf8Start)
     }
 
     private static let lineEnd: UInt8 = 0x0A
