@@ -172,7 +172,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
         }
         scratch.removeAll()
         figures.append(into: &scratch)
-        LogPayload.appendEntry(.outcome, end.outcome.rawValue, into: &scratch)
+        LogPayload.appendEntry(.outcome, name: end.outcome.name, into: &scratch)
         if let error = end.error { LogPayload.appendEntry(.error, error, into: &scratch) }
         if let upstream = end.upstream { LogPayload.appendEntry(.upstream, String(decoding: upstream, as: UTF8.self), into: &scratch) }
         if !attemptsByExchange.isEmpty, let attempts = attemptsByExchange.removeValue(forKey: id) {

@@ -2,12 +2,23 @@
 // the HTTP status, the error type in the upstream API's error shape, and the exchange's outcome.
 import HTTP1
 
-public enum Outcome: String, Sendable {
+public enum Outcome: String, Sendable, CaseIterable {
     case complete
     case clientAborted = "client_aborted"
     case upstreamError = "upstream_error"
     case upstreamTimeout = "upstream_timeout"
     case rejected
+
+    /// The raw value as a literal (the log's end record writes it per exchange; a String's bytes cost more to read).
+    public var name: StaticString {
+        switch self {
+        case .complete: "complete"
+        case .clientAborted: "client_aborted"
+        case .upstreamError: "upstream_error"
+        case .upstreamTimeout: "upstream_timeout"
+        case .rejected: "rejected"
+        }
+    }
 }
 
 public struct GatewayFailure: Error, CustomStringConvertible, Sendable, Equatable {

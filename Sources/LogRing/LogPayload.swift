@@ -159,6 +159,13 @@ public enum LogPayload {
         out.append(lineEnd)
     }
 
+    /// A text entry known when kgb was built (an outcome's name): no newline to look for, no String to read.
+    public static func appendEntry<Out: PayloadOutput>(_ key: EndKey, name: StaticString, into out: inout Out) {
+        appendKey(key, into: &out)
+        out.append(name)
+        out.append(lineEnd)
+    }
+
     /// The 8 bytes that start a body record: when its bytes were read (monotonic ns).
     public static func bodyStamp(_ readAt: UInt64) -> UInt64 { readAt.littleEndian }
 
