@@ -54,6 +54,8 @@ public final class HTTPParser {
     private var state = llhttp_t()
     public unowned(unsafe) var delegate: HTTPParserDelegate
     public fileprivate(set) var head = HTTPHead()
+    /// The head's bytes while it is being parsed; `head.bytes` gets them when the head is complete.
+    private var staging = HeadStaging()
     /// The largest head accepted; larger heads fail with `.headTooLarge` (431 for requests).
     public var maxHeadBytes: Int
 
@@ -220,6 +222,7 @@ public final class HTTPParser {
     public func releaseHeadBuffers() {
         head.bytes = []
         head.fields = []
+        staging.release()
         head.target = 0..<0
     }
 
@@ -229,6 +232,7 @@ public final class HTTPParser {
         isPaused = false
         isInMessage = false
         head.reset()
+        staging.clear()
         sizeLinePhase = .none
         protocolViolation = nil
     }
@@ -250,6 +254,7 @@ public final class HTTPParser {
 
     fileprivate func messageBegin() -> Int32 {
         head.reset()
+        staging.clear()
         spanStart = 0
         headBytesSeen = 0
         inTrailers = false
@@ -269,40 +274,40 @@ public final class HTTPParser {
             return -1
         }
         if !inTrailers {
-            head.bytes.appendRaw(UnsafeRawBufferPointer(start: at, count: length))
+            staging.append(UnsafeRawBufferPointer(start: at, count: length))
         }
         return 0
     }
 
     fileprivate func targetComplete() -> Int32 {
-        head.target = spanStart..<head.bytes.count
-        spanStart = head.bytes.count
+        head.target = spanStart..<staging.count
+        spanStart = staging.count
         return 0
     }
 
     private var pendingName: Range<Int> = 0..<0
 
     fileprivate func fieldComplete() -> Int32 {
-        pendingName = spanStart..<head.bytes.count
+        pendingName = spanStart..<staging.count
         if !inTrailers {  // see HTTPHead.bytes
-            head.bytes.append(UInt8(ascii: ":"))
-            head.bytes.append(UInt8(ascii: " "))
+            staging.append(UInt8(ascii: ":"), UInt8(ascii: " "))
         }
-        spanStart = head.bytes.count
+        spanStart = staging.count
         headBytesSeen += 4  // ": " and CRLF count towards the limit, as on the wire
         return 0
     }
 
     fileprivate func valueComplete() -> Int32 {
         if !inTrailers {
-            head.fields.append(HeaderField(name: pendingName, value: spanStart..<head.bytes.count))
-            head.bytes.append(UInt8(ascii: "\n"))
+            head.fields.append(HeaderField(name: pendingName, value: spanStart..<staging.count))
+            staging.append(UInt8(ascii: "\n"))
         }
-        spanStart = head.bytes.count
+        spanStart = staging.count
         return 0
     }
 
     fileprivate func headersComplete(_ parser: UnsafeMutablePointer<llhttp_t>) -> Int32 {
+        head.bytes.appendRaw(staging.bytes)
         head.versionMajor = Int(parser.pointee.http_major)
         head.versionMinor = Int(parser.pointee.http_minor)
         head.method = HTTPMethod(raw: parser.pointee.method)
