@@ -116,6 +116,9 @@ public final class HTTPParser {
     /// Parses `bytes`. After `.paused`, call `resume()` before feeding the unconsumed rest.
     public func execute(_ bytes: UnsafeRawBufferPointer) -> ParseOutcome {
         precondition(!isPaused, "execute while paused")
+        // A head cut short (by a parse error, or by the end of these bytes) shows what was read of it, as one whole
+        // would: a rejected request is recorded with its method and target.
+        defer { if staging.count > head.bytes.count { publishStaged() } }
         var offset = 0
         if sizeLinePhase == .atNextInput { sizeLineStarts(bytes) }
         while true {
@@ -306,8 +309,13 @@ public final class HTTPParser {
         return 0
     }
 
+    /// `head.bytes` gets the staged bytes it does not have yet.
+    private func publishStaged() {
+        head.bytes.appendRaw(UnsafeRawBufferPointer(rebasing: staging.bytes[head.bytes.count...]))
+    }
+
     fileprivate func headersComplete(_ parser: UnsafeMutablePointer<llhttp_t>) -> Int32 {
-        head.bytes.appendRaw(staging.bytes)
+        publishStaged()
         head.versionMajor = Int(parser.pointee.http_major)
         head.versionMinor = Int(parser.pointee.http_minor)
         head.method = HTTPMethod(raw: parser.pointee.method)

@@ -295,3 +295,23 @@ func statusInsideTheFiveClassesParses(_ status: String) {
     #expect(recorder.heads.first?.status == Int(status))
     withExtendedLifetime(recorder) {}
 }
+
+@Test func aHeadCutShortShowsWhatWasReadOfIt() {
+    // A bad field fails the head after its request line: the target is there to record, at every split.
+    let input = Array("POST /v1/messages?x=1 HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n".utf8)
+    for cut in 0...input.count {
+        let recorder = Recorder()
+        let parser = HTTPParser(kind: .request, delegate: recorder)
+        let error = feed(parser, input, cuts: [cut])
+        #expect(error?.kind == .malformed)
+        #expect(parser.head.targetString == "/v1/messages?x=1", "cut at \(cut)")
+        #expect(parser.head.method == .post)
+        withExtendedLifetime(recorder) {}
+    }
+    // A head still arriving: what came so far.
+    let recorder = Recorder()
+    let parser = HTTPParser(kind: .request, delegate: recorder)
+    #expect(feed(parser, Array("GET /partial HTTP/1.1\r\nHost: a\r\n".utf8), cuts: []) == nil)
+    #expect(parser.head.targetString == "/partial")
+    withExtendedLifetime(recorder) {}
+}
