@@ -372,9 +372,12 @@ The logger's part of this is history: the logger was rewritten on 2026-11-30 (18
 JSON exchange, 460 k → 150 k per SSE stream, no Foundation), its JSONL file is written with O_DIRECT (buffered
 appends under sustained load left dirty pages whose writeback doubled its system time), and the ring's clocks and
 end figures are binary words; "Logger thread" below has the profile and the measurements. What is left of the JSON
-gap with logging on: the logger's own ~2.5 µs per record (escaping, the usage scan, heads and header objects, the
-write) on the proxy's one core, and the loop's +4 k instructions (the heads copied as text lines, five records into
-the ring, the per-iteration check).
+gap with logging on (2026-12-01): the logger's own ~1.7 µs per record (23-26 k instructions: escaping the two bodies,
+the usage scan, the two heads and their header objects, the numbers, the write) on the proxy's one core, and the
+loop's ~0.6 µs: +3.0 k instructions (five records into the ring: the heads as copied lines, the bodies, the end
+figures) and ~0.1 µs that any second thread costs a process's system calls (measured: `--log none` with one idle
+thread added). A logger that does no work at all leaves the loop's cost where it is with the full logger, so the
+logger's bursts do not slow the loop through the caches they share.
 
 Profiled by hand, not by `make bench`, on the same binaries. Valgrind 3.19 (Debian 12) gives up on the DWARF 5
 debug information of the Swift release build ("unhandled dwarf2 abbrev form code 0x25"), so the profiles ran on a
