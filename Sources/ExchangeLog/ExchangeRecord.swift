@@ -1,6 +1,8 @@
 // One exchange as the logger assembles it from ring records (field names of the JSON it becomes are a contract:
-// README "The exchange log"). The request and response heads are kept as the ring's payload bytes (their fields are
-// found again when the record is written), so nothing is made into a String until it is written.
+// README "The exchange log"). The request and response heads are kept as the ring's payload bytes (the request's
+// fields are found when the record is written, the response's when its head comes), so nothing is made into a String
+// until it is written.
+import HTTP1
 import LogRing
 
 /// A header field's name and value, as byte offsets into the head payload that holds it.

@@ -55,7 +55,7 @@ public final class HTTPParser {
     public unowned(unsafe) var delegate: HTTPParserDelegate
     public fileprivate(set) var head = HTTPHead()
     /// The head's bytes while it is being parsed; `head.bytes` gets them when the head is complete.
-    private var staging = HeadStaging()
+    private var staging = OwnedBytes()
     /// The largest head accepted; larger heads fail with `.headTooLarge` (431 for requests).
     public var maxHeadBytes: Int
 
