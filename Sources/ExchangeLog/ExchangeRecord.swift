@@ -5,17 +5,6 @@
 import HTTP1
 import LogRing
 
-/// A header field's name and value, as byte offsets into the head payload that holds it.
-struct FieldRange {
-    var nameStart: Int32
-    var nameEnd: Int32
-    var valueStart: Int32
-    var valueEnd: Int32
-
-    var name: Range<Int> { Int(nameStart)..<Int(nameEnd) }
-    var value: Range<Int> { Int(valueStart)..<Int(valueEnd) }
-}
-
 /// A class: the assembler's table holds it while body fragments arrive, and each fragment changes it in place.
 /// Reused from exchange to exchange (see `RecordAssembler.recycle`), so its buffers keep their memory.
 final class ExchangeRecord {

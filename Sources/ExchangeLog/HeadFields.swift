@@ -4,6 +4,17 @@
 // or a known one costs an integer comparison, not a byte loop (a profile had reading and comparing the two heads of a
 // small exchange at a third of the logger's instructions).
 
+/// A header field's name and value, as byte offsets into the head payload that holds it.
+struct FieldRange {
+    var nameStart: Int32
+    var nameEnd: Int32
+    var valueStart: Int32
+    var valueEnd: Int32
+
+    var name: Range<Int> { Int(nameStart)..<Int(nameEnd) }
+    var value: Range<Int> { Int(valueStart)..<Int(valueEnd) }
+}
+
 struct HeadFields {
     /// What a field is to the record (names compared without regard to case).
     enum Role: UInt8 {

@@ -693,15 +693,6 @@ struct LineCursor {
         guard let hit = memchr(base + range.lowerBound, Int32(byte), range.count) else { return nil }
         return base.distance(to: UnsafeRawPointer(hit))
     }
-
-    /// `Name: value` (one space after the colon dropped); nil for a line without a colon.
-    static func field(_ payload: UnsafeRawBufferPointer, _ line: Range<Int>) -> FieldRange? {
-        guard let colon = find(payload, UInt8(ascii: ":"), in: line) else { return nil }
-        var value = colon + 1
-        if value < line.upperBound, payload[value] == 0x20 { value += 1 }
-        return FieldRange(nameStart: Int32(line.lowerBound), nameEnd: Int32(colon), valueStart: Int32(value),
-                          valueEnd: Int32(line.upperBound))
-    }
 }
 
 /// The end record: its figures (binary words at its start) and its `key=value` text lines, read where they lie in the
