@@ -85,28 +85,34 @@ struct HeadFields {
     }
 
     private mutating func append(_ base: UnsafePointer<UInt8>, _ range: FieldRange, limit: Int) {
-        let name = range.name
-        let prefix = Self.loweredPrefix(base, name, limit: limit)
+        let prefix = Self.loweredPrefix(base, range.name, limit: limit)
+        let field = Field(range: range, prefix: prefix, role: Self.role(base, range.name, prefix))
         if !hasRepeats {
             var earlier = 0
             while earlier < fields.count {
-                if fields[earlier].prefix == prefix && Self.sameName(base, fields[earlier].name, name) {
+                if Self.sameName(base, fields[earlier], field) {
                     hasRepeats = true
                     break
                 }
                 earlier &+= 1
             }
         }
-        fields.append(Field(range: range, prefix: prefix, role: Self.role(base, name, prefix)))
+        fields.append(field)
     }
 
-    /// Both names equal ignoring case (their first eight bytes already compared equal).
+    /// Fields `a` and `b` of `head` have one name, in any case.
+    func sameName(_ a: Int, _ b: Int, in head: UnsafeRawBufferPointer) -> Bool {
+        guard let base = head.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
+        return Self.sameName(base, fields[a], fields[b])
+    }
+
+    /// One name, in any case: the lower-cased first words and the lengths first, then the bytes past eight.
     @inline(__always)
-    static func sameName(_ base: UnsafePointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
-        guard a.count == b.count else { return false }
+    private static func sameName(_ base: UnsafePointer<UInt8>, _ a: Field, _ b: Field) -> Bool {
+        guard a.prefix == b.prefix, a.name.count == b.name.count else { return false }
         var k = 8
-        while k < a.count {
-            if ASCII.lower(base[a.lowerBound &+ k]) != ASCII.lower(base[b.lowerBound &+ k]) { return false }
+        while k < a.name.count {
+            if ASCII.lower(base[a.name.lowerBound &+ k]) != ASCII.lower(base[b.name.lowerBound &+ k]) { return false }
             k &+= 1
         }
         return true

@@ -268,8 +268,8 @@ struct KeptBody {
     /// Back to empty for the next exchange (memory let go when a body grew it past `keep`); a spill file that was
     /// neither renamed nor read back is removed.
     mutating func reset(_ files: BodyFiles?, keep: Int) {
-        if spillPath != nil {
-            if let spillPath { files?.remove(spillPath) }
+        if let path = spillPath {
+            files?.remove(path)
             spillPath = nil
         }
         if !parked.isEmpty {

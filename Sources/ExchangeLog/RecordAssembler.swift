@@ -449,13 +449,11 @@ final class RecordAssembler {
     /// else); secrets replaced by their fingerprint; a repeated name once, its values joined with ", " in order.
     private func headers(_ head: UnsafeRawBufferPointer, _ fields: HeadFields, into out: OutputBuffer) {
         out.byte(UInt8(ascii: "{"))
+        // Most heads repeat no name (`HeadFields` knows): each field is a member as it comes.
         guard fields.hasRepeats else {
             for index in 0..<fields.count {
                 if index > 0 { out.byte(UInt8(ascii: ",")) }
-                let field = fields[index]
-                name(head, field, into: out)
-                out.raw(#":""#)
-                value(head, field.value, secret: field.role.isSecret, into: out)
+                member(head, fields[index], into: out)
                 out.byte(UInt8(ascii: "\""))
             }
             out.byte(UInt8(ascii: "}"))
@@ -463,12 +461,10 @@ final class RecordAssembler {
         }
         // Fields sharing a name (any case) become one member, their values joined in order: one pass over the pairs
         // marks each field that repeats an earlier one, and each that a later one repeats.
-        guard let base = head.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
         while repeats.count < fields.count { repeats.append(.single) }
         for index in 0..<fields.count { repeats[index] = .single }
         for index in 0..<fields.count {
-            for earlier in 0..<index where fields[index].prefix == fields[earlier].prefix
-                && HeadFields.sameName(base, fields[index].name, fields[earlier].name) {
+            for earlier in 0..<index where fields.sameName(earlier, index, in: head) {
                 repeats[index] = .later
                 if repeats[earlier] == .single { repeats[earlier] = .repeated }
                 break
@@ -479,20 +475,24 @@ final class RecordAssembler {
             if !first { out.byte(UInt8(ascii: ",")) }
             first = false
             let field = fields[index]
-            name(head, field, into: out)
-            out.raw(#":""#)
-            let secret = field.role.isSecret
-            value(head, field.value, secret: secret, into: out)
+            member(head, field, into: out)
             if repeats[index] == .repeated {
-                for later in (index + 1)..<fields.count where fields[later].prefix == field.prefix
-                    && HeadFields.sameName(base, field.name, fields[later].name) {
+                for later in (index + 1)..<fields.count where fields.sameName(index, later, in: head) {
                     out.raw(", ")
-                    value(head, fields[later].value, secret: secret, into: out)
+                    value(head, fields[later].value, secret: field.role.isSecret, into: out)
                 }
             }
             out.byte(UInt8(ascii: "\""))
         }
         out.byte(UInt8(ascii: "}"))
+    }
+
+    /// `"name":"value` of one field (the closing quote is the caller's: a repeated name's later values come first).
+    @inline(__always)
+    private func member(_ head: UnsafeRawBufferPointer, _ field: HeadFields.Field, into out: OutputBuffer) {
+        name(head, field, into: out)
+        out.raw(#":""#)
+        value(head, field.value, secret: field.role.isSecret, into: out)
     }
 
     /// Per field of the head being written: whether its name comes again later, or came before.

@@ -12,7 +12,6 @@ public struct SSEAnalyzer: @unchecked Sendable {
     /// The answer as the SDK would accumulate it: text deltas, plus tool-input JSON fragments.
     /// Built from the accumulated bytes on each read; the logger reads it once, at the end (see `hasText`).
     public var text: String { String(decoding: textBytes, as: UTF8.self) }
-    /// `text` as the UTF-8 bytes it is kept in (the record writes them without a String).
     /// Some answer text arrived (cheap, unlike `text`: checked after every fragment for the first-token time).
     public var hasText: Bool { !textBytes.isEmpty }
     public private(set) var usage = Usage()
