@@ -42,15 +42,16 @@ public final class LoggerMetrics: Sendable {
     /// Logger thread: one record assembled. The mutex is the logger's (the loop never takes it).
     /// `tally`: where the record's tokens wait until `publish` (once per batch: a mutex and a dictionary per record
     /// were a twentieth of the logger's work per small exchange); without one they are published at once.
-    func recorded(usage: Usage?, costUSD: Double?, firstTokenNanos: UInt64, endedMonotonic: UInt64, now: UInt64,
+    /// `usage` is empty when the answer reported nothing.
+    func recorded(usage: Usage, costUSD: Double?, firstTokenNanos: UInt64, endedMonotonic: UInt64, now: UInt64,
                   tally: inout TokenTally, publishNow: Bool) {
         if firstTokenNanos > 0 { firstToken.observe(nanoseconds: firstTokenNanos) }
         if now > endedMonotonic { lagNanos.store(now - endedMonotonic, ordering: .relaxed) }
         // One writer: a plain load and store, as the loop's counters (no locked instruction).
-        if let usage, usage.reportsTokens, costUSD == nil {
+        if usage.reportsTokens, costUSD == nil {
             costUnknownModel.store(costUnknownModel.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         }
-        guard let usage, usage.inputTokens != nil || usage.outputTokens != nil else { return }
+        guard usage.inputTokens != nil || usage.outputTokens != nil else { return }
         var counts = Tokens()
         counts.exchanges = 1
         counts.input = UInt64(max(0, usage.inputTokens ?? 0))

@@ -230,26 +230,25 @@ final class RecordAssembler {
     /// The end record's figures of the record being written.
     private var figures = EndFigures()
 
-    /// What the exchange's answer reported: from its SSE events, or its JSON body (read back when spilled); nil when
-    /// it reported nothing. With what it cost by the price table.
-    private func usageAndCost(of exchange: ExchangeRecord) -> (Usage?, Double?) {
-        let usage: Usage
+    /// What the exchange's answer reported, into `usage` (left empty when it reported nothing): from its SSE events,
+    /// or its JSON body (read back when spilled). Returns what it cost by the price table. Filled in place, not
+    /// returned or unwrapped: each copy of a Usage retains its strings (a model name past 15 bytes is on the heap).
+    private func readUsage(of exchange: ExchangeRecord, into usage: inout Usage) -> Double? {
         if exchange.isStream {
             usage = exchange.sse.usage
         } else {
-            guard exchange.isJSON, !exchange.responseTruncated, exchange.responseBody.count > 0 else { return (nil, nil) }
+            guard exchange.isJSON, !exchange.responseTruncated, exchange.responseBody.count > 0 else { return nil }
             if !exchange.responseBody.isSpilled {
-                usage = JSONBodyUsage.usage(exchange.responseBody.memory, knownModel: lastPrice?.model)
+                JSONBodyUsage.read(exchange.responseBody.memory, knownModel: lastPrice?.model, into: &usage)
             } else if exchange.responseBody.count <= Self.usageReadMax, let bodyFiles, let path = exchange.responseBody.spillPath,
                       bodyFiles.read(path, into: &bodyScratch, count: exchange.responseBody.count) {
                 scratchHolds = "response"
-                usage = JSONBodyUsage.usage(bodyScratch)
+                JSONBodyUsage.read(bodyScratch, knownModel: lastPrice?.model, into: &usage)
             } else {
-                return (nil, nil)
+                return nil
             }
         }
-        guard !usage.isEmpty else { return (nil, nil) }
-        return (usage, prices.cost(of: usage, price: price(for:)))
+        return usage.isEmpty ? nil : prices.cost(of: usage, price: price(for:))
     }
 
     private func encode(_ exchange: ExchangeRecord, _ end: EndEntries, into out: OutputBuffer) {
@@ -264,9 +263,11 @@ final class RecordAssembler {
             exchange.requestBody.finishSpill(bodyFiles)
             exchange.responseBody.finishSpill(bodyFiles)
         }
-        // A let, read in place below: every copy of a Usage retains its strings (a model name is past the 15 bytes
-        // a string holds inline).
-        let (usage, cost) = usageAndCost(of: exchange)
+        var filled = Usage()
+        let cost = readUsage(of: exchange, into: &filled)
+        // A let from here (read in place by the closure below, not copied into it).
+        let usage = consume filled
+        let reported = !usage.isEmpty
         exchange.start.withUnsafeBytes { start in
             requestFields.read(start, at: LogPayload.clocksByteCount, skipping: 3)  // client, upstream, request line
             out.raw(#"{"id":""#)
@@ -339,13 +340,13 @@ final class RecordAssembler {
             agent(start, exchange, end, into: out)
             out.raw(#","attempts":"#)
             attempts(start, exchange, end, into: out)
-            if let index = end.agent, let usage { charge(index, usage, cost: cost) }
+            if let index = end.agent, reported { charge(index, usage, cost: cost) }
             out.raw(#","outcome":"#)
             end.outcome { out.text($0) }
             out.raw(#","error":"#)
             if !end.error({ out.text($0) }) { out.raw("null") }
         }
-        if let usage {
+        if reported {
             out.raw(#","usage":{"model":"#)
             if let model = usage.model { out.text(model) } else { out.raw("null") }
             out.raw(#","input_tokens":"#)

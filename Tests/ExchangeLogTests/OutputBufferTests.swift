@@ -53,6 +53,28 @@ private func viaWriter(_ bytes: [UInt8]) -> [UInt8]? {
     }
 }
 
+@Test func shortStringsAreReadInPlaceWithoutReadingPastThem() {
+    // The two-word path reads a short string with overlapping loads: every length, with distinct bytes (so a byte
+    // out of place shows), from a buffer exactly that long (the sanitizer build flags a read past its end).
+    let alphabet = Array("abcdefghijklmnopq".utf8)
+    for length in 0...17 {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, length), alignment: 1)
+        defer { buffer.deallocate() }
+        let text = Array(alphabet.prefix(length))
+        buffer.copyBytes(from: text)
+        let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<length])
+        if length <= 16 {
+            let (low, high) = OutputBuffer.paddedWords(bytes)
+            var expected: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &expected) { $0.copyBytes(from: text) }
+            #expect(low == expected.0 && high == expected.1, "length \(length)")
+        }
+        let out = OutputBuffer(capacity: 8)
+        #expect(out.string(ifValidUTF8: bytes))
+        #expect(Array(out.bytes) == Array("\"\(String(decoding: text, as: UTF8.self))\"".utf8), "length \(length)")
+    }
+}
+
 @Test func millisecondsAreWhatDoubleDescriptionWrites() {
     var generator = SystemRandomNumberGenerator()
     var samples: [UInt64] = [1, 99, 100, 101, 999_999, 1_000_000, 41_700_000, 999_999_999_999_999, 1_000_000_000_000_000]

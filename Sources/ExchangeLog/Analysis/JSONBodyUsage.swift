@@ -37,11 +37,15 @@ public enum JSONBodyUsage {
     /// `knownModel`: a model name the caller holds (the last one seen); when the answer names the same, that string
     /// is used rather than a new one (a name past 15 bytes is a heap string, made and freed per record otherwise).
     public static func usage(_ body: [UInt8], knownModel: String? = nil) -> Usage {
-        // Filled in place (inout): returned from the closure, the Usage was copied, and a model name past 15 bytes
-        // is a string on the heap, retained by each copy.
         var usage = Usage()
-        body.withUnsafeBytes { read($0, knownModel: knownModel, into: &usage) }
+        read(body, knownModel: knownModel, into: &usage)
         return usage
+    }
+
+    /// As `usage`, into the caller's (empty) Usage: filled in place, as a Usage returned through the byte closure
+    /// was copied twice, and each copy retains its strings (a model name past 15 bytes is on the heap).
+    static func read(_ body: [UInt8], knownModel: String?, into usage: inout Usage) {
+        body.withUnsafeBytes { read($0, knownModel: knownModel, into: &usage) }
     }
 
     private static func read(_ data: UnsafeRawBufferPointer, knownModel: String?, into usage: inout Usage) {

@@ -210,23 +210,50 @@ final class OutputBuffer {
     }
 
     /// Most strings in a record are short and need no escape (header names, a method, a path, a model): those up
-    /// to 16 bytes are checked in two words of a zero-padded copy and written whole, quotes included. False (nothing
-    /// written) when one needs attention.
+    /// to 16 bytes are checked as two zero-padded words and written whole, quotes included. False (nothing written)
+    /// when one needs attention.
     @inline(__always)
     private func shortCleanString(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        var words: (UInt64, UInt64) = (0, 0)
+        let (low, high) = Self.paddedWords(bytes)
         let n = bytes.count
-        if n > 0 { withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: bytes) } }
         // The zero padding past `n` would be flagged as controls: only the string's own bytes count.
         let first = n >= 8 ? ~UInt64(0) : (UInt64(1) &<< UInt64(n &* 8)) &- 1
         let second = n <= 8 ? 0 : (n == 16 ? ~UInt64(0) : (UInt64(1) &<< UInt64((n &- 8) &* 8)) &- 1)
-        guard (Self.attention(words.0) & first) | (Self.attention(words.1) & second) == 0 else { return false }
-        let out = room(n &+ 2)
-        out[0] = UInt8(ascii: "\"")
-        withUnsafeBytes(of: &words) { UnsafeMutableRawPointer(out + 1).copyMemory(from: $0.baseAddress!, byteCount: n) }
-        out[n &+ 1] = UInt8(ascii: "\"")
+        guard (Self.attention(low) & first) | (Self.attention(high) & second) == 0 else { return false }
+        // Both words are stored whole (the room covers them) and the closing quote lands on the padding.
+        let out = UnsafeMutableRawPointer(room(18))
+        out.storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
+        out.storeBytes(of: low, toByteOffset: 1, as: UInt64.self)
+        out.storeBytes(of: high, toByteOffset: 9, as: UInt64.self)
+        out.storeBytes(of: UInt8(ascii: "\""), toByteOffset: n &+ 1, as: UInt8.self)
         count &+= n &+ 2
         return true
+    }
+
+    /// The first 16 bytes of `bytes` (at most 16) as two little-endian words, zeros past the end, read with loads
+    /// that stay inside the bytes (overlapping ones, shifted into place): a copy call per short string cost more
+    /// than the check.
+    @inline(__always)
+    static func paddedWords(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+        let n = bytes.count
+        guard n > 0, let p = bytes.baseAddress else { return (0, 0) }
+        if n >= 8 {
+            let low = p.loadUnaligned(as: UInt64.self)
+            guard n > 8 else { return (low, 0) }
+            // Bytes n-8..<n, of which the top n-8 are bytes 8..<n.
+            let tail = p.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+            return (low, tail &>> UInt64((16 &- n) &* 8))
+        }
+        if n >= 4 {
+            // Bytes 0..<4 and n-4..<n; where they overlap they agree.
+            let head = UInt64(p.loadUnaligned(as: UInt32.self))
+            let tail = UInt64(p.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self))
+            return (head | (tail &<< UInt64((n &- 4) &* 8)), 0)
+        }
+        var low = UInt64(p.load(as: UInt8.self))
+        if n > 1 { low |= UInt64(p.load(fromByteOffset: 1, as: UInt8.self)) &<< 8 }
+        if n > 2 { low |= UInt64(p.load(fromByteOffset: 2, as: UInt8.self)) &<< 16 }
+        return (low, 0)
     }
 
     /// `"` + the first `n` (1...8) bytes of `word` + `"`, when none of them needs an escape; false (nothing written)
