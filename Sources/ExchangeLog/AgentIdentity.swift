@@ -24,7 +24,8 @@ struct AgentFields {
     }
 
     /// `sessionHeaders`: lower-case names, first present wins.
-    init(_ head: UnsafeRawBufferPointer, _ fields: HeadFields, sessionHeaders: [SessionHeader]) {
+    /// Borrowed: an initializer's arguments are otherwise passed owned, a retain and a release of each per record.
+    init(_ head: UnsafeRawBufferPointer, _ fields: borrowing HeadFields, sessionHeaders: borrowing [SessionHeader]) {
         var apiKey: Range<Int>?
         var bearer: Credential?
         // The first value of each session header counts; of those, the first non-empty one in the configured order.

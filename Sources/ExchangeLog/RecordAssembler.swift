@@ -193,9 +193,9 @@ final class RecordAssembler {
             let code = LineCursor.find(payload, UInt8(ascii: " "), in: statusLine).map { statusLine.lowerBound..<$0 } ?? statusLine
             exchange.status = LogPayload.number(UnsafeRawBufferPointer(rebasing: payload[code])).map { Int($0) }
         }
+        // Moved out and back (not copied: a copy retains the fields' storage, and this runs once a record).
         var fields = exchange.responseFields.take() ?? HeadFields()
         fields.read(payload, at: 0, skipping: 1)
-        exchange.responseFields = fields
         for index in 0..<fields.count {
             let field = fields[index]
             if field.role == .contentEncoding {
@@ -215,6 +215,7 @@ final class RecordAssembler {
                 }
             }
         }
+        exchange.responseFields = consume fields
         if exchange.isEventStream {
             if exchange.isStream { exchange.sse.reset() }
             exchange.isStream = true
@@ -268,6 +269,10 @@ final class RecordAssembler {
         // A let from here (read in place by the closure below, not copied into it).
         let usage = consume filled
         let reported = !usage.isEmpty
+        // The request's fields are read into storage kept from record to record, swapped out for this one and back
+        // (read from a property of this class, they would be retained and released at each use).
+        var requestFields = HeadFields()
+        swap(&requestFields, &self.requestFields)
         exchange.start.withUnsafeBytes { start in
             requestFields.read(start, at: LogPayload.clocksByteCount, skipping: 3)  // client, upstream, request line
             out.raw(#"{"id":""#)
@@ -292,15 +297,15 @@ final class RecordAssembler {
             out.raw(#"},"response":"#)
             if let status = exchange.status {
                 exchange.head.withUnsafeBytes { head in
-                    if exchange.responseFields == nil {  // parked since
-                        var fields = HeadFields()
-                        fields.read(head, at: 0, skipping: 1)  // the status line
-                        exchange.responseFields = fields
-                    }
+                    // Moved out and back, as in `responseHead`. None: parked since, read again.
+                    let parkedSince = exchange.responseFields == nil
+                    var fields = exchange.responseFields.take() ?? HeadFields()
+                    if parkedSince { fields.read(head, at: 0, skipping: 1) }  // after the status line
                     out.raw(#"{"status":"#)
                     out.decimal(status)
                     out.raw(#","headers":"#)
-                    headers(head, exchange.responseFields ?? HeadFields(), into: out)
+                    headers(head, fields, into: out)
+                    exchange.responseFields = consume fields
                     bodyMembers(&exchange.responseBody, side: "response", id: id,
                                 wireBytes: figures.responseBytes.map { Int($0) } ?? exchange.responseBytes,
                                 dropped: exchange.responseDropped, into: out)
@@ -337,7 +342,7 @@ final class RecordAssembler {
             if figures.tlsNs > 0 { out.bool(figures.tlsResumed) } else { out.raw("null") }
 
             out.raw(#"},"agent":"#)
-            agent(start, exchange, end, into: out)
+            agent(start, exchange, end, requestFields, into: out)
             out.raw(#","attempts":"#)
             attempts(start, exchange, end, into: out)
             if let index = end.agent, reported { charge(index, usage, cost: cost) }
@@ -346,6 +351,7 @@ final class RecordAssembler {
             out.raw(#","error":"#)
             if !end.error({ out.text($0) }) { out.raw("null") }
         }
+        swap(&requestFields, &self.requestFields)
         if reported {
             out.raw(#","usage":{"model":"#)
             if let model = usage.model { out.text(model) } else { out.raw("null") }
@@ -532,7 +538,8 @@ final class RecordAssembler {
         }
     }
 
-    private func agent(_ start: UnsafeRawBufferPointer, _ exchange: ExchangeRecord, _ end: EndEntries, into out: OutputBuffer) {
+    private func agent(_ start: UnsafeRawBufferPointer, _ exchange: ExchangeRecord, _ end: EndEntries, _ requestFields: borrowing HeadFields,
+                       into out: OutputBuffer) {
         let agent = AgentFields(start, requestFields, sessionHeaders: sessionHeaderBytes)
         out.raw(#"{"name":"#)
         if let index = end.agent, index >= 0, index < agentNames.count { out.text(agentNames[index]) } else { out.raw("null") }
