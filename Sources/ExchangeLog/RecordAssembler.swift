@@ -10,7 +10,7 @@ import LogRing
 import Metrics
 
 final class RecordAssembler {
-    private var open: [UInt64: ExchangeRecord] = [:]
+    private var open = IDTable<ExchangeRecord>()
     /// The exchange the last record was for (consecutive records are mostly of one exchange: a stream's fragments).
     /// Unmanaged: `open` holds it for as long as it is here (it is cleared when the exchange leaves `open`), so finding
     /// it again costs no reference counting.
@@ -95,7 +95,7 @@ final class RecordAssembler {
             let body = LogPayload.Body(record.payload)
             withExchange(record.exchange) { $0.appendResponse(body.bytes, at: body.readAt, cap: bodyMax, files: bodyFiles) }
         case .end:
-            guard let exchange = open.removeValue(forKey: record.exchange) else { return false }
+            guard let exchange = open.remove(record.exchange) else { return false }
             if recent?.toOpaque() == Unmanaged.passUnretained(exchange).toOpaque() { recent = nil }
             let end = EndEntries(record.payload)
             encode(exchange, end, into: out)
@@ -127,7 +127,7 @@ final class RecordAssembler {
         guard let bodyFiles, now >= nextParkRound else { return }
         nextParkRound = now &+ parkAfter
         parkedExchanges = 0
-        for exchange in open.values {
+        open.forEach { exchange in
             if now &- exchange.startedMonotonic >= parkAfter { exchange.park(bodyFiles) }
             if exchange.isParked { parkedExchanges += 1 }
         }
@@ -180,7 +180,7 @@ final class RecordAssembler {
             exchange.method = requestLine.lowerBound..<space
             exchange.target = (space + 1)..<second
         }
-        open[record.exchange] = exchange
+        open.insert(exchange, for: record.exchange)
         recent = Unmanaged.passUnretained(exchange)
     }
 

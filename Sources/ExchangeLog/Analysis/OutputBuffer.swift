@@ -376,20 +376,8 @@ final class OutputBuffer {
         return i
     }
 
-    /// The high bit set in the bytes of `word` that are below 0x20, a quote, a backslash or above 0x7F (the classic
-    /// "has a zero byte" tests: a borrow may flag bytes above a flagged one, so only the lowest flag is exact).
     @inline(__always)
-    private static func attention(_ word: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let below20 = (word &- ones &* 0x20) & ~word
-        let quote = word ^ (ones &* 0x22)
-        let backslash = word ^ (ones &* 0x5C)
-        let zeroQuote = (quote &- ones) & ~quote
-        let zeroBackslash = (backslash &- ones) & ~backslash
-        return ((below20 | zeroQuote | zeroBackslash) | word) & highs
-    }
-
+    private static func attention(_ word: UInt64) -> UInt64 { SWAR.jsonAttention(word) }
 
     /// The length of the well-formed UTF-8 sequence at `i` (Unicode §3.9, table 3-7), or 0 if there is none.
     @inline(__always)

@@ -127,8 +127,19 @@ enum TopLevelScanner {
         guard !value.isEmpty, data[value.lowerBound] == UInt8(ascii: "\"") else { return nil }
         // Printable ASCII up to the closing quote (a model name, a stop reason): the bytes are the string, made
         // without the decoding buffer (an array allocated per string).
+        // Eight bytes at a time to the first byte that is not plain (DEL is plain here: a string of it is the same).
         var end = value.lowerBound + 1
-        while end < data.count, data[end] >= 0x20, data[end] < 0x7F, data[end] != UInt8(ascii: "\\"), data[end] != UInt8(ascii: "\"") {
+        if let base = data.baseAddress {
+            while end &+ 8 <= data.count {
+                let flags = SWAR.jsonAttention(base.loadUnaligned(fromByteOffset: end, as: UInt64.self))
+                if flags != 0 {
+                    end &+= flags.trailingZeroBitCount &>> 3
+                    break
+                }
+                end &+= 8
+            }
+        }
+        while end < data.count, data[end] >= 0x20, data[end] < 0x80, data[end] != UInt8(ascii: "\\"), data[end] != UInt8(ascii: "\"") {
             end += 1
         }
         if end < data.count, data[end] == UInt8(ascii: "\"") {
@@ -154,6 +165,15 @@ enum TopLevelScanner {
 enum SWAR {
     @inline(__always)
     static func repeated(_ byte: UInt8) -> UInt64 { 0x0101_0101_0101_0101 &* UInt64(byte) }
+
+    /// The high bit set in the bytes of `word` that are below 0x20, a quote, a backslash or above 0x7F (the classic
+    /// "has a zero byte" tests: a borrow may flag bytes above a flagged one, so only the lowest flag is exact).
+    @inline(__always)
+    static func jsonAttention(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let below20 = (word &- ones &* 0x20) & ~word
+        return (below20 | zeroBytes(word ^ repeated(0x22)) | zeroBytes(word ^ repeated(0x5C)) | word) & 0x8080_8080_8080_8080
+    }
 
     /// The high bit of each zero byte of `x` set (bytes above the first zero byte may be flagged too, by borrows:
     /// the lowest flag, which callers use, is exact).
