@@ -18,6 +18,20 @@ enum TopLevelScanner {
     @discardableResult
     static func forEachMember(_ data: UnsafeRawBufferPointer, from start: Int = 0,
                               _ body: (_ key: UnsafeRawBufferPointer, _ value: Range<Int>) -> Void) -> Int? {
+        forEachMember(data, from: start, reading: { key, valueStart in
+            guard let valueEnd = skipValue(data, valueStart) else { return nil }
+            body(key, valueStart..<valueEnd)
+            return valueEnd
+        })
+    }
+
+    /// As `forEachMember`, with `read` taking each key and where its value starts, and answering where the value
+    /// ends (nil: not a value), so a member worth reading is read in the same pass that passes over it
+    /// (`skipValue` for the others).
+    @discardableResult
+    @inline(__always)
+    static func forEachMember(_ data: UnsafeRawBufferPointer, from start: Int = 0,
+                              reading read: (_ key: UnsafeRawBufferPointer, _ valueStart: Int) -> Int?) -> Int? {
         var i = skipSpace(data, start)
         guard i < data.count, data[i] == UInt8(ascii: "{") else { return nil }
         i = skipSpace(data, i + 1)
@@ -27,9 +41,7 @@ enum TopLevelScanner {
             let key = UnsafeRawBufferPointer(rebasing: data[(i + 1)..<(keyEnd - 1)])
             i = skipSpace(data, keyEnd)
             guard i < data.count, data[i] == UInt8(ascii: ":") else { return nil }
-            let valueStart = skipSpace(data, i + 1)
-            guard let valueEnd = skipValue(data, valueStart) else { return nil }
-            body(key, valueStart..<valueEnd)
+            guard let valueEnd = read(key, skipSpace(data, i + 1)) else { return nil }
             i = skipSpace(data, valueEnd)
             guard i < data.count else { return nil }
             if data[i] == UInt8(ascii: "}") { return i + 1 }
