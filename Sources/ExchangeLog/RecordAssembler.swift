@@ -369,7 +369,7 @@ final class RecordAssembler {
         }
         // Present in every record, so a store can sum it without asking whether the key exists.
         out.raw(#","cost_usd":"#)
-        if let cost { out.double(cost) } else { out.raw("null") }
+        if let cost { out.billionths(cost) } else { out.raw("null") }
         if exchange.isStream {
             out.raw(#","sse":{"events":"#)
             out.decimal(exchange.sse.events)

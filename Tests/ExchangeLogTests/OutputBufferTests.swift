@@ -86,6 +86,28 @@ private func viaWriter(_ bytes: [UInt8]) -> [UInt8]? {
     }
 }
 
+@Test func costsAreWhatDoubleDescriptionWrites() {
+    // Every whole number of billionths below 2*10^5 (the exponent's range and where it ends), random ones up to
+    // 10^15 (where the integer path ends), and values that are not whole billionths.
+    var generator = SystemRandomNumberGenerator()
+    var samples: [Double] = (0..<200_000).map { Double($0) / 1e9 }
+    for _ in 0..<200_000 {
+        let n = UInt64.random(in: 0...UInt64(10).power(Int.random(in: 1...16, using: &generator)), using: &generator)
+        samples.append((Double(n) / 1e6 * 1e9 / 1e6).rounded() / 1e9)
+        samples.append(Double(n) / 1e9)
+    }
+    samples += [0.1234567891234, 1.0 / 3.0, 1e-12, 2.5e-10, 1e15, 1e16, 1e20, 123456.789012345, -0.0, -1e-9, -0.5,
+                .greatestFiniteMagnitude, .leastNonzeroMagnitude]
+    for value in samples {
+        let out = OutputBuffer(capacity: 64)
+        out.billionths(value)
+        #expect(String(decoding: out.bytes, as: UTF8.self) == value.description, "\(value)")
+    }
+    let out = OutputBuffer(capacity: 64)
+    out.billionths(.nan)
+    #expect(String(decoding: out.bytes, as: UTF8.self) == "null")
+}
+
 @Test func base64AndTimesAreStandard() {
     for count in 0..<40 {
         let bytes = (0..<count).map { UInt8(($0 * 37) % 256) }

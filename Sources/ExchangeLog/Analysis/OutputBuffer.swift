@@ -164,6 +164,54 @@ final class OutputBuffer {
         count &+= end
     }
 
+    /// What `double(value)` writes, for a value that is a whole number of billionths below 10^6 (a cost rounded to
+    /// a nano-dollar, as the price table gives it), written from that integer: as for `milliseconds`, its exact
+    /// decimal is then also the shortest text that reads back as the same double. Swift writes it with an exponent
+    /// below 10^-4 ("1.21e-05"), without one from there. Any other value: `double`. (OutputBufferTests compare the
+    /// two on every value below 2*10^5 billionths and on random ones up to 10^15.)
+    func billionths(_ value: Double) {
+        let scaled = (value * 1e9).rounded()
+        guard value.sign == .plus, scaled < 1e15, let n = UInt64(exactly: scaled), Double(n) / 1e9 == value else {
+            return double(value)
+        }
+        if n == 0 { return raw("0.0") }
+        guard n < 100_000 else {
+            decimal(n / 1_000_000_000)
+            let fraction = n % 1_000_000_000
+            guard fraction != 0 else { return raw(".0") }
+            // Nine digits with their leading zeros, then the trailing zeros dropped.
+            let out = room(10)
+            out[0] = UInt8(ascii: ".")
+            var first = LogPayload.writeDigits(fraction, endingAt: out + 10)
+            while first > out + 1 { first -= 1; first.pointee = UInt8(ascii: "0") }
+            var end = 10
+            while out[end &- 1] == UInt8(ascii: "0") { end &-= 1 }
+            count &+= end
+            return
+        }
+        // 1 to 5 digits: d[.ddd]e-0X, the exponent being the digit count less ten.
+        var length = 1
+        var bound: UInt64 = 10
+        while n >= bound { length &+= 1; bound &*= 10 }
+        var significant = n
+        while significant % 10 == 0 { significant /= 10 }
+        var digits = 1
+        bound = 10
+        while significant >= bound { digits &+= 1; bound &*= 10 }
+        let out = room(12)
+        _ = LogPayload.writeDigits(significant, endingAt: out + 1 + digits)
+        // The first digit, then the point before the rest (if any).
+        out[0] = out[1]
+        var at = 1
+        if digits > 1 {
+            out[1] = UInt8(ascii: ".")
+            at = digits &+ 1
+        }
+        out[at] = UInt8(ascii: "e"); out[at &+ 1] = UInt8(ascii: "-"); out[at &+ 2] = UInt8(ascii: "0")
+        out[at &+ 3] = UInt8(ascii: "0") &+ UInt8(10 &- length)
+        count &+= at &+ 4
+    }
+
     func bool(_ value: Bool) { value ? raw("true") : raw("false") }
 
     // MARK: JSON strings
