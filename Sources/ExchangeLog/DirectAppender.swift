@@ -28,9 +28,15 @@ final class DirectAppender {
     private let plain: Int32
     /// The same open file, reopened through /proc with O_DIRECT (owned).
     private let direct: Int32
-    /// Aligned copy of a batch's whole blocks (O_DIRECT needs the memory aligned too).
+    /// Aligned copy of a batch's whole blocks (O_DIRECT needs the memory aligned too), for batches whose blocks do
+    /// not already sit aligned in the caller's memory.
     private var stage: UnsafeMutableRawPointer
     private var capacity: Int
+    /// Where the file ended after this appender's last append (or when it was opened): where the next one starts
+    /// unless another process appended or the file was cut in between.
+    private(set) var expectedEnd: Int
+    /// Bytes of whole blocks written from the caller's memory, without the aligned copy (tests, the bench).
+    private(set) var writtenInPlace = 0
 
     /// O_DIRECT is behind _GNU_SOURCE, which Swift's Glibc module does not define; its value differs by architecture
     /// (Linux's asm-generic/fcntl.h, and arm's and arm64's own).
@@ -49,6 +55,7 @@ final class DirectAppender {
         guard reopened >= 0 else { return nil }
         self.plain = plain
         direct = reopened
+        expectedEnd = Int(info.st_size)
         capacity = 1 << 20
         stage = .allocate(byteCount: capacity, alignment: DirectAppender.blockSize)
     }
@@ -73,12 +80,19 @@ final class DirectAppender {
             cutBack(to: size)
             throw .failed(error)
         }
-        // 2. Whole blocks, directly, from an aligned copy.
+        // 2. Whole blocks, directly: in place when the caller's memory has them aligned (it placed the batch for the
+        // offset it expected), else from an aligned copy.
         let whole = (bytes.count - head) & ~(block - 1)
         if whole > 0 {
-            reserve(whole)
-            stage.copyMemory(from: source + head, byteCount: whole)
-            if let error = writeAll(direct, stage, whole, at: size + head) {
+            var from = UnsafeRawPointer(source + head)
+            if UInt(bitPattern: from) % UInt(block) != 0 {
+                reserve(whole)
+                stage.copyMemory(from: from, byteCount: whole)
+                from = UnsafeRawPointer(stage)
+            } else {
+                writtenInPlace += whole
+            }
+            if let error = writeAll(direct, from, whole, at: size + head) {
                 cutBack(to: size)
                 throw error == EINVAL ? .unsupported : .failed(error)
             }
@@ -89,6 +103,7 @@ final class DirectAppender {
             cutBack(to: size)
             throw .failed(error)
         }
+        expectedEnd = size + bytes.count
     }
 
     private func reserve(_ needed: Int) {

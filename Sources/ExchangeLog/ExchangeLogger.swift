@@ -125,6 +125,7 @@ public final class ExchangeLogger: @unchecked Sendable {
         }
         // One buffer for every batch: records are written into it as they are assembled (see RecordAssembler).
         let batch = OutputBuffer(capacity: Self.batchBytes + Self.batchBytes / 4)
+        batch.reset(leading: sinks.first?.nextAppendOffset ?? 0)
         var batchLines = 0
         while true {
             // Sleeps only when the ring is empty (the loop rings only then); 100 ms bounds the delay of a record
@@ -170,7 +171,8 @@ public final class ExchangeLogger: @unchecked Sendable {
         let bytes = batch.bytes
         for sink in sinks { report(sink, lines: lines) { try sink.write(contentsOf: bytes) } }
         written.add(lines, ordering: .relaxed)
-        batch.reset()
+        // The next batch placed for where the first sink's file will end, so its whole blocks go out in place.
+        batch.reset(leading: sinks.first?.nextAppendOffset ?? 0)
         lines = 0
     }
 

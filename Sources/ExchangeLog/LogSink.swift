@@ -15,10 +15,14 @@ public protocol LogSink: AnyObject {
     func close()
     /// Called at each logger wake-up (at least every 100 ms): the spool fsyncs when its second is up.
     func syncIfDue()
+    /// Where in its file the next batch will most likely start (nil: no file, or no use for it). A batch whose bytes
+    /// sit at that offset modulo 4 KiB in page-aligned memory goes to an O_DIRECT file without an aligned copy.
+    var nextAppendOffset: Int? { get }
 }
 
 extension LogSink {
     public func syncIfDue() {}
+    public var nextAppendOffset: Int? { nil }
     public func write(contentsOf lines: UnsafeRawBufferPointer) throws { try write(Array(lines)) }
 }
 
@@ -64,6 +68,9 @@ public final class JSONLinesSink: LogSink {
     public var name: String { "jsonl:\(path)" }
     /// Whether batches reach the file with O_DIRECT (tests, the bench).
     public var writesDirectly: Bool { direct != nil }
+    public var nextAppendOffset: Int? { direct?.expectedEnd }
+    /// Bytes the direct appender wrote from the batch's own memory (tests).
+    var directBytesInPlace: Int { direct?.writtenInPlace ?? 0 }
 
     /// `direct`: false writes every batch through the page cache (write(2) under O_APPEND).
     public init(path: String, direct: Bool = true) throws {

@@ -47,6 +47,33 @@ func batchesOfEverySizeLandByteForByte(direct: Bool) throws {
     }
 }
 
+@Test func batchesPlacedForTheFilesEndGoOutInPlaceAndMisplacedOnesStillLand() throws {
+    // As the logger writes: each batch in the page-aligned output buffer, placed for the offset the sink expects.
+    // Someone else's lines in between make the placement wrong for one batch: it is copied instead, and still lands.
+    let path = temporaryFile()
+    let sink = try JSONLinesSink(path: path)
+    let other = try JSONLinesSink(path: path, direct: false)
+    defer { sink.close(); other.close() }
+    let out = OutputBuffer(capacity: 64)
+    var expected: [UInt8] = []
+    for round in 0..<12 {
+        out.reset(leading: sink.nextAppendOffset ?? 0)
+        let lines = batch("r\(round)", 3 + round % 4, length: 2500 + round * 301)
+        lines.withUnsafeBytes { out.raw($0) }
+        try sink.write(contentsOf: out.bytes)
+        expected += lines
+        if round % 5 == 4 {
+            let theirs = batch("other\(round)", 1, length: 77)
+            try other.write(theirs)
+            expected += theirs
+        }
+        #expect(contents(path) == expected, "round \(round)")
+    }
+    if sink.writesDirectly {
+        #expect(sink.directBytesInPlace > 12 * 4096, "most whole blocks went out without the aligned copy")
+    }
+}
+
 @Test func twoSinksOnOneFileNeverCutIntoEachOthersLines() throws {
     let path = temporaryFile()
     let first = try JSONLinesSink(path: path)

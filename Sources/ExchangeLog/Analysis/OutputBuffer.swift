@@ -6,9 +6,13 @@ import Glibc
 import LogRing
 
 final class OutputBuffer {
+    /// Page aligned, so a batch placed at the right offset (`reset(leading:)`) hands a file's direct writes whole
+    /// aligned blocks in place (see `DirectAppender`).
     private(set) var base: UnsafeMutablePointer<UInt8>
     private(set) var capacity: Int
-    /// Bytes written so far.
+    /// Where the contents start: bytes before it are unused (`reset(leading:)`).
+    private(set) var start = 0
+    /// The end of the contents, as an offset from `base` (so `count - start` bytes are written).
     var count = 0
     /// What the buffer shrinks back to after a large record (see `reset`).
     let keptCapacity: Int
@@ -20,13 +24,19 @@ final class OutputBuffer {
     init(capacity: Int = 64 * 1024) {
         keptCapacity = capacity
         self.capacity = capacity
-        base = .allocate(capacity: capacity)
+        base = Self.allocate(capacity)
     }
 
     deinit { base.deallocate() }
 
-    var isEmpty: Bool { count == 0 }
-    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    static let alignment = 4096
+
+    private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<UInt8> {
+        UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: alignment).bindMemory(to: UInt8.self, capacity: capacity)
+    }
+
+    var isEmpty: Bool { count == start }
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base + start, count: count &- start) }
 
     /// Room for `extra` more bytes; returns where they go.
     @inline(__always)
@@ -38,21 +48,23 @@ final class OutputBuffer {
     private func grow(_ needed: Int) {
         var size = capacity
         while size < needed { size &*= 2 }
-        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
+        let bigger = Self.allocate(size)
         bigger.update(from: base, count: count)
         base.deallocate()
         base = bigger
         capacity = size
     }
 
-    /// Forgets the contents; gives memory back when one large record grew the buffer past what it keeps.
-    func reset() {
-        count = 0
+    /// Forgets the contents; gives memory back when one large record grew the buffer past what it keeps. The next
+    /// contents start `leading` bytes (less than the alignment) past the aligned start.
+    func reset(leading: Int = 0) {
         if capacity > keptCapacity * 4 {
             base.deallocate()
-            base = .allocate(capacity: keptCapacity)
+            base = Self.allocate(keptCapacity)
             capacity = keptCapacity
         }
+        start = leading & (Self.alignment &- 1)
+        count = start
     }
 
     /// A copy of the contents, for callers that want an array (sinks take `[UInt8]`).
