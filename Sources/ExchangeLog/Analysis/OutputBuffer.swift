@@ -163,15 +163,22 @@ final class OutputBuffer {
     /// without an exponent. Outside that range: `double`. (OutputBufferTests compare the two on millions of values.)
     func milliseconds(nanos: UInt64) {
         guard nanos >= 100 && nanos < 1_000_000_000_000_000 else { return double(Double(nanos) / 1e6) }
-        decimal(nanos / 1_000_000)
-        let fraction = nanos % 1_000_000
+        fixedPoint(nanos, scale: 1_000_000, fractionDigits: 6)
+    }
+
+    /// `value / scale` (scale = 10^fractionDigits) in plain decimal as Swift writes a double without an exponent:
+    /// the fraction's trailing zeros dropped, ".0" when there is none.
+    @inline(__always)
+    private func fixedPoint(_ value: UInt64, scale: UInt64, fractionDigits: Int) {
+        decimal(value / scale)
+        let fraction = value % scale
         guard fraction != 0 else { return raw(".0") }
-        // Six digits with their leading zeros, then the trailing zeros dropped.
-        let out = room(7)
+        // The digits with their leading zeros, then the trailing zeros dropped.
+        let out = room(fractionDigits &+ 1)
         out[0] = UInt8(ascii: ".")
-        var first = LogPayload.writeDigits(fraction, endingAt: out + 7)
+        var first = LogPayload.writeDigits(fraction, endingAt: out + fractionDigits + 1)
         while first > out + 1 { first -= 1; first.pointee = UInt8(ascii: "0") }
-        var end = 7
+        var end = fractionDigits &+ 1
         while out[end &- 1] == UInt8(ascii: "0") { end &-= 1 }
         count &+= end
     }
@@ -187,20 +194,7 @@ final class OutputBuffer {
             return double(value)
         }
         if n == 0 { return raw("0.0") }
-        guard n < 100_000 else {
-            decimal(n / 1_000_000_000)
-            let fraction = n % 1_000_000_000
-            guard fraction != 0 else { return raw(".0") }
-            // Nine digits with their leading zeros, then the trailing zeros dropped.
-            let out = room(10)
-            out[0] = UInt8(ascii: ".")
-            var first = LogPayload.writeDigits(fraction, endingAt: out + 10)
-            while first > out + 1 { first -= 1; first.pointee = UInt8(ascii: "0") }
-            var end = 10
-            while out[end &- 1] == UInt8(ascii: "0") { end &-= 1 }
-            count &+= end
-            return
-        }
+        guard n < 100_000 else { return fixedPoint(n, scale: 1_000_000_000, fractionDigits: 9) }
         // 1 to 5 digits: d[.ddd]e-0X, the exponent being the digit count less ten.
         var length = 1
         var bound: UInt64 = 10
