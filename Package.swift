@@ -42,9 +42,11 @@ let package = Package(
                 ]),
 
         // The hot path: no Foundation below this line.
-        .target(name: "UV", dependencies: ["CLibUV"], swiftSettings: optimise),
-        .target(name: "HTTP1", dependencies: ["CLLHTTP"], swiftSettings: optimise),
-        .target(name: "Gateway", dependencies: ["UV", "HTTP1", "LogRing", "TLS", "Metrics"], swiftSettings: optimise),
+        // Growable raw byte buffers, under the loop's streams and heads and the logger's payloads.
+        .target(name: "Bytes", swiftSettings: optimise),
+        .target(name: "UV", dependencies: ["CLibUV", "Bytes"], swiftSettings: optimise),
+        .target(name: "HTTP1", dependencies: ["CLLHTTP", "Bytes"], swiftSettings: optimise),
+        .target(name: "Gateway", dependencies: ["UV", "HTTP1", "LogRing", "TLS", "Metrics", "Bytes"], swiftSettings: optimise),
         // Lock-free counters and histograms: one writer thread each, read by the admin endpoint.
         .target(name: "Metrics", swiftSettings: optimise),
         // OpenSSL over memory BIOs: a byte transformer the loop drives, with no sockets of its own.
@@ -53,7 +55,7 @@ let package = Package(
 
         // The logger thread's side (never on the event loop). No Foundation either: the static sidecar would link it.
         .target(name: "ExchangeLog", dependencies: ["CZlib", "COpenSSL", "CSQLite", "CPostgres", "HTTP1", "LogRing", "Metrics",
-                                                  "TLS"],
+                                                  "TLS", "Bytes"],
                 path: "Sources/ExchangeLog",
                 // The logger thread's code too: its objects each belong to one thread (a logger, a delivery thread),
                 // and the dynamic exclusivity checks were ~8% of the logger's instructions per record.
@@ -79,6 +81,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimise),
 
+        .testTarget(name: "BytesTests", dependencies: ["Bytes"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "HTTP1", "UV", "Metrics", "TLS"]),
         .testTarget(name: "LogRingTests", dependencies: ["LogRing"]),

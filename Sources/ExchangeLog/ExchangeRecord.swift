@@ -4,6 +4,7 @@
 // until it is written.
 import HTTP1
 import LogRing
+import Bytes
 
 /// A class: the assembler's table holds it while body fragments arrive, and each fragment changes it in place.
 /// Reused from exchange to exchange (see `RecordAssembler.recycle`), so its buffers keep their memory.

@@ -2,6 +2,7 @@
 // the drain on shutdown.
 import HTTP1
 import UV
+import Bytes
 
 /// Loop-owned: create, `start()` and `run()` on one thread.
 public final class Gateway {

@@ -1,6 +1,7 @@
 // The gateway builds each rewritten head in one raw buffer of the loop's (see Gateway.headOut).
 import HTTP1
 import UV
+import Bytes
 
 extension ByteBuffer: HeadOutput {
     @inline(__always)

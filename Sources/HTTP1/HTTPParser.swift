@@ -1,6 +1,7 @@
 // An incremental HTTP/1.x parser over llhttp, strict mode (obs-fold is replaced by SP, as RFC 9112 §5.2 allows). It assembles the head from span callbacks and hands
 // body fragments, chunk boundaries and message ends to its delegate as they are parsed, without buffering.
 internal import CLLHTTP
+import Bytes
 
 public enum HeadVerdict {
     case proceed

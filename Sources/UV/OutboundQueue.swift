@@ -1,6 +1,7 @@
 // The bytes a stream accepted that the kernel has not taken yet, and the watermark accounting that drives
 // backpressure. A value with no socket: TCPStream does the system calls and tells it what happened, so a test can
 // drive it through partial writes, a write in flight and the watermarks.
+import Bytes
 
 struct OutboundQueue {
     /// Handed to a write libuv is still carrying out.
@@ -42,7 +43,7 @@ struct OutboundQueue {
         guard !isWriting, !staged.isEmpty else { return nil }
         swap(&inFlight, &staged)
         isWriting = true
-        return UnsafeRawBufferPointer(start: inFlight.base, count: inFlight.count)
+        return inFlight.bytes
     }
 
     /// The write in flight could not start.
