@@ -22,7 +22,8 @@ private final class Unattached: HTTPParserDelegate, Sendable {
 }
 
 public protocol HTTPParserDelegate: AnyObject {
-    /// The head, handed over borrowed (it is also `parser.head`; reading that from another module copies it).
+    /// The head, handed over borrowed. `parser.head` reads empty during this call (the head is moved out to be handed
+    /// over without a copy); it is the head again from the next callback on.
     func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict
     /// A fragment of the (de-chunked) body; valid only during the call.
     func parserBody(_ parser: HTTPParser, _ bytes: UnsafeRawBufferPointer)
@@ -224,11 +225,20 @@ public final class HTTPParser {
     /// on for long after its head (a streamed answer), which then holds no head memory. The next message grows new
     /// ones. Call it after the head has been used (`head.bytes` and `head.fields` are empty from here on).
     public func releaseHeadBuffers() {
+        staging.release()
+        if case .handedOut = custody {
+            custody = .handedOut(releaseOnReturn: true)
+            return
+        }
         head.bytes = []
         head.fields = []
-        staging.release()
         head.target = 0..<0
     }
+
+    /// Where the head is: here, or moved out to the delegate during `parserHeadComplete` (see `headersComplete`); a
+    /// release asked for meanwhile is done when it is back.
+    private enum HeadCustody { case held, handedOut(releaseOnReturn: Bool) }
+    private var custody = HeadCustody.held
 
     /// Forgets any partial message (used when a connection is reused after an aborted exchange).
     public func reset() {
@@ -333,7 +343,20 @@ public final class HTTPParser {
             protocolViolation = "invalid status code \(head.status) (not in 100-599)"
             return -1
         }
-        switch delegate.parserHeadComplete(self, head) {
+        // The head is handed over from a local it is moved into and back out of: passing the stored property itself
+        // copied it (a retain and a release of each of its arrays, per head). `head` reads empty meanwhile; no
+        // delegate reads it during this call.
+        var handed = HTTPHead()
+        swap(&handed, &head)
+        custody = .handedOut(releaseOnReturn: false)
+        let verdict = delegate.parserHeadComplete(self, handed)
+        swap(&handed, &head)
+        if case .handedOut(releaseOnReturn: true) = custody {
+            custody = .held
+            releaseHeadBuffers()
+        }
+        custody = .held
+        switch verdict {
         case .proceed:
             // llhttp reads a chunked body unless this is a CONNECT request (llhttp__after_headers_complete).
             guard head.isChunked, !(parser.pointee.upgrade != 0 && parser.pointee.method == UInt8(HTTP_CONNECT.rawValue)) else { return 0 }

@@ -10,7 +10,7 @@ import Testing
             var seen: [(target: String, fields: [String])] = []
             var body: [UInt8] = []
             func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict {
-                seen.append((parser.head.targetString, parser.head.headerPairs.map { "\($0.0)=\($0.1)" }))
+                seen.append((head.targetString, head.headerPairs.map { "\($0.0)=\($0.1)" }))
                 parser.releaseHeadBuffers()
                 return .proceed
             }
