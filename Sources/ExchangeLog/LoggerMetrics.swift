@@ -43,10 +43,8 @@ public final class LoggerMetrics: Sendable {
     /// `tally`: where the record's tokens wait until `publish` (once per batch: a mutex and a dictionary per record
     /// were a twentieth of the logger's work per small exchange); without one they are published at once.
     /// `usage` is empty when the answer reported nothing.
-    func recorded(usage: Usage, costUSD: Double?, firstTokenNanos: UInt64, endedMonotonic: UInt64, now: UInt64,
-                  tally: inout TokenTally, publishNow: Bool) {
+    func recorded(usage: Usage, costUSD: Double?, firstTokenNanos: UInt64, tally: inout TokenTally, publishNow: Bool) {
         if firstTokenNanos > 0 { firstToken.observe(nanoseconds: firstTokenNanos) }
-        if now > endedMonotonic { lagNanos.store(now - endedMonotonic, ordering: .relaxed) }
         // One writer: a plain load and store, as the loop's counters (no locked instruction).
         if usage.reportsTokens, costUSD == nil {
             costUnknownModel.store(costUnknownModel.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
@@ -61,6 +59,11 @@ public final class LoggerMetrics: Sendable {
         let model = usage.model ?? "unknown"
         tally.add(model, counts)
         if publishNow { publish(&tally) }
+    }
+
+    /// The lag gauge: from `endedMonotonic` (an exchange's end) to `now` (its record going to the sinks).
+    func noteLag(endedMonotonic: UInt64, now: UInt64) {
+        if endedMonotonic > 0 && now > endedMonotonic { lagNanos.store(now - endedMonotonic, ordering: .relaxed) }
     }
 
     /// Adds what `tally` holds to the table scrapes read, and empties it. Logger thread.

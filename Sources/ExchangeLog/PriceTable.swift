@@ -48,6 +48,11 @@ public struct PriceTable: Equatable, Sendable {
     /// As `cost(of:)`, with the model's price found by `price` (the logger remembers the table's answers).
     func cost(of usage: Usage, price: (String) -> ModelPrice?) -> Double? {
         guard usage.reportsTokens, let model = usage.model, let price = price(model) else { return nil }
+        return cost(of: usage, at: price)
+    }
+
+    /// As `cost(of:)`, at the model's price found already (the usage reports tokens).
+    func cost(of usage: Usage, at price: ModelPrice) -> Double {
         func count(_ value: Int?) -> Double { Double(max(0, value ?? 0)) }
         let cacheRead = count(usage.cacheReadInputTokens)
         // OpenAI's prompt_tokens already holds the cached tokens: price those once, at the cache rate.

@@ -43,7 +43,16 @@ final class RecordAssembler {
     /// to the sinks, so a record in a sink always has its tokens in /metrics).
     func publishTokens() {
         metrics?.publish(&tokenTally)
+        // One clock read per batch for the lag gauge, for the latest exchange in it (a read per record was ~1% of
+        // the logger's time per small exchange).
+        if latestEnded > 0 {
+            metrics?.noteLag(endedMonotonic: latestEnded, now: Self.monotonicNanos())
+            latestEnded = 0
+        }
     }
+
+    /// When the latest exchange assembled since the last `publishTokens` ended (0: none).
+    private var latestEnded: UInt64 = 0
 
     /// Where `apply(_:)` writes a line when no buffer is given.
     private let lineBuffer = OutputBuffer(capacity: 16 * 1024)
@@ -249,7 +258,9 @@ final class RecordAssembler {
                 return nil
             }
         }
-        return usage.isEmpty ? nil : prices.cost(of: usage, price: price(for:))
+        // The price found first (a method passed as the closure would capture this assembler: a retain per record).
+        guard usage.reportsTokens, let price = usage.model.flatMap({ price(for: $0) }) else { return nil }
+        return prices.cost(of: usage, at: price)
     }
 
     private func encode(_ exchange: ExchangeRecord, _ end: EndEntries, into out: OutputBuffer) {
@@ -325,9 +336,14 @@ final class RecordAssembler {
             if let firstToken = exchange.firstTokenAt, firstToken > exchange.startedMonotonic, !end.outcomeIs("rejected") {
                 figures.firstTokenNs = firstToken - exchange.startedMonotonic
             }
-            metrics?.recorded(usage: usage, costUSD: cost, firstTokenNanos: figures.firstTokenNs,
-                              endedMonotonic: figures.totalNs > 0 ? exchange.startedMonotonic + figures.totalNs : 0,
-                              now: Self.monotonicNanos(), tally: &tokenTally, publishNow: !publishesPerBatch)
+            metrics?.recorded(usage: usage, costUSD: cost, firstTokenNanos: figures.firstTokenNs, tally: &tokenTally,
+                              publishNow: !publishesPerBatch)
+            let ended = figures.totalNs > 0 ? exchange.startedMonotonic + figures.totalNs : 0
+            if publishesPerBatch {
+                latestEnded = max(latestEnded, ended)
+            } else {
+                metrics?.noteLag(endedMonotonic: ended, now: Self.monotonicNanos())
+            }
             out.raw(#","timing":{"upstream_connect_ms":"#)
             milliseconds(figures.connectNs, into: out)
             out.raw(#","upstream_tls_ms":"#)

@@ -113,7 +113,7 @@ struct MetricsExposition {
         gauge("kgb_log_parked_bytes", "Bytes of open exchanges waiting in the body spool.", [],
               logged.reduce(0) { $0 &+ $1.logger!.metrics.parkedBytes.load(ordering: .relaxed) })
         let lag = logged.map { $0.logger!.metrics.lagNanos.load(ordering: .relaxed) }.max() ?? 0
-        header("kgb_log_lag_seconds", "gauge", "From the end of the latest logged exchange to its record being assembled.")
+        header("kgb_log_lag_seconds", "gauge", "From the end of the latest logged exchange to its record going to the log sinks (read once per batch).")
         out += "kgb_log_lag_seconds \(Double(lag) / 1e9)\n"
         histogram("kgb_first_token_seconds", "From the request head to the first answer text.",
                   logged.map { $0.logger!.metrics.firstToken })
