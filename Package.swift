@@ -83,7 +83,7 @@ let package = Package(
 
         .testTarget(name: "BytesTests", dependencies: ["Bytes"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "HTTP1", "UV", "Metrics", "TLS"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "HTTP1", "UV", "Metrics", "TLS", "LogRing"]),
         .testTarget(name: "LogRingTests", dependencies: ["LogRing"]),
         .testTarget(name: "UVTests", dependencies: ["UV"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS"]),

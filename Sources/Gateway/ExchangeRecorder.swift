@@ -111,10 +111,8 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
 
     public func exchangeStarted(_ id: UInt64, client: String, upstream: [UInt8], request: HTTPHead) {
         scratch.removeAll()
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        LogPayload.appendClocks(wallMicros: UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1000),
-                                monotonicNanos: loop.eventTime, into: &scratch)
+        let monotonic = loop.eventTime
+        LogPayload.appendClocks(wallMicros: wallMicros(at: monotonic), monotonicNanos: monotonic, into: &scratch)
         var client = client
         client.withUTF8 { LogPayload.appendLine(UnsafeRawBufferPointer($0), into: &scratch) }
         upstream.withUnsafeBytes { LogPayload.appendLine($0, into: &scratch) }
@@ -125,6 +123,26 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
         appendFields(request)
         writeControl(.start, id)
     }
+
+    /// The wall clock (µs since the epoch) at a monotonic time of this iteration: the monotonic time plus an offset
+    /// sampled at most every 100 ms, not a clock read per exchange. A wall clock stepped (NTP, an operator) shows
+    /// within 100 ms; a slewed one drifts from the offset by far less than a microsecond in that time.
+    private func wallMicros(at monotonic: UInt64) -> UInt64 {
+        // Signed: a read earlier in this iteration than the last sample is just as near to it.
+        let age = Int64(bitPattern: monotonic &- wallSampledAt)
+        if wallSampledAt == 0 || age > Self.wallSampleNanos || age < -Self.wallSampleNanos {
+            var wall = timespec()
+            clock_gettime(CLOCK_REALTIME, &wall)
+            let sampledAt = EventLoop.hrtime()
+            wallOffsetMicros = Int64(wall.tv_sec) * 1_000_000 + Int64(wall.tv_nsec / 1000) - Int64(sampledAt / 1000)
+            wallSampledAt = sampledAt
+        }
+        return UInt64(max(0, Int64(monotonic / 1000) &+ wallOffsetMicros))
+    }
+
+    static let wallSampleNanos: Int64 = 100_000_000
+    private var wallSampledAt: UInt64 = 0
+    private var wallOffsetMicros: Int64 = 0
 
     public func requestBody(_ id: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool {
         writeBody(.requestBody, id, bytes)
