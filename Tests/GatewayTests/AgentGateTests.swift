@@ -5,22 +5,8 @@ import Metrics
 import TLS
 import Testing
 
-/// Parses a request head (the parser's delegate keeps it).
-private final class HeadReader: HTTPParserDelegate {
-    var head = HTTPHead()
-    func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict { self.head = head; return .proceed }
-    func parserBody(_ parser: HTTPParser, _ bytes: UnsafeRawBufferPointer) {}
-    func parserChunkHeader(_ parser: HTTPParser, size: UInt64) {}
-    func parserChunkComplete(_ parser: HTTPParser) {}
-    func parserMessageComplete(_ parser: HTTPParser) -> Bool { true }
-}
-
 private func head(_ path: String, _ fields: [String]) -> HTTPHead {
-    let reader = HeadReader()
-    let parser = HTTPParser(kind: .request, delegate: reader, maxHeadBytes: 65_536)
-    let text = "POST \(path) HTTP/1.1\r\nHost: kgb\r\n" + fields.map { $0 + "\r\n" }.joined() + "\r\n"
-    _ = Array(text.utf8).withUnsafeBytes { parser.execute($0) }
-    return reader.head
+    parsedRequestHead("POST \(path) HTTP/1.1\r\nHost: kgb\r\n" + fields.map { $0 + "\r\n" }.joined() + "\r\n")
 }
 
 private func digest(_ key: String) -> KeyDigest { Array(key.utf8).withUnsafeBytes { KeyDigest(of: $0) } }

@@ -7,15 +7,6 @@ import LogRing
 import Testing
 import UV
 
-private final class HeadReader: HTTPParserDelegate {
-    var head = HTTPHead()
-    func parserHeadComplete(_ parser: HTTPParser, _ head: HTTPHead) -> HeadVerdict { self.head = head; return .proceed }
-    func parserBody(_ parser: HTTPParser, _ bytes: UnsafeRawBufferPointer) {}
-    func parserChunkHeader(_ parser: HTTPParser, size: UInt64) {}
-    func parserChunkComplete(_ parser: HTTPParser) {}
-    func parserMessageComplete(_ parser: HTTPParser) -> Bool { true }
-}
-
 private func wallMicrosNow() -> Int64 {
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)
@@ -27,9 +18,7 @@ private func wallMicrosNow() -> Int64 {
     let ring = LogRing(capacity: 1 << 16)
     let recorder = ExchangeRecorder(loop: loop, ring: ring, wakeup: LogWakeup(), policy: .pause)
     defer { recorder.close() }
-    let reader = HeadReader()
-    let parser = HTTPParser(kind: .request, delegate: reader)
-    _ = Array("POST /v1/messages HTTP/1.1\r\nHost: kgb\r\n\r\n".utf8).withUnsafeBytes { parser.execute($0) }
+    let request = parsedRequestHead("POST /v1/messages HTTP/1.1\r\nHost: kgb\r\n\r\n")
     // Exchanges close together (one sample serves them) and apart (a new sample each): each start within a few ms of
     // the wall clock read beside it, and in order.
     var previous: Int64 = 0
@@ -37,7 +26,7 @@ private func wallMicrosNow() -> Int64 {
         usleep(UInt32(pause))
         let before = wallMicrosNow()
         recorder.exchangeStarted(UInt64(index + 1), client: "127.0.0.1:1", upstream: Array("http://up".utf8),
-                                 request: reader.head)
+                                 request: request)
         let after = wallMicrosNow()
         var recorded: Int64 = 0
         _ = ring.consume { record in
