@@ -11,6 +11,7 @@
 // can have in its page cache, so it never races the kernel's invalidation of a cached page (a reader could otherwise
 // meet a stale page, zeros where the new bytes are, for a moment).
 import Glibc
+import Synchronization
 
 final class DirectAppender {
     /// Alignment of offsets, lengths and the buffer for O_DIRECT: 4 KiB covers 512-byte and 4 KiB devices.
@@ -33,10 +34,13 @@ final class DirectAppender {
     private var stage: UnsafeMutableRawPointer
     private var capacity: Int
     /// Where the file ended after this appender's last append (or when it was opened): where the next one starts
-    /// unless another process appended or the file was cut in between.
-    private(set) var expectedEnd: Int
+    /// unless another process appended or the file was cut in between. Atomic: loggers of several workers append
+    /// through one appender (under `SharedSink`'s lock, which ThreadSanitizer does not see).
+    private let end: Atomic<Int>
+    var expectedEnd: Int { end.load(ordering: .relaxed) }
     /// Bytes of whole blocks written from the caller's memory, without the aligned copy (tests, the bench).
-    private(set) var writtenInPlace = 0
+    private let inPlace = Atomic<Int>(0)
+    var writtenInPlace: Int { inPlace.load(ordering: .relaxed) }
 
     /// O_DIRECT is behind _GNU_SOURCE, which Swift's Glibc module does not define; its value differs by architecture
     /// (Linux's asm-generic/fcntl.h, and arm's and arm64's own).
@@ -55,7 +59,7 @@ final class DirectAppender {
         guard reopened >= 0 else { return nil }
         self.plain = plain
         direct = reopened
-        expectedEnd = Int(info.st_size)
+        end = Atomic(Int(info.st_size))
         capacity = 1 << 20
         stage = .allocate(byteCount: capacity, alignment: DirectAppender.blockSize)
     }
@@ -90,7 +94,7 @@ final class DirectAppender {
                 stage.copyMemory(from: from, byteCount: whole)
                 from = UnsafeRawPointer(stage)
             } else {
-                writtenInPlace += whole
+                inPlace.add(whole, ordering: .relaxed)
             }
             if let error = writeAll(direct, from, whole, at: size + head) {
                 cutBack(to: size)
@@ -103,7 +107,7 @@ final class DirectAppender {
             cutBack(to: size)
             throw .failed(error)
         }
-        expectedEnd = size + bytes.count
+        end.store(size + bytes.count, ordering: .relaxed)
     }
 
     private func reserve(_ needed: Int) {
