@@ -42,16 +42,12 @@ public struct PriceTable: Equatable, Sendable {
     /// named no model, the table does not price it, or no token count was reported (an OpenAI stream without
     /// stream_options.include_usage: its cost is unknown, not zero). A count that is missing is taken as 0.
     public func cost(of usage: Usage) -> Double? {
-        cost(of: usage, price: price(for:))
-    }
-
-    /// As `cost(of:)`, with the model's price found by `price` (the logger remembers the table's answers).
-    func cost(of usage: Usage, price: (String) -> ModelPrice?) -> Double? {
-        guard usage.reportsTokens, let model = usage.model, let price = price(model) else { return nil }
+        guard usage.reportsTokens, let model = usage.model, let price = price(for: model) else { return nil }
         return cost(of: usage, at: price)
     }
 
-    /// As `cost(of:)`, at the model's price found already (the usage reports tokens).
+    /// As `cost(of:)`, at the model's price found already (the usage reports tokens; the logger remembers the
+    /// table's answers).
     func cost(of usage: Usage, at price: ModelPrice) -> Double {
         func count(_ value: Int?) -> Double { Double(max(0, value ?? 0)) }
         let cacheRead = count(usage.cacheReadInputTokens)

@@ -351,11 +351,9 @@ public final class HTTPParser {
         custody = .handedOut(releaseOnReturn: false)
         let verdict = delegate.parserHeadComplete(self, handed)
         swap(&handed, &head)
-        if case .handedOut(releaseOnReturn: true) = custody {
-            custody = .held
-            releaseHeadBuffers()
-        }
+        let releaseAsked = if case .handedOut(releaseOnReturn: true) = custody { true } else { false }
         custody = .held
+        if releaseAsked { releaseHeadBuffers() }
         switch verdict {
         case .proceed:
             // llhttp reads a chunked body unless this is a CONNECT request (llhttp__after_headers_complete).

@@ -57,14 +57,13 @@ public enum JSONBodyUsage {
         var modelValue: Range<Int>?
         var stopReasonValue: Range<Int>?
         // The last "usage" member, read where the scan meets it (which API's shape it has is known only at the end).
-        var usageSeen = false
+        // (`usageIsObject`: its value is an object; `usageWhole`: a well-formed one, whose counts stand.)
         var usageIsObject = false
         var usageWhole = false
         var anthropic = Counts()
         var openAI = Counts()
         let whole = TopLevelScanner.forEachMember(data, reading: { key, valueStart in
             if TopLevelScanner.isKey(key, "usage") {
-                usageSeen = true
                 usageIsObject = valueStart < data.count && data[valueStart] == UInt8(ascii: "{")
                 anthropic = Counts()
                 openAI = Counts()
@@ -92,12 +91,12 @@ public enum JSONBodyUsage {
         if objectSaysOpenAI ?? hasChoicesArray {
             usage.stopReason = nil
             // As APIShapes: an object (not null, not a number) says the OpenAI convention, even with no counts in it.
-            if usageSeen && usageIsObject {
+            if usageIsObject {
                 usage.inputIncludesCacheRead = true
                 if usageWhole { openAI.apply(to: &usage) }
             }
             if let choices = choicesValue { usage.stopReason = firstChoiceFinishReason(data, choices) }
-        } else if usageSeen && usageWhole {
+        } else if usageWhole {
             anthropic.apply(to: &usage)
         }
     }

@@ -273,7 +273,7 @@ final class OutputBuffer {
         // The zero padding past `n` would be flagged as controls: only the string's own bytes count.
         let first = n >= 8 ? ~UInt64(0) : (UInt64(1) &<< UInt64(n &* 8)) &- 1
         let second = n <= 8 ? 0 : (n == 16 ? ~UInt64(0) : (UInt64(1) &<< UInt64((n &- 8) &* 8)) &- 1)
-        guard (Self.attention(low) & first) | (Self.attention(high) & second) == 0 else { return false }
+        guard (SWAR.jsonAttention(low) & first) | (SWAR.jsonAttention(high) & second) == 0 else { return false }
         // Both words are stored whole (the room covers them) and the closing quote lands on the padding.
         let out = UnsafeMutableRawPointer(room(18))
         out.storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
@@ -316,7 +316,7 @@ final class OutputBuffer {
     func quotedWord(_ word: UInt64, count n: Int) -> Bool {
         guard n > 0 && n <= 8 else { return false }
         let mine = n == 8 ? ~UInt64(0) : (UInt64(1) &<< UInt64(n &* 8)) &- 1
-        guard Self.attention(word) & mine == 0 else { return false }
+        guard SWAR.jsonAttention(word) & mine == 0 else { return false }
         let out = room(10)
         out[0] = UInt8(ascii: "\"")
         UnsafeMutableRawPointer(out + 1).storeBytes(of: word, as: UInt64.self)
@@ -365,7 +365,7 @@ final class OutputBuffer {
             while i &+ 8 <= end {
                 let word = UnsafeRawPointer(input + i).loadUnaligned(as: UInt64.self)
                 output.storeBytes(of: word, toByteOffset: n, as: UInt64.self)
-                let flags = Self.attention(word)
+                let flags = SWAR.jsonAttention(word)
                 if flags != 0 {
                     let k = flags.trailingZeroBitCount >> 3
                     i &+= k
@@ -429,9 +429,6 @@ final class OutputBuffer {
         count &+= n
         return i
     }
-
-    @inline(__always)
-    private static func attention(_ word: UInt64) -> UInt64 { SWAR.jsonAttention(word) }
 
     /// The length of the well-formed UTF-8 sequence at `i` (Unicode §3.9, table 3-7), or 0 if there is none.
     @inline(__always)
