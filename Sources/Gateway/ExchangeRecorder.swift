@@ -293,7 +293,7 @@ public final class ExchangeRecorder: ExchangeObserver, @unchecked Sendable {
         }
         if producedThisIteration {
             producedThisIteration = false
-            wakeup.ringIfWaiting()
+            wakeup.ringIfWaiting(usedBytes: ring.usedBytes)
         }
     }
 }

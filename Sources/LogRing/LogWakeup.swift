@@ -3,18 +3,20 @@
 import Glibc
 import Synchronization
 
-/// Usage: the producer publishes records, then calls `ring()` (at most once per loop iteration, never per record).
-/// The consumer loops `if ring.consume(...) == 0 { wakeup.wait(...) }`. No wakeup is lost: the eventfd counter stays
-/// non-zero from `ring()` until the consumer's `wait` drains it, so a ring between the consumer's empty `consume` and
-/// its `wait` makes that `wait` return at once. The ring's data needs no help from here: its own acquire/release
-/// ordering covers the records; this only decides when the consumer looks.
+/// Usage: the producer publishes records, then calls `ringIfWaiting(usedBytes:)` (at most once per loop iteration,
+/// never per record). The consumer sleeps in `wait(timeoutMilliseconds:untilRingHolds:unless:)`, either until any
+/// record arrives (the ring is empty) or, while it lets records gather, until the ring holds a given number of bytes.
+/// No wakeup is lost: the eventfd counter stays non-zero from `ring()` until the consumer's `wait` drains it, so a ring
+/// between the consumer's look at the ring and its sleep makes that sleep return at once. The ring's data needs no
+/// help from here: its own acquire/release ordering covers the records; this only decides when the consumer looks.
 public final class LogWakeup: @unchecked Sendable {
     private let descriptor: Int32
     /// `close()` must run after both threads have stopped using the doorbell (a closed descriptor's number may be
     /// reused by the next open); this only makes a second `close()` harmless.
     private let closed = Atomic<Bool>(false)
-    /// The consumer is about to sleep in `wait` (or is sleeping there): only then does a producer need the syscall.
-    private let waiting = Atomic<Bool>(false)
+    /// While the consumer sleeps in `wait(timeoutMilliseconds:untilRingHolds:unless:)`: the ring's fill, in bytes, at
+    /// which a producer wakes it (1: any record). 0: the consumer is awake and looks at the ring without being told.
+    private let wakeAtBytes = Atomic<Int>(0)
 
     public init() {
         // eventfd(2) is not in Swift's Glibc module (sys/eventfd.h is not part of it), so it is looked up by name.
@@ -36,22 +38,26 @@ public final class LogWakeup: @unchecked Sendable {
         while write(descriptor, &one, 8) < 0 && errno == EINTR {}
     }
 
-    /// Producer, once per loop iteration that published records: rings only when the consumer sleeps in
-    /// `wait(timeoutMilliseconds:unless:)`. A consumer busy draining, or gathering records between drains, looks at
+    /// Producer, once per loop iteration that published records: rings only when the consumer sleeps and the ring
+    /// now holds what it sleeps for. A consumer busy draining, or letting records gather below its mark, looks at
     /// the ring again without being told, so the loop makes no eventfd write for it (one write per iteration was the
-    /// larger part of what logging cost the loop). The fence orders the records' publication before the flag's load;
-    /// the consumer's fence orders its flag store before its look at the ring: one of the two sees the other.
-    public func ringIfWaiting() {
+    /// larger part of what logging cost the loop). The fence orders the records' publication before the mark's load;
+    /// the consumer's fence orders its mark's store before its look at the ring: one of the two sees the other.
+    /// `usedBytes` is read only while the consumer sleeps for a fill.
+    @inline(__always)
+    public func ringIfWaiting(usedBytes: @autoclosure () -> Int) {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
-        if waiting.load(ordering: .relaxed) { ring() }
+        let mark = wakeAtBytes.load(ordering: .relaxed)
+        if mark != 0 && (mark == 1 || usedBytes() >= mark) { ring() }
     }
 
-    /// Consumer: as `wait(timeoutMilliseconds:)`, announcing the sleep to `ringIfWaiting` first; returns at once (true)
-    /// when `hasWork` finds records already published.
-    public func wait(timeoutMilliseconds: Int32, unless hasWork: () -> Bool) -> Bool {
-        waiting.store(true, ordering: .relaxed)
+    /// Consumer: sleeps up to `timeoutMilliseconds` until a producer finds the ring holding at least `bytes` (1: any
+    /// record), announcing the mark to `ringIfWaiting` first; returns at once (true) when `hasWork` finds that already
+    /// so. True if woken by a ring (or `hasWork`); false on timeout.
+    public func wait(timeoutMilliseconds: Int32, untilRingHolds bytes: Int = 1, unless hasWork: () -> Bool) -> Bool {
+        wakeAtBytes.store(max(bytes, 1), ordering: .relaxed)
         atomicMemoryFence(ordering: .sequentiallyConsistent)
-        defer { waiting.store(false, ordering: .relaxed) }
+        defer { wakeAtBytes.store(0, ordering: .relaxed) }
         if hasWork() { return true }
         return wait(timeoutMilliseconds: timeoutMilliseconds)
     }
