@@ -229,11 +229,13 @@ public final class LogRing: @unchecked Sendable {
     // MARK: Consumer side
 
     /// Hands every record published so far to `body`, in order (padding skipped), then releases their space to the
-    /// producer. Returns how many records were handed. Consumer thread only; `body` must not call `consume`.
+    /// producer; with `maxBytes`, stops after the record that reaches that many ring bytes (the rest is left for the
+    /// next call). Returns how many records were handed. Consumer thread only; `body` must not call `consume`.
     /// Space is released only when `consume` returns, so a slow `body` holds back the producer for that long.
     @discardableResult
-    public func consume(_ body: (LogRecord) -> Void) -> Int {
+    public func consume(maxBytes: Int = .max, _ body: (LogRecord) -> Void) -> Int {
         var position = tail.load(ordering: .relaxed)  // own index: only this thread stores it
+        let start = position
         // Acquire: pairs with the producer's releasing store, so every byte of every record before `end` is visible.
         // Records the producer is writing now are beyond `end` and are left alone.
         let end = head.load(ordering: .acquiring)
@@ -263,6 +265,7 @@ public final class LogRing: @unchecked Sendable {
             let payload = UnsafeRawBufferPointer(start: buffer + offset + LogRing.headerBytes, count: length)
             body(LogRecord(kind: kind, exchange: exchange, payload: payload))
             count &+= 1
+            if position &- start >= maxBytes { break }
         }
         // Release: all reads of the records above happen before the producer, after its acquiring load of tail,
         // may overwrite their bytes.

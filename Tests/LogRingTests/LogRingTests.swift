@@ -37,6 +37,25 @@ import Testing
     #expect(ring.consume { _ in Issue.record("nothing left to consume") } == 0)
 }
 
+/// A bounded consume stops after the record that reaches its byte limit; the next call goes on from there, in order.
+@Test func consumeWithAByteLimitLeavesTheRestInOrder() {
+    let ring = LogRing(capacity: 0)
+    // Records of 16 + 48 = 64 ring bytes each.
+    let sent = (0..<10).map { Sent(.responseBody, UInt64($0), bytes(48, seed: $0)) }
+    for record in sent { #expect(write(ring, record)) }
+    var received: [Sent] = []
+    var calls: [Int] = []
+    while true {
+        let count = ring.consume(maxBytes: 150) { received.append(Sent($0.kind, $0.exchange, Array($0.payload))) }
+        if count == 0 { break }
+        calls.append(count)
+    }
+    // 64, 128, then 192 >= 150: three records per call, the last call the one left.
+    #expect(calls == [3, 3, 3, 1])
+    #expect(received == sent)
+    #expect(ring.usedBytes == 0)
+}
+
 @Test func recordSizeIsHeaderPlusPayloadPaddedToEightBytes() {
     let ring = LogRing(capacity: 0)
     for (payload, recordBytes) in [(0, 16), (1, 24), (7, 24), (8, 24), (9, 32), (16, 32), (LogRing.maxPayload, 16400)] {
